@@ -1,0 +1,49 @@
+"""Reproduce a study of seven Keras CNNs (2, 3, 5 and 7 conv layers) on MNIST.
+
+Modules, by role:
+    models    the seven exact architectures (`build_model`)
+    data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
+    training  the seed's protocol, recorded runs, resume (`train`, `train_or_load`)
+    runs      the on-disk run format under results/ (`save_run`, `load_run`, `find_runs`)
+    plotting  sample digits and loss curves (`sample_grid`, `loss_curves`, `save_fig`)
+    report    the summary table against the seed (`summary_table`)
+    cli       the `mnist-cnn` command
+"""
+
+import contextlib
+import os
+import sys
+
+# TensorFlow's C++ start-up chatter goes to stderr, which would end up in notebooks and CLI
+# output; silence it unless the user asked for it. Must happen before Keras imports TensorFlow.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__version__ = "0.1.0"
+
+
+@contextlib.contextmanager
+def _stderr_fd_muted():
+    """Send file descriptor 2 to /dev/null for the duration (C++ logs bypass sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Import and return Keras, muting the log lines TensorFlow's import writes to stderr."""
+    if "keras" not in sys.modules and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3":
+        # absl prints "oneDNN custom operations are on" whatever TF_CPP_MIN_LOG_LEVEL says.
+        with _stderr_fd_muted():
+            import keras  # noqa: F401
+    import keras
+    return keras
+
+
+class MnistCnnError(Exception):
+    """Bad input or data the user can fix; the CLI prints it as one line and exits 2."""

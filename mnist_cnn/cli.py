@@ -1,0 +1,206 @@
+"""The `mnist-cnn` command: list, inspect, fetch data, train, reproduce, tabulate and plot.
+
+Bad input (unknown model, non-positive numbers, corrupt data or run files) ends with one line on
+stderr and exit code 2, before anything is written.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import MnistCnnError
+from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
+from .runs import (BATCH_SIZE, EPOCHS, LEARNING_RATE, RESULTS_DIR, VALIDATION, RunConfig,
+                   find_runs, load_run, run_dir)
+
+DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
+README = Path("README.md")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Print a one-line error and exit 2 (argparse's default prints the usage too)."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _cmd_list(args):
+    runs = find_runs(args.results_dir)
+    print(f"{'model':<9} {'conv layers':>11}  seed-protocol runs in {args.results_dir}")
+    for name in MODEL_NAMES:
+        seeds = [run.config.seed for run in runs if run.config.model == name]
+        print(f"{name:<9} {CONV_LAYERS[name]:>11}  "
+              f"{'seeds ' + ', '.join(map(str, seeds)) if seeds else '-'}")
+
+
+def _cmd_summary(args):
+    from .models import build_model, summary_text
+
+    print(summary_text(build_model(check_model_name(args.model))))
+
+
+def _cmd_data(args):
+    from .data import FINGERPRINTS, fingerprint, locate_mnist
+
+    arrays, source = locate_mnist(refetch=args.refetch, log=print)
+    print(f"MNIST from {source}")
+    for key, (shape, digest) in FINGERPRINTS.items():
+        ok = "ok" if fingerprint(arrays[key]) == digest else "MISMATCH"
+        print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
+
+
+def _train_all(configs, results_dir, verbose):
+    """Train every config (data loaded once) and print one result line per run."""
+    from .data import load_mnist
+    from .training import train
+
+    data = load_mnist()
+    for config in configs:
+        print(f"== {config.model} seed {config.seed}: {config.epochs} epochs"
+              f"{' (' + config.variant + ')' if config.variant else ''}")
+        run = train(config, data, results_dir=results_dir, verbose=verbose)
+        print(f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
+              f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {run.path}")
+
+
+def _cmd_train(args):
+    configs = [RunConfig(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         seed=seed, subset=args.subset, validation=args.validation)
+               for model in args.models for seed in args.seed]
+    _train_all(configs, args.results_dir, verbose=1)
+
+
+def _cmd_reproduce(args):
+    configs = [RunConfig(model, seed=seed) for model in args.models for seed in args.seeds]
+    missing = []
+    for config in configs:
+        folder = run_dir(config, args.results_dir)
+        if folder.exists() and not args.retrain:
+            load_run(folder)  # a corrupt run stops here with a message, not a silent retrain
+            print(f"up to date: {config.model} seed {config.seed} ({folder})")
+        else:
+            missing.append(config)
+    if missing:
+        _train_all(missing, args.results_dir, verbose=2)
+    print(f"{len(configs) - len(missing)} runs up to date, {len(missing)} trained")
+
+
+def _cmd_table(args):
+    from .report import seed_comparison_table, summary_markdown, summary_table, update_readme
+
+    runs = find_runs(args.results_dir)
+    if args.update_readme:
+        changed = update_readme(args.update_readme, summary_markdown(runs))
+        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+    elif args.markdown:
+        print(summary_markdown(runs))
+    else:
+        print(summary_table(runs))
+        if any(row_runs > 1 for row_runs in _runs_per_model(runs).values()):
+            print(seed_comparison_table(runs))
+
+
+def _runs_per_model(runs):
+    counts = {}
+    for run in runs:
+        counts[run.config.model] = counts.get(run.config.model, 0) + 1
+    return counts
+
+
+def _cmd_plot(args):
+    from .data import load_mnist
+    from .plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
+    from .report import load_seed_reference, summary_rows
+
+    setup_style()
+    reference = load_seed_reference()
+    (x_train, y_train), _ = load_mnist()
+    written = [save_fig(sample_grid(x_train, y_train), "sample_digits", args.figures_dir)]
+    runs = find_runs(args.results_dir)
+    for name in MODEL_NAMES:
+        model_runs = [run for run in runs if run.config.model == name]
+        if model_runs:
+            fig = loss_curves(model_runs, reference=reference)
+            written.append(save_fig(fig, f"loss_{name}", args.figures_dir))
+    if runs:
+        fig = tradeoff_plot(summary_rows(runs, reference))
+        written.append(save_fig(fig, "tradeoff", args.figures_dir))
+    for path in written:
+        print(path)
+
+
+def build_parser():
+    """Return the argument parser of `mnist-cnn`."""
+    parser = _Parser(prog="mnist-cnn", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    def command(name, handler, help_text):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def results_option(sub):
+        sub.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
+                         help="where runs are recorded (default: %(default)s)")
+
+    results_option(command("list", _cmd_list, "list the models and their recorded runs"))
+    command("summary", _cmd_summary, "print a model's layers and parameter counts").add_argument(
+        "model", metavar="MODEL")
+    command("data", _cmd_data, "fetch MNIST if needed, verify it, print source and fingerprints"
+            ).add_argument("--refetch", action="store_true",
+                           help="replace the cached mnist.npz (after a corrupt-file error)")
+
+    train = command("train", _cmd_train, "train models and record the runs")
+    train.add_argument("models", nargs="+", metavar="MODEL")
+    train.add_argument("--epochs", type=int, default=EPOCHS, help="default: %(default)s")
+    train.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="default: %(default)s")
+    train.add_argument("--lr", type=float, default=LEARNING_RATE, help="Adam learning rate "
+                       "(default: %(default)s)")
+    train.add_argument("--seed", type=int, nargs="+", default=list(DEFAULT_SEEDS),
+                       help="one run per seed (default: 0)")
+    train.add_argument("--subset", type=int, help="train on the first N training images")
+    train.add_argument("--validation", choices=("test", "none"), default=VALIDATION,
+                       help="validate every epoch on the test set, as the seed does (default)")
+    results_option(train)
+
+    reproduce = command("reproduce", _cmd_reproduce,
+                        "train every missing seed-protocol run; skip the recorded ones")
+    reproduce.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")
+    reproduce.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS),
+                           metavar="SEED")
+    reproduce.add_argument("--retrain", action="store_true",
+                           help="train again even where a run is recorded")
+    results_option(reproduce)
+
+    table = command("table", _cmd_table, "print the summary table of the recorded runs")
+    table.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    table.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
+                       help="rewrite the results table in README.md between its markers")
+    results_option(table)
+
+    plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")
+    plot.add_argument("--figures-dir", type=Path, default=Path("figures"),
+                      help="default: %(default)s")
+    results_option(plot)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        for model in getattr(args, "models", []):
+            check_model_name(model)
+        args.handler(args)
+    except MnistCnnError as e:
+        print(f"mnist-cnn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mnist-cnn: interrupted; run the same command again to resume from the last "
+              "finished epoch", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

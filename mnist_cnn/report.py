@@ -1,0 +1,242 @@
+"""The summary table of the recorded runs, side by side with the seed's results.
+
+Works from saved runs (results/) and the seed's parsed logs (results/reference/seed.json) only, so
+it never imports Keras. Every number shown comes from one of the two: runs are aggregated per model
+(mean, sample std, min and max over seeds), and the seed's columns repeat its own summary table.
+"""
+
+import json
+import statistics
+from pathlib import Path
+
+from prettytable import PrettyTable, TableStyle
+
+from . import MnistCnnError
+from .files import write_text
+from .models import CONV_LAYERS, MODEL_NAMES
+from .runs import RESULTS_DIR, RunError, find_runs
+
+SEED_REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "seed.json"
+README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
+NO_RUN = "no run"   # the Runs cell of a model without runs
+
+# The seed's four columns, spelled as its summary table spells them, then ours.
+SUMMARY_FIELDS = ("Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss",
+                  "Seed Accuracy", "Δ Accuracy", "Seed Log Loss", "Δ Log Loss", "Params",
+                  "s/epoch", "Runs")
+COMPARISON_FIELDS = ("Model #", "Seeds", "Seed Accuracy", "Our Accuracy", "Our Accuracy Range",
+                     "Seed Accuracy in Range?", "Seed Log Loss", "Our Log Loss",
+                     "Our Log Loss Range", "Seed Log Loss in Range?")
+TEXT_FIELDS = {"Model #", "Number of Convolutional Layers", "Seeds"}  # left-aligned; numbers right
+
+
+class ReadmeError(MnistCnnError, ValueError):
+    """A README that has no place marked for the results table."""
+
+
+def _check_reference(reference):
+    """Raise ValueError unless `reference` holds every model's results and summary-table row."""
+    printed = {row.get("model"): row for row in reference["summary_table"]}
+    for name in MODEL_NAMES:
+        if not {"history", "test_accuracy", "test_loss"} <= set(reference["models"].get(name, ())):
+            raise ValueError(f"no results for {name}")
+        if not {"conv_layers", "test_accuracy", "test_log_loss"} <= set(printed.get(name, ())):
+            raise ValueError(f"no summary-table row for {name}")
+
+
+def load_seed_reference(path=SEED_REFERENCE):
+    """Return the seed's parsed results (seed.json); raise RunError saying how to restore it."""
+    path = Path(path)
+    try:
+        reference = json.loads(path.read_text(encoding="utf-8"))
+        _check_reference(reference)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+        raise RunError(f"seed reference {path} is missing or unreadable ({reason}); restore it "
+                       f"from git or rebuild it: python scripts/parse_seed.py") from None
+    return reference
+
+
+def _stats(values):
+    """Return mean, sample std (0 for one value), min and max of `values`; Nones for none."""
+    if not values:
+        return None, None, None, None
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(values), std, min(values), max(values)
+
+
+def _distinct(values):
+    """Return the different `values`, sorted and comma-separated."""
+    return ", ".join(sorted(set(values)))
+
+
+def _model_row(name, runs, reference):
+    """Return the summary of one model's runs against the seed's result."""
+    seed = reference["models"][name]
+    seed_printed = {row["model"]: row for row in reference["summary_table"]}[name]
+    row = {"model": name, "conv_layers": CONV_LAYERS[name],
+           "seed_conv_layers": seed_printed["conv_layers"],
+           "n_runs": len(runs), "seeds": sorted(run.config.seed for run in runs),
+           "seed_test_accuracy": seed["test_accuracy"], "seed_test_loss": seed["test_loss"],
+           # The seed's table as it printed it (it truncates some values: 99.19% for 0.99199998).
+           "seed_accuracy_text": seed_printed["test_accuracy"],
+           "seed_loss_text": seed_printed["test_log_loss"]}
+    for metric in ("test_accuracy", "test_loss"):
+        mean, std, low, high = _stats([run.metrics[metric] for run in runs])
+        seed_value = row[f"seed_{metric}"]
+        in_range = low <= seed_value <= high if len(runs) > 1 else None
+        row.update({f"{metric}_mean": mean, f"{metric}_std": std,
+                    f"{metric}_min": low, f"{metric}_max": high,
+                    f"delta_{metric}": None if mean is None else mean - seed_value,
+                    f"seed_{metric}_in_range": in_range})
+    if not runs:
+        return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch", "device", "backend"))
+    return row | {
+        "epochs": runs[0].config.epochs,
+        "params": runs[0].metrics["params"]["total"],
+        "seconds_per_epoch": statistics.median(run.seconds_per_epoch for run in runs),
+        "device": _distinct(run.metrics["device"] for run in runs),
+        "backend": _distinct(run.metrics["backend"] for run in runs),
+    }
+
+
+def summary_rows(runs, reference=None):
+    """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds.
+
+    Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
+    test_loss_{mean,std,min,max}, seed_test_accuracy, seed_test_loss, delta_test_accuracy,
+    delta_test_loss (ours minus the seed's), seed_test_{accuracy,loss}_in_range (None for fewer
+    than 2 runs), params, seconds_per_epoch, device, backend; ours are None for a model without
+    runs. The runs of one model must differ only in their seed.
+    """
+    reference = load_seed_reference() if reference is None else reference
+    by_model = {name: [] for name in MODEL_NAMES}
+    for run in runs:
+        by_model[run.config.model].append(run)
+    for name, model_runs in by_model.items():
+        variants = {run.config.variant for run in model_runs}
+        if len(variants) > 1:
+            # Averaging a 1-epoch run with a 30-epoch one would describe neither.
+            raise ValueError(f"the runs of {name} differ in more than their seed "
+                             f"({', '.join(sorted(v or 'protocol' for v in variants))}): "
+                             f"pass one configuration per model")
+    return [_model_row(name, model_runs, reference) for name, model_runs in by_model.items()]
+
+
+def _resolve_rows(runs, results_dir, reference):
+    """Return the summary rows of `runs`, or of the seed-protocol runs under `results_dir`."""
+    return summary_rows(find_runs(results_dir) if runs is None else runs, reference)
+
+
+def _accuracy(mean, std=None):
+    """Format an accuracy as '99.19%', or '99.21 ± 0.04%' when `std` is given."""
+    return f"{100 * mean:.2f}%" if std is None else f"{100 * mean:.2f} ± {100 * std:.2f}%"
+
+
+def _log_loss(mean, std=None):
+    """Format a log loss as '0.0323', or '0.0231 ± 0.0012' when `std` is given."""
+    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+
+
+def _spread(row, metric, formatter):
+    """Format our mean of `metric`, with its std when there are several runs."""
+    if not row["n_runs"]:
+        return NO_VALUE
+    several = row["n_runs"] > 1
+    return formatter(row[f"{metric}_mean"], row[f"{metric}_std"] if several else None)
+
+
+def _range(row, metric, formatter):
+    """Format our min–max of `metric`; a dash for fewer than two runs."""
+    if row["n_runs"] < 2:
+        return NO_VALUE
+    return f"{formatter(row[f'{metric}_min'])} – {formatter(row[f'{metric}_max'])}"
+
+
+def _in_range(row, metric):
+    """Say whether the seed's value of `metric` lies within our min–max."""
+    return {True: "yes", False: "no", None: NO_VALUE}[row[f"seed_{metric}_in_range"]]
+
+
+def _model_label(name):
+    return name.replace("model_", "Model ")
+
+
+def _summary_cells(row):
+    """Return the SUMMARY_FIELDS cells of one summary row."""
+    ran = row["n_runs"] > 0
+    return [
+        _model_label(row["model"]), row["seed_conv_layers"],
+        _spread(row, "test_accuracy", _accuracy), _spread(row, "test_loss", _log_loss),
+        row["seed_accuracy_text"],
+        f"{100 * row['delta_test_accuracy']:+.2f} pp" if ran else NO_VALUE,
+        row["seed_loss_text"],
+        f"{row['delta_test_loss']:+.4f}" if ran else NO_VALUE,
+        f"{row['params']:,}" if ran else NO_VALUE,
+        f"{row['seconds_per_epoch']:.1f}" if ran else NO_VALUE,
+        str(row["n_runs"]) if ran else NO_RUN,
+    ]
+
+
+def _comparison_cells(row):
+    """Return the COMPARISON_FIELDS cells of one summary row."""
+    return [
+        _model_label(row["model"]), ", ".join(map(str, row["seeds"])) or NO_RUN,
+        row["seed_accuracy_text"], _spread(row, "test_accuracy", _accuracy),
+        _range(row, "test_accuracy", _accuracy), _in_range(row, "test_accuracy"),
+        row["seed_loss_text"], _spread(row, "test_loss", _log_loss),
+        _range(row, "test_loss", _log_loss), _in_range(row, "test_loss"),
+    ]
+
+
+def _table(fields, rows):
+    """Return a PrettyTable of `rows` under `fields`."""
+    table = PrettyTable(list(fields))
+    for field in fields:
+        table.align[field] = "l" if field in TEXT_FIELDS else "r"
+    table.add_rows(rows)
+    return table
+
+
+def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return the seed's summary table extended with the seed's values, differences and costs.
+
+    `runs` defaults to the seed-protocol runs under `results_dir`; `reference` to seed.json.
+    """
+    rows = _resolve_rows(runs, results_dir, reference)
+    return _table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
+
+
+def seed_comparison_table(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return per model the seed's accuracy and log loss against our spread over seeds."""
+    rows = _resolve_rows(runs, results_dir, reference)
+    return _table(COMPARISON_FIELDS, [_comparison_cells(row) for row in rows])
+
+
+def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return summary_table's content as a GitHub Markdown table."""
+    table = summary_table(runs, results_dir, reference)
+    table.set_style(TableStyle.MARKDOWN)
+    return table.get_string()
+
+
+def update_readme(readme_path, markdown):
+    """Replace the text between the README_MARKERS of `readme_path`; return whether it changed."""
+    path = Path(readme_path)
+    start, end = README_MARKERS
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ReadmeError(f"cannot read {path} ({e.strerror or e})") from None
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ReadmeError(f"{path} needs one {start} line and, after it, one {end} line "
+                          f"around the place for the results table")
+    head, rest = text.split(start)
+    tail = rest.split(end)[1]
+    # Blank lines keep GitHub from reading the table as part of the HTML comment block.
+    new = f"{head}{start}\n\n{markdown.strip()}\n\n{end}{tail}"
+    if new == text:
+        return False
+    write_text(path, new)
+    return True

@@ -1,0 +1,229 @@
+"""Run configurations and the recorded-run format under results/.
+
+A run is a folder of three files, written together (temporary folder, then rename):
+    history.json    per-epoch loss, accuracy, val_loss, val_accuracy, epoch_seconds
+    metrics.json    test_loss, test_accuracy, config, params, backend, device, versions, date, ...
+    test_probs.npz  `probs`: softmax outputs on the 10,000 test images, float16 (10000, 10)
+
+Seed-protocol runs live in `results/<model>/seed_<k>/`; any other configuration gets a variant
+folder in between (`results/model_1/epochs1_subset2000/seed_0/`), so a quick run can never
+overwrite or pass for a full one.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import MnistCnnError
+from .files import write_json
+from .models import check_model_name
+
+# The seed's protocol, shared by all seven models.
+EPOCHS = 30            # the seed's code, logs and conclusion use 30 (its intro's "85" is a slip)
+BATCH_SIZE = 128       # the Keras mnist_cnn example's batch size
+LEARNING_RATE = 1e-3   # Adam; every other Adam setting at Keras defaults
+VALIDATION = "test"    # the seed validates each epoch on the test set ("none" skips it)
+TRAIN_SIZE = 60_000    # MNIST training images
+TEST_SIZE = 10_000     # MNIST test images
+RESULTS_DIR = Path("results")
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+METRICS_KEYS = ("test_loss", "test_accuracy", "config", "params", "backend", "device",
+                "versions", "date", "total_seconds")
+FILES = ("history.json", "metrics.json", "test_probs.npz")
+
+
+class ConfigError(MnistCnnError, ValueError):
+    """A run configuration that cannot be trained."""
+
+
+class RunError(MnistCnnError):
+    """A recorded run that is missing or unreadable."""
+
+
+def _positive_int(name, value, upper=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if upper is not None and value > upper:
+        raise ConfigError(f"{name} must be at most {upper:,}, got {value:,}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what a training run does."""
+
+    model: str
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    lr: float = LEARNING_RATE
+    seed: int = 0
+    subset: int | None = None  # train on the first N training images; None: all 60,000
+    validation: str = VALIDATION
+
+    def __post_init__(self):
+        check_model_name(self.model)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch size", self.batch_size)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}")
+        if self.subset is not None:
+            _positive_int("subset", self.subset, upper=TRAIN_SIZE)
+        if self.validation not in ("test", "none"):
+            raise ConfigError(f"validation must be 'test' or 'none', got {self.validation!r}")
+        object.__setattr__(self, "lr", float(self.lr))
+
+    @property
+    def is_protocol(self):
+        """Whether this is the seed's protocol (any seed)."""
+        return self.variant == ""
+
+    @property
+    def variant(self):
+        """Name the settings that differ from the seed's protocol, e.g. 'epochs1_subset2000'."""
+        defaults = RunConfig(self.model, seed=self.seed)
+        return "_".join(f"{field.name.replace('_', '')}{getattr(self, field.name)}"
+                        for field in dataclasses.fields(self)
+                        if getattr(self, field.name) != getattr(defaults, field.name))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build a config from a dict with exactly the RunConfig keys."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        if not isinstance(values, dict) or set(values) != names:
+            raise ConfigError(f"a run config needs exactly the keys {sorted(names)}")
+        return cls(**values)
+
+
+def run_dir(config, results_dir=RESULTS_DIR):
+    """Return the folder that holds the run of `config`."""
+    parts = [config.model] + ([config.variant] if config.variant else []) + [f"seed_{config.seed}"]
+    return Path(results_dir).joinpath(*parts)
+
+
+def retrain_hint(config):
+    """Return the command that recreates the run of `config`."""
+    command = f"mnist-cnn train {config.model} --seed {config.seed}"
+    defaults = RunConfig(config.model)
+    for flag, field in (("--epochs", "epochs"), ("--batch-size", "batch_size"), ("--lr", "lr"),
+                        ("--subset", "subset"), ("--validation", "validation")):
+        if getattr(config, field) != getattr(defaults, field):
+            command += f" {flag} {getattr(config, field)}"
+    return command
+
+
+@dataclass
+class Run:
+    """A recorded training run: its config, per-epoch history, test metrics and test outputs."""
+
+    path: Path
+    config: RunConfig
+    history: dict
+    metrics: dict
+    probs: np.ndarray
+
+    @property
+    def test_loss(self):
+        return self.metrics["test_loss"]
+
+    @property
+    def test_accuracy(self):
+        return self.metrics["test_accuracy"]
+
+    @property
+    def seconds_per_epoch(self):
+        """Median wall seconds per epoch (validation included)."""
+        return float(np.median(self.history["epoch_seconds"]))
+
+    @property
+    def label(self):
+        extra = "" if self.config.is_protocol else f", {self.config.variant}"
+        return f"{self.config.model} seed {self.config.seed}{extra}"
+
+
+def save_run(run, results_dir=RESULTS_DIR):
+    """Write `run` to its folder under `results_dir` as one unit; return the folder."""
+    final = run_dir(run.config, results_dir)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    try:
+        write_json(staging / "history.json", run.history)
+        write_json(staging / "metrics.json", {**run.metrics, "config": run.config.to_dict()})
+        with open(staging / "test_probs.npz", "wb") as f:
+            np.savez_compressed(f, probs=run.probs.astype(np.float16))
+        os.chmod(staging, 0o755)
+        if final.exists():
+            # rename(2) cannot replace a non-empty folder: move the old run aside first.
+            old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+            os.replace(final, old / "run")
+            os.replace(staging, final)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    run.path = final
+    return final
+
+
+def _check_history(history, epochs, where):
+    if not isinstance(history, dict) or any(key not in history for key in HISTORY_KEYS):
+        raise ValueError(f"{where} needs the keys {', '.join(HISTORY_KEYS)}")
+    for key in HISTORY_KEYS:
+        values = history[key]
+        if not isinstance(values, list) or len(values) != epochs:
+            raise ValueError(f"{where}: {key} must list {epochs} epochs")
+        if not all(v is None or (isinstance(v, (int, float)) and math.isfinite(v))
+                   for v in values):
+            raise ValueError(f"{where}: {key} holds a value that is not a finite number")
+
+
+def load_run(path):
+    """Read and check the run in folder `path`; raise RunError saying how to fix a bad one."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"no run at {path}: train it first (mnist-cnn train ...)")
+    config = None
+    try:
+        metrics = json.loads((path / "metrics.json").read_text())
+        if not isinstance(metrics, dict) or any(key not in metrics for key in METRICS_KEYS):
+            raise ValueError(f"metrics.json needs the keys {', '.join(METRICS_KEYS)}")
+        config = RunConfig.from_dict(metrics["config"])
+        history = json.loads((path / "history.json").read_text())
+        _check_history(history, config.epochs, "history.json")
+        with np.load(path / "test_probs.npz", allow_pickle=False) as npz:
+            probs = npz["probs"]
+        if probs.shape != (TEST_SIZE, 10) or probs.dtype != np.float16:
+            raise ValueError(f"test_probs.npz holds {probs.dtype}{list(probs.shape)}, "
+                             f"expected float16[{TEST_SIZE}, 10]")
+    except Exception as e:
+        fix = retrain_hint(config) if config else "mnist-cnn train MODEL --seed K"
+        reason = str(e) if isinstance(e, (ValueError, MnistCnnError)) else f"{type(e).__name__}: {e}"
+        raise RunError(f"run {path} is unreadable ({reason}); delete the folder and retrain: "
+                       f"{fix}") from None
+    return Run(path, config, history, metrics, probs)
+
+
+def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
+    """Return the runs under `results_dir` (protocol runs only unless `protocol=False`)."""
+    root = Path(results_dir)
+    runs = []
+    for folder in sorted(root.glob("model_*/**/seed_*")):
+        if not folder.is_dir() or any(p.startswith(".") for p in folder.relative_to(root).parts):
+            continue  # staging folders and checkpoints
+        run = load_run(folder)
+        if (model is None or run.config.model == model) and (run.config.is_protocol or not protocol):
+            runs.append(run)
+    return sorted(runs, key=lambda r: (r.config.model, r.config.variant, r.config.seed))

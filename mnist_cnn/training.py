@@ -1,0 +1,241 @@
+"""Train one model under the seed's protocol and record the run; resume interrupted runs.
+
+The protocol (see runs.py for the defaults): categorical cross-entropy, Adam(1e-3), accuracy,
+batch 128, 30 epochs, validation on the test set after every epoch, and `evaluate` on the test
+set after the last epoch (no early stopping, no best-epoch restore).
+
+While a run trains, a checkpoint is written after every finished epoch under
+`<results_dir>/.checkpoints/` (git-ignored); `train` picks it up and carries on from there, and
+deletes it once the run is saved.
+"""
+
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, import_keras
+from .data import load_mnist, prepare
+from .files import write_json
+from .models import build_model, parameter_counts
+from .runs import (BATCH_SIZE, EPOCHS, LEARNING_RATE, RESULTS_DIR, VALIDATION, Run, RunConfig,
+                   RunError, load_run, run_dir, save_run)
+
+keras = import_keras()
+
+CHECKPOINTS = ".checkpoints"  # under the results folder; ignored by git
+
+__all__ = ["BATCH_SIZE", "EPOCHS", "LEARNING_RATE", "RESULTS_DIR", "VALIDATION", "RunConfig",
+           "compile_model", "train", "train_or_load"]
+
+
+def compile_model(model, lr=LEARNING_RATE):
+    """Compile `model` as the seed does: categorical cross-entropy, Adam(lr), accuracy."""
+    model.compile(loss="categorical_crossentropy",
+                  optimizer=keras.optimizers.Adam(learning_rate=lr), metrics=["accuracy"])
+    return model
+
+
+def checkpoint_dir(config, results_dir=RESULTS_DIR):
+    """Return the folder holding the unfinished-run checkpoint of `config`."""
+    return Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Record each epoch's metrics and wall time, and checkpoint the model after it."""
+
+    def __init__(self, config, folder, history):
+        super().__init__()
+        self.config, self.folder, self.history = config, folder, history
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self.started
+        logs = logs or {}
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            value = logs.get(key)
+            self.history[key].append(None if value is None else float(value))
+        self.history["epoch_seconds"].append(round(seconds, 3))
+        self._checkpoint(epoch + 1)
+
+    def _checkpoint(self, epochs_done):
+        # A new file per epoch, then state.json pointing at it: a crash at any moment leaves a
+        # state that names a complete model file.
+        self.folder.mkdir(parents=True, exist_ok=True)
+        model_file = f"epoch_{epochs_done}.keras"
+        self.model.save(self.folder / model_file)
+        write_json(self.folder / "state.json", {"config": self.config.to_dict(),
+                                                "epochs_done": epochs_done,
+                                                "model_file": model_file,
+                                                "history": self.history})
+        for old in self.folder.glob("epoch_*.keras"):
+            if old.name != model_file:
+                old.unlink()
+
+
+def _resume_point(config, folder, log):
+    """Return (model, epochs_done, history) from a usable checkpoint, or None."""
+    state_file = folder / "state.json"
+    if not state_file.exists():
+        return None
+    try:
+        state = json.loads(state_file.read_text())
+        if RunConfig.from_dict(state["config"]) != config:
+            raise ValueError("it belongs to another configuration")
+        model = keras.models.load_model(folder / state["model_file"])
+        return model, int(state["epochs_done"]), state["history"]
+    except Exception as e:
+        log(f"ignoring the checkpoint in {folder} ({e}); starting from epoch 1")
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def _remove_checkpoint(folder, results_dir):
+    """Delete a checkpoint folder and the empty folders above it, up to the results folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+    top = Path(results_dir).resolve()
+    for parent in folder.resolve().parents:
+        if parent == top:
+            break
+        try:
+            parent.rmdir()
+        except OSError:  # not empty: another run's checkpoint lives there
+            break
+
+
+def describe_device():
+    """Name the device Keras trains on, e.g. 'GPU: NVIDIA H100' or 'CPU: AMD EPYC (2 cores)'."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+            device = jax.devices()[0]
+            if device.platform != "cpu":
+                return f"{device.platform.upper()}: {device.device_kind}"
+        elif backend == "torch":
+            import torch
+            if torch.cuda.is_available():
+                return f"GPU: {torch.cuda.get_device_name(0)}"
+        elif backend == "tensorflow":
+            import tensorflow as tf  # already imported by Keras
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                details = tf.config.experimental.get_device_details(gpus[0])
+                return f"GPU: {details.get('device_name', gpus[0].name)}"
+    except Exception:  # a broken accelerator stack still trains on the CPU
+        pass
+    return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+
+
+def cpu_name():
+    """Return the processor's model name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions():
+    """Return the versions that decide a run's numbers."""
+    backend = keras.backend.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    versions = {"python": platform.python_version(), "keras": keras.__version__,
+                "numpy": np.__version__, "mnist_cnn": __version__}
+    if module:
+        versions[module] = sys.modules[module].__version__ if module in sys.modules else \
+            __import__(module).__version__
+    return versions
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0,
+          subset=None, validation=VALIDATION, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
+          log=print):
+    """Train `model` (a name from MODEL_NAMES, or a RunConfig) and save the run; return it.
+
+    `data` is `load_mnist()`'s output (loaded when None). An unfinished checkpoint of the same
+    configuration is resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
+    epoch, 0: silent); `callbacks` are extra Keras callbacks.
+    """
+    config = model if isinstance(model, RunConfig) else RunConfig(
+        model, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, subset=subset,
+        validation=validation)
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    x_train, y_train = prepare(x_train[:config.subset], y_train[:config.subset])
+    x_test, y_test = prepare(x_test, y_test)
+
+    keras.utils.set_random_seed(config.seed)
+    folder = checkpoint_dir(config, results_dir)
+    history = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy",
+                                   "epoch_seconds")}
+    resumed = _resume_point(config, folder, log)
+    if resumed:
+        net, start_epoch, history = resumed
+        log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")
+    else:
+        net, start_epoch = compile_model(build_model(config.model), config.lr), 0
+
+    if start_epoch < config.epochs:
+        net.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                initial_epoch=start_epoch, shuffle=True, verbose=verbose,
+                validation_data=(x_test, y_test) if config.validation == "test" else None,
+                callbacks=[_EpochRecorder(config, folder, history), *callbacks])
+    test_loss, test_accuracy = net.evaluate(x_test, y_test, batch_size=config.batch_size,
+                                            verbose=0)
+    probs = net.predict(x_test, batch_size=config.batch_size, verbose=0)
+
+    total, trainable = parameter_counts(net)
+    metrics = {
+        "model": config.model,
+        "test_loss": float(test_loss),
+        "test_accuracy": float(test_accuracy),
+        "config": config.to_dict(),
+        "params": {"total": total, "trainable": trainable},
+        "backend": keras.backend.backend(),
+        "device": describe_device(),
+        "versions": library_versions(),
+        "date": _now(),
+        "total_seconds": round(sum(history["epoch_seconds"]), 3),
+        "resumed_after_epoch": start_epoch or None,
+    }
+    run = Run(None, config, history, metrics, probs.astype(np.float16))
+    save_run(run, results_dir)
+    _remove_checkpoint(folder, results_dir)
+    return run
+
+
+def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, log=print,
+                  **settings):
+    """Return the saved run of this configuration if there is one, else train it.
+
+    `settings` are `train`'s keywords (epochs, batch_size, lr, seed, subset, validation,
+    verbose, callbacks). With `retrain`, always train.
+    """
+    run_settings = {k: v for k, v in settings.items() if k not in ("verbose", "callbacks")}
+    config = model if isinstance(model, RunConfig) else RunConfig(model, **run_settings)
+    folder = run_dir(config, results_dir)
+    if not retrain and folder.exists():
+        try:
+            run = load_run(folder)
+        except RunError as e:
+            log(f"{e}: training it again")
+        else:
+            if run.config == config:
+                return run
+            log(f"{folder} holds another configuration ({run.config}): training it again")
+    extra = {k: settings[k] for k in ("verbose", "callbacks") if k in settings}
+    return train(config, data, results_dir=results_dir, log=log, **extra)

@@ -1,0 +1,241 @@
+"""Check the summary tables and the README update against synthetic runs and the real seed.json."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mnist_cnn import MnistCnnError
+from mnist_cnn.models import MODEL_NAMES
+from mnist_cnn.report import (README_MARKERS, SEED_REFERENCE, load_seed_reference,
+                              seed_comparison_table, summary_markdown, summary_rows,
+                              summary_table, update_readme)
+from mnist_cnn.runs import Run, RunConfig, RunError, save_run
+
+# Synthetic test results, model: {seed: (test accuracy, test log loss)}. model_1's accuracies
+# bracket the seed's 99.20% and its losses all lie below the seed's 0.0323; model_3 has one seed.
+RESULTS = {
+    "model_1": {0: (0.9915, 0.0241), 1: (0.9921, 0.0250), 2: (0.9926, 0.0262)},
+    "model_3": {0: (0.9950, 0.0210)},
+}
+PARAMS = {"model_1": 1_199_882, "model_3": 2_000_000}
+SEED_COLUMNS = ["Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss"]
+
+
+def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **settings):
+    """Return a Run with made-up history and metrics, as training would record it."""
+    config = RunConfig(model, seed=seed, **settings)
+    epochs = config.epochs
+    falling = np.geomspace(0.3, 0.01, epochs) * (1 + seed / 10)
+    history = {"loss": [float(v) for v in falling],
+               "accuracy": [float(1 - v / 3) for v in falling],
+               "val_loss": [float(v + 0.02) for v in falling],
+               "val_accuracy": [float(1 - v / 2) for v in falling],
+               # 10 + seed seconds, every third epoch 2 s slower: per-run median 10 + seed
+               "epoch_seconds": [10.0 + seed + 2 * (e % 3 == 0) for e in range(epochs)]}
+    metrics = {"model": model, "test_loss": test_loss, "test_accuracy": test_accuracy,
+               "config": config.to_dict(),
+               "params": {"total": PARAMS.get(model, 1), "trainable": PARAMS.get(model, 1)},
+               "backend": "tensorflow", "device": "CPU: test (2 cores)",
+               "versions": {"keras": "3.15.1"}, "date": "2025-01-01T00:00:00+00:00",
+               "total_seconds": sum(history["epoch_seconds"])}
+    return Run(None, config, history, metrics, np.zeros((10_000, 10), np.float16))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Return the RESULTS runs."""
+    return [make_run(model, seed, accuracy, loss)
+            for model, seeds in RESULTS.items() for seed, (accuracy, loss) in seeds.items()]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """Return the committed seed.json, read directly."""
+    return json.loads(SEED_REFERENCE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rows(runs, reference):
+    return {row["model"]: row for row in summary_rows(runs, reference)}
+
+
+def table_rows(table):
+    """Return a PrettyTable's rows as {Model #: {field: cell}}."""
+    return {row[0]: dict(zip(table.field_names, row)) for row in table.rows}
+
+
+def test_rows_aggregate_each_models_seeds(rows):
+    row = rows["model_1"]
+    for index, metric in enumerate(("test_accuracy", "test_loss")):
+        values = [result[index] for result in RESULTS["model_1"].values()]
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        assert row[f"{metric}_mean"] == pytest.approx(mean)
+        assert row[f"{metric}_std"] == pytest.approx(std)
+        assert (row[f"{metric}_min"], row[f"{metric}_max"]) == (min(values), max(values))
+    assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], 30)
+    assert row["conv_layers"] == 2 and row["params"] == PARAMS["model_1"]
+    assert row["seconds_per_epoch"] == 11.0  # the median of the per-run medians 10, 11, 12
+    assert (row["device"], row["backend"]) == ("CPU: test (2 cores)", "tensorflow")
+
+
+def test_single_run_has_zero_std_and_no_range_verdict(rows):
+    row = rows["model_3"]
+    accuracy, loss = RESULTS["model_3"][0]
+    assert (row["test_accuracy_mean"], row["test_accuracy_std"]) == (accuracy, 0)
+    assert (row["test_loss_mean"], row["test_loss_std"]) == (loss, 0)
+    assert row["seed_test_accuracy_in_range"] is None and row["seed_test_loss_in_range"] is None
+
+
+def test_models_without_runs_keep_a_row(rows, reference):
+    assert list(rows) == list(MODEL_NAMES)
+    for name in set(MODEL_NAMES) - set(RESULTS):
+        row = rows[name]
+        assert row["n_runs"] == 0 and row["seeds"] == []
+        for key in ("test_accuracy_mean", "test_loss_std", "delta_test_accuracy", "params",
+                    "seconds_per_epoch", "device", "seed_test_loss_in_range"):
+            assert row[key] is None
+        assert row["seed_test_accuracy"] == reference["models"][name]["test_accuracy"]
+
+
+def test_seed_values_come_from_seed_json(rows, reference):
+    for name, row in rows.items():
+        seed = reference["models"][name]
+        assert (row["seed_test_accuracy"], row["seed_test_loss"]) == (
+            seed["test_accuracy"], seed["test_loss"])
+    row = rows["model_1"]
+    seed = reference["models"]["model_1"]
+    assert row["delta_test_accuracy"] == pytest.approx(row["test_accuracy_mean"]
+                                                       - seed["test_accuracy"])
+    assert row["seed_test_accuracy_in_range"] is True  # 0.9915 <= 0.99199998 <= 0.9926
+    assert row["seed_test_loss_in_range"] is False     # 0.0323 is above our 0.0262
+
+
+def test_rows_refuse_to_average_different_configurations(runs, reference):
+    quick = make_run("model_1", seed=3, epochs=2)
+    with pytest.raises(ValueError, match="model_1 differ"):
+        summary_rows([*runs, quick], reference)
+
+
+def test_table_starts_with_the_seeds_columns(runs, reference):
+    table = summary_table(runs, reference=reference)
+    assert table.field_names[:4] == SEED_COLUMNS
+    cells = table_rows(table)
+    assert list(cells) == [f"Model {i}" for i in range(1, 8)]
+    printed = {row["model"]: row for row in reference["summary_table"]}
+    for name in MODEL_NAMES:
+        row = cells[name.replace("model_", "Model ")]
+        assert row["Number of Convolutional Layers"] == printed[name]["conv_layers"]
+        assert row["Seed Accuracy"] == printed[name]["test_accuracy"]
+        assert row["Seed Log Loss"] == printed[name]["test_log_loss"]
+
+
+def test_plus_minus_only_with_several_seeds(runs, reference):
+    cells = table_rows(summary_table(runs, reference=reference))
+    accuracies = [result[0] for result in RESULTS["model_1"].values()]
+    mean = sum(accuracies) / 3
+    std = math.sqrt(sum((a - mean) ** 2 for a in accuracies) / 2)
+    assert cells["Model 1"]["Test Accuracy"] == f"{100 * mean:.2f} ± {100 * std:.2f}%"
+    assert "±" in cells["Model 1"]["Test Log Loss"]
+    accuracy, loss = RESULTS["model_3"][0]
+    assert cells["Model 3"]["Test Accuracy"] == f"{100 * accuracy:.2f}%"
+    assert cells["Model 3"]["Test Log Loss"] == f"{loss:.4f}"
+    assert cells["Model 3"]["Runs"] == "1"
+    only_one_seed = summary_table([run for run in runs if run.config.seed == 0],
+                                  reference=reference)
+    assert "±" not in only_one_seed.get_string()
+
+
+def test_model_without_runs_shows_dashes(runs, reference):
+    row = table_rows(summary_table(runs, reference=reference))["Model 2"]
+    for field in ("Test Accuracy", "Test Log Loss", "Δ Accuracy", "Δ Log Loss", "Params",
+                  "s/epoch"):
+        assert row[field] == "—"
+    assert row["Runs"] == "no run"
+    assert row["Seed Accuracy"] == "99.45%"
+
+
+def test_differences_are_signed(runs, reference):
+    row = table_rows(summary_table(runs, reference=reference))["Model 3"]
+    seed = reference["models"]["model_3"]
+    accuracy, loss = RESULTS["model_3"][0]
+    assert row["Δ Accuracy"] == f"{100 * (accuracy - seed['test_accuracy']):+.2f} pp"
+    assert row["Δ Log Loss"] == f"{loss - seed['test_loss']:+.4f}"
+    assert row["Δ Log Loss"].startswith("-")  # 0.0210 beats the seed's 0.0231
+
+
+def test_table_reads_protocol_runs_from_results_dir(runs, reference, tmp_path):
+    for run in runs:
+        save_run(run, tmp_path)
+    save_run(make_run("model_2", seed=0, epochs=1, subset=100), tmp_path)  # not the protocol
+    from_disk = summary_table(results_dir=tmp_path, reference=reference).get_string()
+    assert from_disk == summary_table(runs, reference=reference).get_string()
+    assert summary_table(results_dir=tmp_path).get_string() == from_disk  # default seed.json
+
+
+def test_markdown_has_a_row_per_model(runs, reference):
+    markdown = summary_markdown(runs, reference=reference)
+    lines = markdown.splitlines()
+    assert [cell.strip() for cell in lines[0].strip("|").split("|")][:4] == SEED_COLUMNS
+    assert set(lines[1]) <= set("|:- ")
+    data = lines[2:]
+    assert len(data) == 7 and all(line.startswith("| Model ") for line in data)
+    assert markdown == summary_markdown(runs, reference=reference)
+
+
+def test_comparison_table_says_whether_the_seed_is_in_range(runs, reference):
+    cells = table_rows(seed_comparison_table(runs, reference=reference))
+    assert cells["Model 1"]["Seeds"] == "0, 1, 2"
+    assert cells["Model 1"]["Seed Accuracy in Range?"] == "yes"
+    assert cells["Model 1"]["Seed Log Loss in Range?"] == "no"
+    assert cells["Model 1"]["Our Accuracy Range"] == "99.15% – 99.26%"
+    assert cells["Model 3"]["Seed Accuracy in Range?"] == "—"  # one seed has no range
+    assert cells["Model 2"]["Seeds"] == "no run"
+
+
+README = "# Title\n\nIntro.\n\n{start}\nold table\n{end}\n\n## After\n"
+
+
+def test_update_readme_replaces_only_between_markers(tmp_path):
+    start, end = README_MARKERS
+    path = tmp_path / "README.md"
+    path.write_text(README.format(start=start, end=end))
+    assert update_readme(path, "| a |\n|---|\n| 1 |\n") is True
+    text = path.read_text()
+    assert text == f"# Title\n\nIntro.\n\n{start}\n\n| a |\n|---|\n| 1 |\n\n{end}\n\n## After\n"
+    assert update_readme(path, "| a |\n|---|\n| 1 |") is False
+    assert path.read_text() == text
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temporary files left
+
+
+@pytest.mark.parametrize("text", ["# No markers\n", "{end}\n{start}\n",
+                                  "{start}\n{start}\n{end}\n"])
+def test_update_readme_needs_one_pair_of_markers(tmp_path, text):
+    start, end = README_MARKERS
+    path = tmp_path / "README.md"
+    path.write_text(text.format(start=start, end=end))
+    with pytest.raises(MnistCnnError, match="results:start"):
+        update_readme(path, "| a |")
+    assert path.read_text() == text.format(start=start, end=end)
+
+
+def test_update_readme_reports_a_missing_file(tmp_path):
+    with pytest.raises(MnistCnnError, match="cannot read"):
+        update_readme(tmp_path / "missing.md", "| a |")
+
+
+def test_load_seed_reference_reads_the_committed_file():
+    reference = load_seed_reference()
+    assert list(reference["models"]) == list(MODEL_NAMES)
+
+
+@pytest.mark.parametrize("content", [None, "{not json", "[]",
+                                     '{"models": {}, "summary_table": []}'])
+def test_load_seed_reference_rejects_missing_or_corrupt_files(tmp_path, content):
+    path = tmp_path / "seed.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(RunError, match="parse_seed.py"):
+        load_seed_reference(path)

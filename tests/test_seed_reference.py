@@ -1,0 +1,130 @@
+"""Check results/reference/seed.json, the seed's logs and results parsed by scripts/parse_seed.py."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEED_JSON = REPO_ROOT / "results" / "reference" / "seed.json"
+SEED_TXT = REPO_ROOT.parent / "shared" / "seed" / "000_8f29f4150c7c6a03.txt"
+PARSER = REPO_ROOT / "scripts" / "parse_seed.py"
+
+MODELS = [f"model_{i}" for i in range(1, 8)]
+FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+
+# The spec's "Reference results" table (shared/spec/study.md), the source of truth:
+# model: (conv layers, test accuracy, test log loss, seed's total train s).
+SPEC = {
+    "model_1": (2, 0.9919999837875366, 0.032340202385733575, 2735),
+    "model_2": (3, 0.9945999979972839, 0.025601864825535336, 17570),
+    "model_3": (3, 0.994700014591217, 0.023077930994681084, 9222),
+    "model_4": (5, 0.9940999746322632, 0.024979012705250353, 18845),
+    "model_5": (5, 0.9958999752998352, 0.01890334000485018, 30149),
+    "model_6": (7, 0.9959999918937683, 0.018550323320517783, 26958),
+    "model_7": (7, 0.9962999820709229, 0.018387412990181474, 26293),
+}
+# The same table's short strings, as the seed's summary table prints them.
+SPEC_SUMMARY = {
+    "model_1": ("Two", "99.19%", "0.0323"),
+    "model_2": ("Three", "99.45%", "0.0256"),
+    "model_3": ("Three", "99.47%", "0.0230"),
+    "model_4": ("Five", "99.40%", "0.0249"),
+    "model_5": ("Five", "99.59%", "0.0189"),
+    "model_6": ("Seven", "99.60%", "0.0186"),
+    "model_7": ("Seven", "99.63%", "0.0183"),
+}
+
+
+@pytest.fixture(scope="module")
+def seed():
+    """Load the committed seed.json."""
+    return json.loads(SEED_JSON.read_text(encoding="utf-8"))
+
+
+def test_top_level_schema(seed):
+    assert list(seed) == ["source", "generated_by", "protocol", "fixes", "models", "summary_table"]
+    assert seed["generated_by"] == "scripts/parse_seed.py"
+    assert seed["protocol"] == {"epochs": 30, "batch_size": 128, "optimizer": "Adam",
+                                "lr": 0.001, "validation": "test set"}
+    assert list(seed["models"]) == MODELS
+    assert seed["fixes"] and all(isinstance(f, str) and f for f in seed["fixes"])
+
+
+def test_known_garbled_fragment_is_recorded(seed):
+    stray = [f for f in seed["fixes"] if f.startswith("model_7") and "0.0077" in f]
+    assert len(stray) == 1 and "dropped" in stray[0]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_thirty_sane_epochs(seed, model):
+    entry = seed["models"][model]
+    assert list(entry) == ["conv_layers", "history", "test_loss", "test_accuracy"]
+    assert entry["conv_layers"] == SPEC[model][0]
+    history = entry["history"]
+    assert list(history) == list(FIELDS)
+    for field in FIELDS:
+        assert len(history[field]) == 30, field
+    for field in ("loss", "val_loss"):
+        assert all(isinstance(v, float) and 0 < v < 10 for v in history[field]), field
+    for field in ("accuracy", "val_accuracy"):
+        assert all(isinstance(v, float) and 0 < v <= 1 for v in history[field]), field
+    assert all(isinstance(s, int) and s > 0 for s in history["epoch_seconds"])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_test_scores_match_spec(seed, model):
+    _, accuracy, loss, _ = SPEC[model]
+    assert seed["models"][model]["test_accuracy"] == accuracy
+    assert seed["models"][model]["test_loss"] == loss
+
+
+def printed_forms(value, decimals, suffix=""):
+    """Return the value printed to the table's decimals, both rounded and truncated."""
+    # The seed's table is hand-typed: some entries are rounded, others truncated
+    # (e.g. 0.99199998 is printed 99.19%, but 0.99589998 is printed 99.59%).
+    truncated = math.floor(value * 10**decimals) / 10**decimals
+    return {f"{value:.{decimals}f}{suffix}", f"{truncated:.{decimals}f}{suffix}"}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_summary_table_agrees(seed, model):
+    rows = {row["model"]: row for row in seed["summary_table"]}
+    assert list(rows) == MODELS
+    row = rows[model]
+    assert (row["conv_layers"], row["test_accuracy"], row["test_log_loss"]) == SPEC_SUMMARY[model]
+    entry = seed["models"][model]
+    assert row["test_accuracy"] in printed_forms(100 * entry["test_accuracy"], 2, "%")
+    assert row["test_log_loss"] in printed_forms(entry["test_loss"], 4)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_last_epoch_matches_evaluate(seed, model):
+    # Validation data is the test set, so epoch 30's val metrics are evaluate()'s,
+    # printed to 4 decimals.
+    entry = seed["models"][model]
+    assert abs(entry["history"]["val_loss"][-1] - entry["test_loss"]) <= 6e-4
+    assert abs(entry["history"]["val_accuracy"][-1] - entry["test_accuracy"]) <= 6e-4
+
+
+@pytest.mark.parametrize("model", [
+    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=(
+        "spec's 9,222 s counts the duplicated, garbled start of model_3's epoch-7 line"
+        " (295 s) as a 31st epoch; the seed's 30 epochs sum to 8,927 s")))
+    if m == "model_3" else m
+    for m in MODELS])
+def test_total_train_seconds_match_spec(seed, model):
+    total = sum(seed["models"][model]["history"]["epoch_seconds"])
+    assert abs(total - SPEC[model][3]) <= 0.01 * SPEC[model][3]
+
+
+def test_parser_reproduces_committed_json(tmp_path):
+    if not SEED_TXT.exists():
+        pytest.skip(f"seed text not available at {SEED_TXT} (no ../shared checkout, e.g. in CI)")
+    out = tmp_path / "seed.json"
+    subprocess.run([sys.executable, str(PARSER), str(SEED_TXT), "--out", str(out)],
+                   check=True, capture_output=True)
+    assert out.read_bytes() == SEED_JSON.read_bytes()

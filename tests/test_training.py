@@ -1,0 +1,141 @@
+"""Real short trainings: the recorded run, reuse by train_or_load, and resume after a crash."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mnist_cnn import import_keras, training
+from mnist_cnn.data import load_mnist
+from mnist_cnn.runs import HISTORY_KEYS, RunConfig, find_runs, load_run, run_dir
+from mnist_cnn.training import checkpoint_dir, train, train_or_load
+
+keras = import_keras()
+
+# model_1 on 2,000 images for one epoch; batch 8 gives it 250 steps, enough to pass 90%.
+QUICK = dict(epochs=1, subset=2000, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+@pytest.fixture(scope="module")
+def quick_run(mnist, tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    return train("model_1", mnist, results_dir=results, verbose=0, **QUICK), results
+
+
+def test_short_training_learns(quick_run, mnist):
+    run, _ = quick_run
+    labels = mnist[1][1]
+    # Every tenth test image: 1,000 images spread over the whole test set.
+    assert (run.probs[::10].argmax(axis=1) == labels[::10]).mean() > 0.90
+    assert run.test_accuracy > 0.90
+
+
+def test_run_is_complete_on_disk(quick_run):
+    run, results = quick_run
+    folder = run_dir(run.config, results)
+    assert folder == results / "model_1" / "epochs1_batchsize8_subset2000" / "seed_0"
+    assert sorted(p.name for p in folder.iterdir()) == ["history.json", "metrics.json",
+                                                        "test_probs.npz"]
+    history = json.loads((folder / "history.json").read_text())
+    assert set(history) == set(HISTORY_KEYS) and all(len(v) == 1 for v in history.values())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(metrics["config"]) == {"model", "epochs", "batch_size", "lr", "seed", "subset",
+                                      "validation"}
+    assert metrics["backend"] == keras.backend.backend()
+    assert metrics["device"] and metrics["date"] and metrics["versions"]["keras"]
+    assert metrics["params"] == {"total": 1_199_882, "trainable": 1_199_882}
+    assert math.isclose(metrics["total_seconds"], sum(history["epoch_seconds"]), rel_tol=1e-6)
+    with np.load(folder / "test_probs.npz") as npz:
+        assert npz["probs"].shape == (10_000, 10) and npz["probs"].dtype == np.float16
+    assert not (results / ".checkpoints").exists()  # removed once the run is saved
+    assert [r.path for r in find_runs(results, protocol=False)] == [folder]
+    assert find_runs(results) == []  # a quick run is never a seed-protocol run
+
+
+def test_saved_metrics_agree_with_saved_probabilities(quick_run, mnist):
+    run = load_run(quick_run[0].path)
+    labels = mnist[1][1]
+    probs = run.probs.astype(np.float64)
+    assert abs((probs.argmax(axis=1) == labels).mean() - run.test_accuracy) < 1e-3
+    log_loss = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1)).mean()
+    assert abs(log_loss - run.test_loss) < 5e-3  # float16 rounding of the stored outputs
+    # Last epoch's validation is the same model on the same test set as evaluate().
+    assert abs(run.history["val_loss"][-1] - run.test_loss) < 1e-4
+
+
+def test_train_or_load_reuses_a_matching_run(quick_run, monkeypatch):
+    run, results = quick_run
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
+    again = train_or_load("model_1", results_dir=results, **QUICK)
+    assert again.path == run.path and again.metrics["date"] == run.metrics["date"]
+
+
+def test_train_or_load_retrains_on_config_mismatch(quick_run, monkeypatch, tmp_path):
+    run, _ = quick_run
+    folder = tmp_path / "model_1" / "epochs1_batchsize8_subset2000" / "seed_0"
+    folder.mkdir(parents=True)
+    for name in ("history.json", "test_probs.npz"):
+        (folder / name).write_bytes((run.path / name).read_bytes())
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    metrics["config"]["lr"] = 0.01  # a run recorded under other settings
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+    calls = []
+    monkeypatch.setattr(training, "train", lambda config, *a, **k: calls.append(config))
+    train_or_load("model_1", results_dir=tmp_path, log=lambda m: None, **QUICK)
+    assert calls == [RunConfig("model_1", **QUICK)]
+
+    calls.clear()
+    train_or_load("model_1", results_dir=tmp_path, log=lambda m: None, retrain=True,
+                  epochs=2, subset=2000, batch_size=8)
+    assert calls == [RunConfig("model_1", epochs=2, subset=2000, batch_size=8)]
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stop training like Ctrl-C after the given number of finished epochs."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path):
+    settings = dict(epochs=2, subset=1000, batch_size=32)
+    config = RunConfig("model_1", **settings)
+    with pytest.raises(KeyboardInterrupt):
+        train("model_1", mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)],
+              **settings)
+    assert not run_dir(config, tmp_path).exists()  # nothing half-written
+    state = json.loads((checkpoint_dir(config, tmp_path) / "state.json").read_text())
+    assert state["epochs_done"] == 1 and len(state["history"]["loss"]) == 1
+
+    messages = []
+    run = train("model_1", mnist, results_dir=tmp_path, verbose=0, log=messages.append,
+                **settings)
+    assert any("after epoch 1/2" in m for m in messages)
+    assert run.metrics["resumed_after_epoch"] == 1
+    assert len(run.history["loss"]) == 2 and run.history["loss"][0] == state["history"]["loss"][0]
+    assert not (tmp_path / ".checkpoints").exists()
+    assert load_run(run_dir(config, tmp_path)).config == config
+
+
+def test_checkpoint_of_a_different_config_is_ignored(mnist, tmp_path):
+    settings = dict(epochs=1, subset=500, batch_size=64)
+    folder = checkpoint_dir(RunConfig("model_1", **settings), tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_text(json.dumps({"config": RunConfig("model_2").to_dict()}))
+    messages = []
+    run = train("model_1", mnist, results_dir=tmp_path, verbose=0, log=messages.append,
+                **settings)
+    assert any("ignoring the checkpoint" in m for m in messages)
+    assert run.metrics["resumed_after_epoch"] is None
