@@ -5,16 +5,23 @@ stderr and exit code 2, before anything is written.
 """
 
 import argparse
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from . import MnistCnnError
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import (BATCH_SIZE, EPOCHS, LEARNING_RATE, RESULTS_DIR, VALIDATION, RunConfig,
-                   find_runs, load_run, run_dir)
+                   find_runs, load_run, run_dir, train_arguments)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
+LOGS = ".logs"       # worker logs of `--jobs N`, inside the results folder (ignored by git)
+WORKER_POLL_S = 1.0  # how often the parent checks on its workers
+# Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
+WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,25 +55,59 @@ def _cmd_data(args):
         print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
 
 
-def _train_all(configs, results_dir, verbose):
+def _train_all(configs, results_dir, verbose, jobs=1):
     """Train every config (data loaded once) and print one result line per run."""
+    if jobs > 1:
+        return _train_in_workers(configs, results_dir, jobs)
     from .data import load_mnist
     from .training import train
 
     data = load_mnist()
     for config in configs:
         print(f"== {config.model} seed {config.seed}: {config.epochs} epochs"
-              f"{' (' + config.variant + ')' if config.variant else ''}")
+              f"{' (' + config.variant + ')' if config.variant else ''}", flush=True)
         run = train(config, data, results_dir=results_dir, verbose=verbose)
         print(f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
-              f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {run.path}")
+              f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {run.path}",
+              flush=True)
+
+
+def _train_in_workers(configs, results_dir, jobs):
+    """Train the configs in `jobs` concurrent worker processes sharing one device."""
+    env = {**os.environ, **WORKER_ENV}
+    logs = Path(results_dir) / LOGS
+    logs.mkdir(parents=True, exist_ok=True)
+    pending, running, failed = list(configs), {}, []
+    while pending or running:
+        while pending and len(running) < jobs:
+            config = pending.pop(0)
+            log = logs / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
+            command = [sys.executable, "-m", "mnist_cnn.cli", *train_arguments(config),
+                       "--results-dir", str(results_dir)]
+            with open(log, "w") as out:
+                worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            running[worker] = (config, log)
+            print(f"== started {config.model} seed {config.seed} (log: {log})", flush=True)
+        time.sleep(WORKER_POLL_S)
+        for worker in [w for w in running if w.poll() is not None]:
+            config, log = running.pop(worker)
+            if worker.returncode:
+                failed.append(config)
+                print(f"== FAILED {config.model} seed {config.seed} (exit "
+                      f"{worker.returncode}); see {log}", flush=True)
+            else:
+                print(log.read_text().strip().splitlines()[-1], flush=True)
+    if failed:
+        raise SystemExit(1)
 
 
 def _cmd_train(args):
     configs = [RunConfig(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=seed, subset=args.subset, validation=args.validation)
                for model in args.models for seed in args.seed]
-    _train_all(configs, args.results_dir, verbose=1)
+    # Progress bars on a terminal; one line per epoch in a log file.
+    _train_all(configs, args.results_dir, verbose=1 if sys.stdout.isatty() else 2,
+               jobs=args.jobs)
 
 
 def _cmd_reproduce(args):
@@ -80,7 +121,7 @@ def _cmd_reproduce(args):
         else:
             missing.append(config)
     if missing:
-        _train_all(missing, args.results_dir, verbose=2)
+        _train_all(missing, args.results_dir, verbose=2, jobs=args.jobs)
     print(f"{len(configs) - len(missing)} runs up to date, {len(missing)} trained")
 
 
@@ -139,6 +180,10 @@ def build_parser():
         sub.set_defaults(handler=handler)
         return sub
 
+    def jobs_option(sub):
+        sub.add_argument("--jobs", type=int, default=1, help="train this many runs at once, "
+                         "each in its own process (for an accelerator with room to spare)")
+
     def results_option(sub):
         sub.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
                          help="where runs are recorded (default: %(default)s)")
@@ -161,6 +206,7 @@ def build_parser():
     train.add_argument("--subset", type=int, help="train on the first N training images")
     train.add_argument("--validation", choices=("test", "none"), default=VALIDATION,
                        help="validate every epoch on the test set, as the seed does (default)")
+    jobs_option(train)
     results_option(train)
 
     reproduce = command("reproduce", _cmd_reproduce,
@@ -170,6 +216,7 @@ def build_parser():
                            metavar="SEED")
     reproduce.add_argument("--retrain", action="store_true",
                            help="train again even where a run is recorded")
+    jobs_option(reproduce)
     results_option(reproduce)
 
     table = command("table", _cmd_table, "print the summary table of the recorded runs")
@@ -191,6 +238,8 @@ def main(argv=None):
     try:
         for model in getattr(args, "models", []):
             check_model_name(model)
+        if getattr(args, "jobs", 1) < 1:
+            raise MnistCnnError(f"--jobs must be at least 1, got {args.jobs}")
         args.handler(args)
     except MnistCnnError as e:
         print(f"mnist-cnn: error: {e}", file=sys.stderr)

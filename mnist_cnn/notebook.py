@@ -36,9 +36,8 @@ def _inject(nb, parameters):
     if index is None:
         raise ValueError("the notebook has no cell tagged 'parameters'")
     source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-    cell.pop("id", None)
-    nb.cells.insert(index + 1, cell)
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
+        source, metadata={"tags": ["injected-parameters"]}))
 
 
 def _clean(nb):

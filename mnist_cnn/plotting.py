@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt  # without a display matplotlib falls back to Ag
 import numpy as np
 
 from .files import atomic_path
-from .runs import Run
+from .runs import EPOCHS, Run
 
 FIGURES_DIR = Path("figures")
 FIGSIZE = (6, 3.6)   # inches: one plot, readable at GitHub's page width
 DPI = 80             # keeps a saved PNG at a few tens of KB
 DIGIT_INCHES = 0.7   # width of one digit in sample_grid (rows get a quarter more, for the title)
+MARKERS_BELOW = 10   # runs with fewer epochs get a marker on every epoch
 LOSS_YSCALE = "log"  # losses fall ~100x in 30 epochs; a log axis keeps the late epochs readable
 SEED_STYLE = dict(color="0.55", linewidth=1)  # the seed's curves: grey and thin, behind ours
 # (history key, label, line style) of the curves in loss_curves.
@@ -89,14 +90,16 @@ def loss_curves(runs, reference=None, title=None, ax=None):
         _, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
 
     x = np.arange(1, epochs + 1)
+    marker = "o" if epochs < MARKERS_BELOW else None  # a line of one or two points needs dots
     for (key, label, style), color in zip(LOSS_KEYS, ("C0", "C1")):
         if any(value is None for run in runs for value in run.history[key]):
             continue  # trained with validation="none": no validation loss to draw
         values = np.array([run.history[key] for run in runs], dtype=float)
         if len(runs) == 1:
-            ax.plot(x, values[0], style, color=color, label=label)
+            ax.plot(x, values[0], style, color=color, label=label, marker=marker)
         else:
-            ax.plot(x, values.mean(axis=0), style, color=color, label=f"{label} (mean)")
+            ax.plot(x, values.mean(axis=0), style, color=color, label=f"{label} (mean)",
+                    marker=marker)
             ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2,
                             linewidth=0, label=f"{label} (min–max)")
         if reference is not None:
@@ -116,7 +119,8 @@ def tradeoff_plot(rows):
     """Return a 2x2 figure: test accuracy and log loss against parameters and seconds per epoch.
 
     `rows`: report.summary_rows(...); models without runs are left out. With several seeds the
-    points are means and the error bars sample standard deviations.
+    points are means and the error bars sample standard deviations; runs shorter than the
+    protocol are drawn hollow and labelled with their epochs.
     """
     rows = [row for row in rows if row["n_runs"]]
     if not rows:
@@ -130,9 +134,12 @@ def tradeoff_plot(rows):
         for (x_key, _, x_scale), ax in zip(xs, ax_row):
             for row in rows:
                 x, y = x_scale * row[x_key], y_scale * row[f"{y_key}_mean"]
+                full = row["epochs"] == EPOCHS
+                # Runs shorter than the protocol: hollow markers, labelled with their epochs.
                 ax.errorbar(x, y, yerr=y_scale * row[f"{y_key}_std"], fmt="o", color="C0",
-                            capsize=2, markersize=4)
-                ax.annotate(row["model"], (x, y), xytext=(4, 3), textcoords="offset points",
+                            capsize=2, markersize=4, fillstyle="full" if full else "none")
+                label = row["model"] if full else f"{row['model']} ({row['epochs']} ep.)"
+                ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points",
                             fontsize=7)
             ax.margins(x=0.2, y=0.15)  # room for the labels of the outermost points
         ax_row[0].set_ylabel(y_label)

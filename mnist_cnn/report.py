@@ -9,12 +9,13 @@ import json
 import statistics
 from pathlib import Path
 
+import numpy as np
 from prettytable import PrettyTable, TableStyle
 
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, RunError, find_runs
+from .runs import RESULTS_DIR, RunError, find_runs, longest_recorded
 
 SEED_REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "seed.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
@@ -240,3 +241,116 @@ def update_readme(readme_path, markdown):
         return False
     write_text(path, new)
     return True
+
+
+def recorded_runs(results_dir=RESULTS_DIR):
+    """Return {model: runs}: its seed-protocol runs, else its longest recorded other runs."""
+    return {name: find_runs(results_dir, model=name) or longest_recorded(name, results_dir)
+            for name in MODEL_NAMES}
+
+
+def label_counts(y_train, y_test):
+    """Return a table of how many images of each digit the training and test sets hold."""
+    table = PrettyTable(["Digit", "Train", "Test"])
+    table.align = "r"
+    train, test = (np.bincount(labels, minlength=10) for labels in (y_train, y_test))
+    table.add_rows([[digit, f"{a:,}", f"{b:,}"] for digit, (a, b) in enumerate(zip(train, test))])
+    table.add_row(["all", f"{train.sum():,}", f"{test.sum():,}"], divider=False)
+    return table
+
+
+def _seed_printed(reference, model):
+    """Return the seed's (accuracy, log loss) as its own summary table prints them."""
+    row = next(row for row in reference["summary_table"] if row["model"] == model)
+    return row["test_accuracy"], row["test_log_loss"]
+
+
+def model_report(runs, reference=None):
+    """Return a table of each run's test results, their mean ± std, and the seed's result."""
+    runs = list(runs)
+    reference = load_seed_reference() if reference is None else reference
+    seed = reference["models"][runs[0].config.model]
+    table = PrettyTable(["Run", "Epochs", "Test Accuracy", "Test Log Loss", "s/epoch", "Device"])
+    table.align = "r"
+    table.align["Run"] = table.align["Device"] = "l"
+    for run in runs:
+        table.add_row([run.label, run.config.epochs, _accuracy(run.test_accuracy),
+                       _log_loss(run.test_loss), f"{run.seconds_per_epoch:.1f}",
+                       run.metrics["device"]])
+    if len(runs) > 1:
+        row = summary_rows(runs, reference)[MODEL_NAMES.index(runs[0].config.model)]
+        table.add_row([f"mean ± std of {len(runs)}", runs[0].config.epochs,
+                       _spread(row, "test_accuracy", _accuracy),
+                       _spread(row, "test_loss", _log_loss),
+                       f"{row['seconds_per_epoch']:.1f}", ""])
+    table.add_row(["seed notebook", len(seed["history"]["loss"]),
+                   *_seed_printed(reference, runs[0].config.model),
+                   f"{statistics.median(seed['history']['epoch_seconds']):.1f}",
+                   "CPU (Keras 2, TF 2.x)"])
+    return table
+
+
+def _curve_facts(history):
+    """Return (best epoch, best val loss, last val loss, last train loss) of one history."""
+    val = history["val_loss"]
+    best = min(range(len(val)), key=val.__getitem__)
+    return best + 1, val[best], val[-1], history["loss"][-1]
+
+
+def observations(runs, reference=None):
+    """Return short observations on one model's runs against the seed, numbers computed."""
+    runs = list(runs)
+    reference = load_seed_reference() if reference is None else reference
+    headline = min(runs, key=lambda run: run.config.seed)
+    model = headline.config.model
+    seed = reference["models"][model]
+    lines = []
+    if headline.history["val_loss"][0] is not None:
+        best, low, last, train = _curve_facts(headline.history)
+        lines.append(f"{headline.label}: validation loss is lowest at epoch {best} of "
+                     f"{headline.config.epochs} ({low:.4f}) and ends at {last:.4f}; the last "
+                     f"train loss is {train:.4f}, so validation ends "
+                     f"{'above' if last > train else 'below'} train by {abs(last - train):.4f}.")
+    s_best, s_low, s_last, s_train = _curve_facts(seed["history"])
+    lines.append(f"seed notebook: validation loss is lowest at epoch {s_best} ({s_low:.4f}) "
+                 f"and ends at {s_last:.4f}; its last train loss is {s_train:.4f}.")
+    row = summary_rows(runs, reference)[MODEL_NAMES.index(model)]
+    several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
+    seed_accuracy, seed_loss = _seed_printed(reference, model)
+    lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
+                 f"seed's {seed_accuracy}: {100 * row['delta_test_accuracy']:+.2f} percentage "
+                 f"points; test log loss {_log_loss(row['test_loss_mean'])} against {seed_loss}.")
+    if row["seed_test_accuracy_in_range"] is not None:
+        inside = {True: "inside", False: "outside"}
+        lines.append(f"the seed's accuracy lies {inside[row['seed_test_accuracy_in_range']]} and "
+                     f"its log loss {inside[row['seed_test_loss_in_range']]} the range of our "
+                     f"{len(runs)} seeds.")
+    if not headline.config.is_protocol:
+        lines.append(f"caution: these runs are not the seed protocol ({headline.config.variant}); "
+                     f"compare them with the seed only loosely.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def conclusions(rows):
+    """Return computed conclusions from summary_rows: best models and ranking against the seed."""
+    ran = [row for row in rows if row["n_runs"]]
+    if not ran:
+        return "- no seed-protocol runs recorded yet."
+    lines = []
+    for metric, better, name, shown in (("test_accuracy", max, "test accuracy", _accuracy),
+                                        ("test_loss", min, "test log loss", _log_loss)):
+        ours = better(ran, key=lambda row: row[f"{metric}_mean"])
+        seeds = better(rows, key=lambda row: row[f"seed_{metric}"])
+        lines.append(f"best {name} among the {len(ran)} model(s) with seed-protocol runs: "
+                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the seed's best of all "
+                     f"{len(rows)}: {seeds['model']} ({shown(seeds[f'seed_{metric}'])}).")
+    if len(ran) > 1:
+        ranked = sorted(ran, key=lambda row: -row["test_accuracy_mean"])
+        seed_ranked = sorted(ran, key=lambda row: -row["seed_test_accuracy"])
+        lines.append("ranking by test accuracy, ours: " + " > ".join(r["model"] for r in ranked))
+        lines.append("the same models ranked by the seed: "
+                     + " > ".join(r["model"] for r in seed_ranked))
+    missing = [row["model"] for row in rows if not row["n_runs"]]
+    if missing:
+        lines.append("no seed-protocol run recorded yet for: " + ", ".join(missing) + ".")
+    return "\n".join(f"- {line}" for line in lines)

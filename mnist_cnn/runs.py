@@ -112,15 +112,20 @@ def run_dir(config, results_dir=RESULTS_DIR):
     return Path(results_dir).joinpath(*parts)
 
 
-def retrain_hint(config):
-    """Return the command that recreates the run of `config`."""
-    command = f"mnist-cnn train {config.model} --seed {config.seed}"
+def train_arguments(config):
+    """Return the `mnist-cnn` arguments that train `config` (settings at defaults left out)."""
+    arguments = ["train", config.model, "--seed", str(config.seed)]
     defaults = RunConfig(config.model)
     for flag, field in (("--epochs", "epochs"), ("--batch-size", "batch_size"), ("--lr", "lr"),
                         ("--subset", "subset"), ("--validation", "validation")):
         if getattr(config, field) != getattr(defaults, field):
-            command += f" {flag} {getattr(config, field)}"
-    return command
+            arguments += [flag, str(getattr(config, field))]
+    return arguments
+
+
+def retrain_hint(config):
+    """Return the command that recreates the run of `config`."""
+    return "mnist-cnn " + " ".join(train_arguments(config))
 
 
 @dataclass
@@ -227,3 +232,20 @@ def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
         if (model is None or run.config.model == model) and (run.config.is_protocol or not protocol):
             runs.append(run)
     return sorted(runs, key=lambda r: (r.config.model, r.config.variant, r.config.seed))
+
+
+def longest_recorded(model, results_dir=RESULTS_DIR):
+    """Return the runs of `model`'s most complete recorded configuration that is not the protocol.
+
+    Most epochs first, then most training images; [] when there is none.
+    """
+    by_variant = {}
+    for run in find_runs(results_dir, model=model, protocol=False):
+        if not run.config.is_protocol:
+            by_variant.setdefault(run.config.variant, []).append(run)
+
+    def size(variant):
+        config = by_variant[variant][0].config
+        return config.epochs, config.subset or TRAIN_SIZE, variant
+
+    return by_variant[max(by_variant, key=size)] if by_variant else []

@@ -9,12 +9,13 @@ While a run trains, a checkpoint is written after every finished epoch under
 deletes it once the run is saved.
 """
 
+import importlib
 import json
 import os
 import platform
 import shutil
-import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,22 +25,35 @@ from . import __version__, import_keras
 from .data import load_mnist, prepare
 from .files import write_json
 from .models import build_model, parameter_counts
-from .runs import (BATCH_SIZE, EPOCHS, LEARNING_RATE, RESULTS_DIR, VALIDATION, Run, RunConfig,
-                   RunError, load_run, run_dir, save_run)
+from .runs import (BATCH_SIZE, EPOCHS, HISTORY_KEYS, LEARNING_RATE, RESULTS_DIR, VALIDATION, Run,
+                   RunConfig, find_runs, load_run, longest_recorded, run_dir, save_run)
 
 keras = import_keras()
 
 CHECKPOINTS = ".checkpoints"  # under the results folder; ignored by git
+# Training steps per compiled call on an accelerator: the device runs many batches without
+# returning to Python. On the CPU a step is long enough that one per call costs little.
+ACCELERATOR_STEPS_PER_EXECUTION = 32
 
 __all__ = ["BATCH_SIZE", "EPOCHS", "LEARNING_RATE", "RESULTS_DIR", "VALIDATION", "RunConfig",
            "compile_model", "train", "train_or_load"]
 
 
-def compile_model(model, lr=LEARNING_RATE):
-    """Compile `model` as the seed does: categorical cross-entropy, Adam(lr), accuracy."""
+def compile_model(model, lr=LEARNING_RATE, steps_per_execution=1):
+    """Compile `model` as the seed does: categorical cross-entropy, Adam(lr), accuracy.
+
+    Keras' jit_compile="auto" compiles the steps with XLA on accelerators and under JAX, and
+    leaves TensorFlow on the CPU uncompiled (XLA is about 2x slower there).
+    """
     model.compile(loss="categorical_crossentropy",
-                  optimizer=keras.optimizers.Adam(learning_rate=lr), metrics=["accuracy"])
+                  optimizer=keras.optimizers.Adam(learning_rate=lr), metrics=["accuracy"],
+                  jit_compile="auto", steps_per_execution=steps_per_execution)
     return model
+
+
+def steps_per_execution_for(device):
+    """Return how many training steps one compiled call should run on `device`."""
+    return 1 if device.startswith("CPU") else ACCELERATOR_STEPS_PER_EXECUTION
 
 
 def checkpoint_dir(config, results_dir=RESULTS_DIR):
@@ -153,8 +167,7 @@ def library_versions():
     versions = {"python": platform.python_version(), "keras": keras.__version__,
                 "numpy": np.__version__, "mnist_cnn": __version__}
     if module:
-        versions[module] = sys.modules[module].__version__ if module in sys.modules else \
-            __import__(module).__version__
+        versions[module] = importlib.import_module(module).__version__  # Keras imported it
     return versions
 
 
@@ -164,12 +177,13 @@ def _now():
 
 def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0,
           subset=None, validation=VALIDATION, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
-          log=print):
+          steps_per_execution=None, log=print):
     """Train `model` (a name from MODEL_NAMES, or a RunConfig) and save the run; return it.
 
     `data` is `load_mnist()`'s output (loaded when None). An unfinished checkpoint of the same
     configuration is resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
-    epoch, 0: silent); `callbacks` are extra Keras callbacks.
+    epoch, 0: silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to
+    what suits the device (it changes speed, not results).
     """
     config = model if isinstance(model, RunConfig) else RunConfig(
         model, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, subset=subset,
@@ -179,15 +193,17 @@ def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING
     x_test, y_test = prepare(x_test, y_test)
 
     keras.utils.set_random_seed(config.seed)
+    device = describe_device()
+    steps_per_execution = steps_per_execution or steps_per_execution_for(device)
     folder = checkpoint_dir(config, results_dir)
-    history = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy",
-                                   "epoch_seconds")}
+    history = {key: [] for key in HISTORY_KEYS}
     resumed = _resume_point(config, folder, log)
     if resumed:
         net, start_epoch, history = resumed
         log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")
     else:
-        net, start_epoch = compile_model(build_model(config.model), config.lr), 0
+        net, start_epoch = compile_model(build_model(config.model), config.lr,
+                                         steps_per_execution), 0
 
     if start_epoch < config.epochs:
         net.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
@@ -206,7 +222,7 @@ def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING
         "config": config.to_dict(),
         "params": {"total": total, "trainable": trainable},
         "backend": keras.backend.backend(),
-        "device": describe_device(),
+        "device": device,
         "versions": library_versions(),
         "date": _now(),
         "total_seconds": round(sum(history["epoch_seconds"]), 3),
@@ -223,19 +239,60 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
     """Return the saved run of this configuration if there is one, else train it.
 
     `settings` are `train`'s keywords (epochs, batch_size, lr, seed, subset, validation,
-    verbose, callbacks). With `retrain`, always train.
+    verbose, callbacks, steps_per_execution). With `retrain`, always train. A saved run that
+    cannot be read is an error (RunError says what to do), not a reason to train for hours.
     """
-    run_settings = {k: v for k, v in settings.items() if k not in ("verbose", "callbacks")}
-    config = model if isinstance(model, RunConfig) else RunConfig(model, **run_settings)
+    how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution")
+           if k in settings}
+    config = model if isinstance(model, RunConfig) else RunConfig(model, **settings)
     folder = run_dir(config, results_dir)
     if not retrain and folder.exists():
-        try:
-            run = load_run(folder)
-        except RunError as e:
-            log(f"{e}: training it again")
-        else:
-            if run.config == config:
-                return run
-            log(f"{folder} holds another configuration ({run.config}): training it again")
-    extra = {k: settings[k] for k in ("verbose", "callbacks") if k in settings}
-    return train(config, data, results_dir=results_dir, log=log, **extra)
+        run = load_run(folder)
+        if run.config == config:
+            return run
+        log(f"{folder} holds another configuration ({run.config}): training it again")
+    return train(config, data, results_dir=results_dir, log=log, **how)
+
+
+@dataclass
+class Selection:
+    """The runs a notebook shows for one model, and a note that says which runs they are."""
+
+    runs: list
+    note: str
+
+
+def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
+                 results_dir=RESULTS_DIR, verbose=2):
+    """Return the runs a notebook shows for `model`, training only what must be trained.
+
+    With the protocol's settings, every recorded seed-protocol run of the model is shown; if
+    there is none, the longest recorded shorter run is shown and the note says so plainly; if
+    there is no run at all, the requested seeds are trained. Other settings, or `retrain`,
+    train (or reuse) exactly the requested runs.
+    """
+    configs = [RunConfig(model, epochs=epochs, seed=seed, subset=subset) for seed in seeds]
+    if configs[0].is_protocol and not retrain:
+        recorded = find_runs(results_dir, model=model)
+        if recorded:
+            seeds_done = [run.config.seed for run in recorded]
+            missing = [seed for seed in seeds if seed not in seeds_done]
+            note = (f"Showing the {len(recorded)} recorded seed-protocol run(s) of {model} "
+                    f"(seeds {', '.join(map(str, seeds_done))}).")
+            if missing:
+                note += (f" Requested but not recorded yet: seeds {', '.join(map(str, missing))} "
+                         f"(mnist-cnn reproduce --models {model} --seeds "
+                         f"{' '.join(map(str, missing))}).")
+            return Selection(recorded, note)
+        shorter = longest_recorded(model, results_dir)
+        if shorter:
+            return Selection(shorter, (
+                f"No full {EPOCHS}-epoch run of {model} is recorded yet. Shown instead: the "
+                f"longest recorded run, {shorter[0].config.epochs} epoch(s) "
+                f"({shorter[0].config.variant}), which is NOT the seed protocol. To record the "
+                f"full run: mnist-cnn reproduce --models {model}"))
+    runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
+                          verbose=verbose) for config in configs]
+    how = "trained now" if retrain else "recorded or trained now"
+    return Selection(runs, f"Showing {len(runs)} run(s) of {model}, {how}: "
+                           f"{', '.join(run.label for run in runs)}.")

@@ -62,6 +62,7 @@ def test_train_records_a_run(recorded):
     (["reproduce", "--models", "model_0"], ["model_0"]),
     (["summary", "model_42"], ["model_42"]),
     (["frobnicate"], ["frobnicate"]),
+    (["train", "model_1", "--jobs", "0"], ["--jobs"]),
 ])
 def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, args, words):
     results = tmp_path / "results"
@@ -130,3 +131,14 @@ def test_reproduce_skips_recorded_runs(recorded, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "up to date: model_1 seed 0" in done.stdout
     assert "1 runs up to date, 0 trained" in done.stdout
+
+
+def test_jobs_train_runs_in_concurrent_workers(tmp_path):
+    results = tmp_path / "results"
+    done = mnist_cnn("train", "model_1", "--epochs", 1, "--subset", 300, "--seed", 0, 1,
+                     "--jobs", 2, "--results-dir", results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for seed in (0, 1):
+        assert (results / "model_1" / "epochs1_subset300" / f"seed_{seed}" / "metrics.json").exists()
+        assert f"== model_1 seed {seed}, epochs1_subset300: test accuracy" in done.stdout
+    assert len(list((results / ".logs").glob("*.log"))) == 2

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from mnist_cnn import plotting
 from mnist_cnn.plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
 from mnist_cnn.report import load_seed_reference, summary_rows
-from test_report import make_run  # the synthetic runs of the report tests
+
+from helpers import make_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_PNG_BYTES = 150_000

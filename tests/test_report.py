@@ -11,7 +11,9 @@ from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.report import (README_MARKERS, SEED_REFERENCE, load_seed_reference,
                               seed_comparison_table, summary_markdown, summary_rows,
                               summary_table, update_readme)
-from mnist_cnn.runs import Run, RunConfig, RunError, save_run
+from mnist_cnn.runs import RunConfig, RunError, save_run
+
+from helpers import PARAMS, make_run
 
 # Synthetic test results, model: {seed: (test accuracy, test log loss)}. model_1's accuracies
 # bracket the seed's 99.20% and its losses all lie below the seed's 0.0323; model_3 has one seed.
@@ -19,28 +21,7 @@ RESULTS = {
     "model_1": {0: (0.9915, 0.0241), 1: (0.9921, 0.0250), 2: (0.9926, 0.0262)},
     "model_3": {0: (0.9950, 0.0210)},
 }
-PARAMS = {"model_1": 1_199_882, "model_3": 2_000_000}
 SEED_COLUMNS = ["Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss"]
-
-
-def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **settings):
-    """Return a Run with made-up history and metrics, as training would record it."""
-    config = RunConfig(model, seed=seed, **settings)
-    epochs = config.epochs
-    falling = np.geomspace(0.3, 0.01, epochs) * (1 + seed / 10)
-    history = {"loss": [float(v) for v in falling],
-               "accuracy": [float(1 - v / 3) for v in falling],
-               "val_loss": [float(v + 0.02) for v in falling],
-               "val_accuracy": [float(1 - v / 2) for v in falling],
-               # 10 + seed seconds, every third epoch 2 s slower: per-run median 10 + seed
-               "epoch_seconds": [10.0 + seed + 2 * (e % 3 == 0) for e in range(epochs)]}
-    metrics = {"model": model, "test_loss": test_loss, "test_accuracy": test_accuracy,
-               "config": config.to_dict(),
-               "params": {"total": PARAMS.get(model, 1), "trainable": PARAMS.get(model, 1)},
-               "backend": "tensorflow", "device": "CPU: test (2 cores)",
-               "versions": {"keras": "3.15.1"}, "date": "2025-01-01T00:00:00+00:00",
-               "total_seconds": sum(history["epoch_seconds"])}
-    return Run(None, config, history, metrics, np.zeros((10_000, 10), np.float16))
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +220,68 @@ def test_load_seed_reference_rejects_missing_or_corrupt_files(tmp_path, content)
         path.write_text(content)
     with pytest.raises(RunError, match="parse_seed.py"):
         load_seed_reference(path)
+
+
+def test_label_counts_lists_each_digit():
+    from mnist_cnn.report import label_counts
+
+    y_train, y_test = np.array([0, 1, 1, 9]), np.array([3, 3])
+    rows = table_rows(label_counts(y_train, y_test))
+    assert (rows[1]["Train"], rows[3]["Test"], rows[9]["Train"]) == ("2", "2", "1")
+    assert (rows["all"]["Train"], rows["all"]["Test"]) == ("4", "2")
+
+
+def test_model_report_shows_each_run_the_mean_and_the_seed(runs, reference):
+    from mnist_cnn.report import model_report
+
+    model_1 = [run for run in runs if run.config.model == "model_1"]
+    rows = table_rows(model_report(model_1, reference))
+    assert [f"model_1 seed {s}" for s in RESULTS["model_1"]] == list(rows)[:3]
+    assert rows["mean ± std of 3"]["Test Accuracy"].count("±") == 1
+    seed = reference["models"]["model_1"]
+    printed = reference["summary_table"][0]
+    assert rows["seed notebook"]["Test Log Loss"] == printed["test_log_loss"]
+    assert rows["seed notebook"]["Test Accuracy"] == printed["test_accuracy"]
+    assert rows["seed notebook"]["Epochs"] == len(seed["history"]["loss"])
+
+
+def test_observations_are_computed_from_the_histories(runs, reference):
+    from mnist_cnn.report import observations
+
+    model_1 = sorted((run for run in runs if run.config.model == "model_1"),
+                     key=lambda run: run.config.seed)
+    text = observations(model_1, reference)
+    val = model_1[0].history["val_loss"]
+    best = val.index(min(val)) + 1
+    assert f"lowest at epoch {best} of 30 ({min(val):.4f})" in text
+    seed_val = reference["models"]["model_1"]["history"]["val_loss"]
+    assert f"lowest at epoch {seed_val.index(min(seed_val)) + 1} ({min(seed_val):.4f})" in text
+    assert "mean of 3 seeds" in text and "the range of our 3 seeds" in text
+    assert "caution" not in text
+    short = observations([make_run("model_2", epochs=2)], reference)
+    assert "caution: these runs are not the seed protocol (epochs2)" in short
+
+
+def test_conclusions_name_the_best_models(rows, reference):
+    from mnist_cnn.report import conclusions
+
+    text = conclusions(list(rows.values()))
+    # model_3's 0.9950 beats model_1's mean.
+    assert "best test accuracy among the 2 model(s) with seed-protocol runs: model_3" in text
+    seed_best = max(MODEL_NAMES, key=lambda m: reference["models"][m]["test_accuracy"])
+    assert f"the seed's best of all 7: {seed_best}" in text
+    assert "ranking by test accuracy, ours: model_3 > model_1" in text
+    assert "no seed-protocol run recorded yet for: model_2, model_4" in text
+
+
+def test_recorded_runs_fall_back_to_the_longest_shorter_run(tmp_path):
+    from mnist_cnn.report import recorded_runs
+
+    save_run(make_run("model_1"), tmp_path)
+    save_run(make_run("model_1", epochs=1), tmp_path)
+    for epochs, subset in ((1, None), (3, 500), (3, None)):
+        save_run(make_run("model_2", epochs=epochs, subset=subset), tmp_path)
+    shown = recorded_runs(tmp_path)
+    assert [run.config.variant for run in shown["model_1"]] == [""]
+    assert [run.config.variant for run in shown["model_2"]] == ["epochs3"]
+    assert shown["model_7"] == []

@@ -1,0 +1,63 @@
+"""The models and the training path under Keras' JAX backend (the accelerator path), on the CPU.
+
+The backend is fixed when Keras is imported, so each check runs in a fresh process.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Only look for JAX here: importing it would change TensorFlow's log level for this process.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                                reason="JAX is not installed")
+
+# Blocks TensorFlow: the JAX path must work on a machine without it (the accelerator has none).
+PROBE = """
+import json, sys
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            raise ImportError("TensorFlow is blocked in this test")
+sys.meta_path.insert(0, NoTensorFlow())
+from mnist_cnn.models import MODEL_NAMES, build_model, parameter_counts
+from mnist_cnn.training import train
+import keras
+params = {name: parameter_counts(build_model(name)) for name in MODEL_NAMES}
+run = train("model_1", epochs=2, subset=512, batch_size=64, steps_per_execution=4,
+            results_dir=sys.argv[1], verbose=0)
+print(json.dumps({"backend": keras.backend.backend(), "params": params,
+                  "epochs": len(run.history["loss"]), "metrics": run.metrics}))
+"""
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    done = subprocess.run([sys.executable, "-c", PROBE, str(results)], capture_output=True,
+                          text=True, env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), results
+
+
+def test_models_have_the_same_parameters_under_jax(jax_run):
+    from mnist_cnn.models import MODEL_NAMES, build_model, parameter_counts
+
+    probe, _ = jax_run
+    assert probe["backend"] == "jax"
+    for name in MODEL_NAMES:
+        assert tuple(probe["params"][name]) == parameter_counts(build_model(name))
+
+
+def test_jax_training_records_a_complete_run(jax_run):
+    from mnist_cnn.runs import load_run
+
+    probe, results = jax_run
+    assert probe["epochs"] == 2
+    run = load_run(results / "model_1" / "epochs2_batchsize64_subset512" / "seed_0")
+    assert run.metrics["backend"] == "jax" and run.metrics["versions"]["jax"]
+    assert run.metrics["device"].startswith("CPU")
+    assert run.test_accuracy > 0.5  # 16 steps of 64 images: far above chance (0.1)

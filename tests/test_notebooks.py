@@ -1,0 +1,98 @@
+"""The committed notebooks: hygiene of what GitHub renders, and a smoke run that trains.
+
+nbval (configured in pyproject.toml) re-executes the notebooks and compares every output; these
+tests add what nbval does not check.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnist_cnn.models import SECTIONS
+from mnist_cnn.notebook import execute
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SECTION_NOTEBOOKS = {
+    "01_two_conv_layers.ipynb": SECTIONS[2],
+    "02_three_conv_layers.ipynb": SECTIONS[3],
+    "03_five_conv_layers.ipynb": SECTIONS[5],
+    "04_seven_conv_layers.ipynb": SECTIONS[7],
+}
+ALL_NOTEBOOKS = ["00_data_overview.ipynb", *SECTION_NOTEBOOKS, "05_conclusion.ipynb"]
+MAX_BYTES = 2_000_000
+
+
+def source(cell):
+    """Return a cell's text (stored as a list of lines in the file)."""
+    return "".join(cell["source"])
+
+
+def code_cells(nb):
+    return [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+
+
+@pytest.fixture(params=ALL_NOTEBOOKS)
+def notebook(request):
+    path = NOTEBOOKS / request.param
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_all_notebooks_are_present():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(ALL_NOTEBOOKS)
+
+
+def test_notebook_is_clean_for_github(notebook):
+    path, nb = notebook
+    assert path.stat().st_size < MAX_BYTES
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}
+    cells = code_cells(nb)
+    # Executed top to bottom from a clean kernel: counts 1, 2, 3, ... in cell order.
+    assert [cell["execution_count"] for cell in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        for output in cell["outputs"]:
+            assert output["output_type"] != "error", source(cell)
+            assert output.get("name") != "stderr", source(cell)
+            text = "".join(output.get("text", ""))
+            assert "\r" not in text and "━" not in text, "progress-bar output"
+        assert set(cell["metadata"]) <= {"tags"}
+
+
+def test_notebook_opens_with_title_and_setup(notebook):
+    _, nb = notebook
+    first, second = nb["cells"][:2]
+    assert first["cell_type"] == "markdown" and source(first).startswith("# ")
+    assert "\n\n" in source(first)  # a one-sentence description under the title
+    assert source(second) == "## Setup"
+    assert any(output for cell in code_cells(nb) for output in cell["outputs"])
+
+
+@pytest.mark.parametrize("name", SECTION_NOTEBOOKS)
+def test_section_notebook_has_parameters_and_images(name):
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    tagged = [cell for cell in code_cells(nb) if "parameters" in cell["metadata"].get("tags", [])]
+    assert len(tagged) == 1
+    namespace = {}
+    exec(source(tagged[0]), namespace)
+    assert (namespace["RETRAIN"], namespace["EPOCHS"], namespace["SEEDS"],
+            namespace["SUBSET"]) == (False, 30, [0], None)
+    images = [output for cell in code_cells(nb) for output in cell["outputs"]
+              if "image/png" in output.get("data", {})]
+    assert len(images) == len(SECTION_NOTEBOOKS[name])  # one loss-curve figure per model
+
+
+@pytest.mark.parametrize("name", SECTION_NOTEBOOKS)
+def test_section_notebook_trains_when_asked(name, tmp_path):
+    """Run the notebook with a quick training configuration into a temporary folder."""
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    parameters = dict(RETRAIN=True, EPOCHS=1, SUBSET=2000, RESULTS_DIR=str(results),
+                      FIGURES_DIR=str(figures))
+    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters)
+    text = nbformat.writes(nb)
+    for model in SECTION_NOTEBOOKS[name]:
+        assert (results / model / "epochs1_subset2000" / "seed_0" / "metrics.json").exists()
+        assert (figures / f"loss_{model}.png").exists()
+        assert f"trained now: {model} seed 0, epochs1_subset2000" in text
+    assert "caution: these runs are not the seed protocol" in text
