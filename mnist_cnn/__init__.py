@@ -37,12 +37,13 @@ def _stderr_fd_muted():
 
 def import_keras():
     """Import and return Keras, muting the log lines TensorFlow's import writes to stderr."""
-    if "keras" not in sys.modules and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3":
+    import importlib
+
+    if "keras" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":
         # absl prints "oneDNN custom operations are on" whatever TF_CPP_MIN_LOG_LEVEL says.
         with _stderr_fd_muted():
-            import keras  # noqa: F401
-    import keras
-    return keras
+            return importlib.import_module("keras")
+    return importlib.import_module("keras")
 
 
 class MnistCnnError(Exception):

@@ -136,35 +136,29 @@ def _cmd_table(args):
         print(summary_markdown(runs))
     else:
         print(summary_table(runs))
-        if any(row_runs > 1 for row_runs in _runs_per_model(runs).values()):
+        if len(runs) > len({run.config.model for run in runs}):  # some model has seeds
             print(seed_comparison_table(runs))
-
-
-def _runs_per_model(runs):
-    counts = {}
-    for run in runs:
-        counts[run.config.model] = counts.get(run.config.model, 0) + 1
-    return counts
 
 
 def _cmd_plot(args):
     from .data import load_mnist
     from .plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
-    from .report import load_seed_reference, summary_rows
+    from .report import load_seed_reference, recorded_runs, summary_rows
 
     setup_style()
     reference = load_seed_reference()
     (x_train, y_train), _ = load_mnist()
     written = [save_fig(sample_grid(x_train, y_train), "sample_digits", args.figures_dir)]
-    runs = find_runs(args.results_dir)
-    for name in MODEL_NAMES:
-        model_runs = [run for run in runs if run.config.model == name]
-        if model_runs:
-            fig = loss_curves(model_runs, reference=reference)
-            written.append(save_fig(fig, f"loss_{name}", args.figures_dir))
-    if runs:
-        fig = tradeoff_plot(summary_rows(runs, reference))
-        written.append(save_fig(fig, "tradeoff", args.figures_dir))
+    # As in the notebooks: seed-protocol runs, else the longest recorded run (labelled so).
+    shown = recorded_runs(args.results_dir)
+    for name, runs in shown.items():
+        if runs:
+            written.append(save_fig(loss_curves(runs, reference=reference), f"loss_{name}",
+                                    args.figures_dir))
+    all_runs = [run for runs in shown.values() for run in runs]
+    if all_runs:
+        written.append(save_fig(tradeoff_plot(summary_rows(all_runs, reference)), "tradeoff",
+                                args.figures_dir))
     for path in written:
         print(path)
 

@@ -142,3 +142,13 @@ def test_jobs_train_runs_in_concurrent_workers(tmp_path):
         assert (results / "model_1" / "epochs1_subset300" / f"seed_{seed}" / "metrics.json").exists()
         assert f"== model_1 seed {seed}, epochs1_subset300: test accuracy" in done.stdout
     assert len(list((results / ".logs").glob("*.log"))) == 2
+
+
+def test_plot_writes_small_figures(recorded, tmp_path):
+    results, _ = recorded
+    done = mnist_cnn("plot", "--results-dir", results, "--figures-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["loss_model_1.png", "sample_digits.png", "tradeoff.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 150_000
+               for p in tmp_path.iterdir())

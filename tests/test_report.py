@@ -11,7 +11,7 @@ from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.report import (README_MARKERS, SEED_REFERENCE, load_seed_reference,
                               seed_comparison_table, summary_markdown, summary_rows,
                               summary_table, update_readme)
-from mnist_cnn.runs import RunConfig, RunError, save_run
+from mnist_cnn.runs import RunError, save_run
 
 from helpers import PARAMS, make_run
 
