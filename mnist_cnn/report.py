@@ -15,7 +15,7 @@ from prettytable import PrettyTable, TableStyle
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, RunError, find_runs, longest_recorded
+from .runs import RESULTS_DIR, RunError, find_runs, shown_runs
 
 SEED_REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "seed.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
@@ -245,8 +245,7 @@ def update_readme(readme_path, markdown):
 
 def recorded_runs(results_dir=RESULTS_DIR):
     """Return {model: runs}: its seed-protocol runs, else its longest recorded other runs."""
-    return {name: find_runs(results_dir, model=name) or longest_recorded(name, results_dir)
-            for name in MODEL_NAMES}
+    return {name: shown_runs(name, results_dir) for name in MODEL_NAMES}
 
 
 def label_counts(y_train, y_test):

@@ -249,3 +249,8 @@ def longest_recorded(model, results_dir=RESULTS_DIR):
         return config.epochs, config.subset or TRAIN_SIZE, variant
 
     return by_variant[max(by_variant, key=size)] if by_variant else []
+
+
+def shown_runs(model, results_dir=RESULTS_DIR):
+    """Return the runs that represent `model`: its seed-protocol runs, else longest_recorded."""
+    return find_runs(results_dir, model=model) or longest_recorded(model, results_dir)

@@ -26,7 +26,7 @@ from .data import load_mnist, prepare
 from .files import write_json
 from .models import build_model, parameter_counts
 from .runs import (BATCH_SIZE, EPOCHS, HISTORY_KEYS, LEARNING_RATE, RESULTS_DIR, VALIDATION, Run,
-                   RunConfig, find_runs, load_run, longest_recorded, run_dir, save_run)
+                   RunConfig, load_run, run_dir, save_run, shown_runs)
 
 keras = import_keras()
 
@@ -273,23 +273,22 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
     """
     configs = [RunConfig(model, epochs=epochs, seed=seed, subset=subset) for seed in seeds]
     if configs[0].is_protocol and not retrain:
-        recorded = find_runs(results_dir, model=model)
-        if recorded:
-            seeds_done = [run.config.seed for run in recorded]
+        shown = shown_runs(model, results_dir)
+        if shown and shown[0].config.is_protocol:
+            seeds_done = [run.config.seed for run in shown]
             missing = [seed for seed in seeds if seed not in seeds_done]
-            note = (f"Showing the {len(recorded)} recorded seed-protocol run(s) of {model} "
+            note = (f"Showing the {len(shown)} recorded seed-protocol run(s) of {model} "
                     f"(seeds {', '.join(map(str, seeds_done))}).")
             if missing:
                 note += (f" Requested but not recorded yet: seeds {', '.join(map(str, missing))} "
                          f"(mnist-cnn reproduce --models {model} --seeds "
                          f"{' '.join(map(str, missing))}).")
-            return Selection(recorded, note)
-        shorter = longest_recorded(model, results_dir)
-        if shorter:
-            return Selection(shorter, (
+            return Selection(shown, note)
+        if shown:
+            return Selection(shown, (
                 f"No full {EPOCHS}-epoch run of {model} is recorded yet. Shown instead: the "
-                f"longest recorded run, {shorter[0].config.epochs} epoch(s) "
-                f"({shorter[0].config.variant}), which is NOT the seed protocol. To record the "
+                f"longest recorded run, {shown[0].config.epochs} epoch(s) "
+                f"({shown[0].config.variant}), which is NOT the seed protocol. To record the "
                 f"full run: mnist-cnn reproduce --models {model}"))
     runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
                           verbose=verbose) for config in configs]
