@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEEDS  ?= 0
 
-.PHONY: install data test reproduce notebooks table plot clean
+.PHONY: install data test reproduce notebooks table plot bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ table: install
 
 plot: install
 	$(BIN)/mnist-cnn plot
+
+# The CPU speed benchmark behind benchmarks/RESULTS.md and the README's ratios. It needs a quiet
+# machine (about half an hour on 2 cores). PyTorch's CPU build: the default Linux wheel carries CUDA.
+bench: data
+	$(BIN)/python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	$(BIN)/mnist-cnn bench --precision fp32 bf16 --json benchmarks/bench.json \
+		--report benchmarks/RESULTS.md --update-readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache

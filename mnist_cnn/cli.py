@@ -1,4 +1,4 @@
-"""The `mnist-cnn` command: list, inspect, fetch data, train, reproduce, tabulate and plot.
+"""The `mnist-cnn` command: list, inspect, fetch data, train, reproduce, tabulate, plot, bench.
 
 Bad input (unknown model, non-positive numbers, corrupt data or run files) ends with one line on
 stderr and exit code 2, before anything is written.
@@ -140,6 +140,39 @@ def _cmd_table(args):
             print(seed_comparison_table(runs))
 
 
+def _cmd_bench(args):
+    import json
+
+    from .bench import (check_targets, load_bench, readme_markdown, results_document,
+                        run_bench)
+    from .files import write_json, write_text
+    from .report import BENCH_MARKERS, update_readme
+
+    for path in (args.json, args.report):  # fail before minutes of timing, not after
+        if path is not None and not path.parent.is_dir():
+            raise MnistCnnError(f"cannot write {path}: folder {path.parent} does not exist")
+    if args.from_json:
+        result = load_bench(args.from_json)
+    else:
+        result = run_bench(args.models, steps=args.steps, precisions=args.precision,
+                           repeats=args.repeats, accuracy_images=args.accuracy_images,
+                           torch=True if args.torch else None,
+                           command="mnist-cnn " + " ".join(args.argv))
+    for target, met, detail in check_targets(result):
+        print(f"{'met' if met else 'NOT met'}: {target} ({detail})")
+    if args.json and not args.from_json:
+        write_json(args.json, result)
+        print(f"wrote {args.json}")
+    elif not args.from_json:
+        print(json.dumps(result, indent=1))
+    if args.report:
+        write_text(args.report, results_document(result))
+        print(f"wrote {args.report}")
+    if args.update_readme:
+        changed = update_readme(args.update_readme, readme_markdown(result), BENCH_MARKERS)
+        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+
+
 def _cmd_plot(args):
     from .data import load_mnist
     from .plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
@@ -223,12 +256,40 @@ def build_parser():
     plot.add_argument("--figures-dir", type=Path, default=Path("figures"),
                       help="default: %(default)s")
     results_option(plot)
+
+    from .bench import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
+    bench = command("bench", _cmd_bench, "time the seed-style baseline, our training path and "
+                    "a PyTorch peer, step for step")
+    bench.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")
+    bench.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                       help="training steps per timed block (default: %(default)s)")
+    bench.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
+                       help="timed blocks per candidate; medians are reported "
+                       "(default: %(default)s)")
+    bench.add_argument("--precision", nargs="+", choices=PRECISION_NAMES, default=["fp32"],
+                       help="our path's precision(s); the baseline is always fp32 "
+                       "(default: fp32)")
+    bench.add_argument("--accuracy-images", type=int, default=ACCURACY_IMAGES, metavar="N",
+                       help="also train one epoch on N images per candidate and report test "
+                       "accuracy; 0 skips it (default: %(default)s)")
+    bench.add_argument("--torch", action="store_true",
+                       help="require the PyTorch peer (by default it runs when torch is "
+                       "installed)")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write the results here "
+                       "(default: print them)")
+    bench.add_argument("--from-json", type=Path, metavar="FILE",
+                       help="time nothing: write --report/--update-readme from a saved result")
+    bench.add_argument("--report", type=Path, metavar="FILE",
+                       help="also write a Markdown report, e.g. benchmarks/RESULTS.md")
+    bench.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
+                       help="rewrite the speed-up summary in README.md between its markers")
     return parser
 
 
 def main(argv=None):
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         for model in getattr(args, "models", []):
             check_model_name(model)

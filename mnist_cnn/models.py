@@ -103,18 +103,92 @@ _LAYER_NAMES = {"Conv2D": "conv2d", "Dense": "dense", "BatchNormalization": "bat
                 "MaxPooling2D": "max_pooling2d", "Dropout": "dropout", "Flatten": "flatten"}
 
 
-def build_model(name):
-    """Build the uncompiled Keras model `name` (one of MODEL_NAMES)."""
+def build_model(name, *, fused_batchnorm=False, dtype=None):
+    """Build the uncompiled Keras model `name` (one of MODEL_NAMES).
+
+    `fused_batchnorm` swaps each BatchNormalization for FusedBatchNormalization (same function
+    and weights, one TensorFlow kernel). `dtype` is a Keras dtype policy for every layer but the
+    softmax output, e.g. "mixed_bfloat16"; None keeps float32.
+    """
     check_model_name(name)
     keras = import_keras()
 
     counts = Counter()
     layers = [keras.Input(shape=INPUT_SHAPE)]
-    for kind, kwargs in ARCHITECTURES[name]:
+    last = len(ARCHITECTURES[name]) - 1
+    for index, (kind, kwargs) in enumerate(ARCHITECTURES[name]):
         counts[kind] += 1
-        layers.append(getattr(keras.layers, kind)(name=f"{_LAYER_NAMES[kind]}_{counts[kind]}",
-                                                  **kwargs))
+        cls = getattr(keras.layers, kind)
+        if kind == "BatchNormalization" and fused_batchnorm:
+            cls = fused_batchnorm_class()
+        # The softmax stays float32 under a mixed policy: the loss needs its full range.
+        layer_dtype = dtype if index != last else None
+        layers.append(cls(name=f"{_LAYER_NAMES[kind]}_{counts[kind]}", dtype=layer_dtype,
+                          **kwargs))
     return keras.Sequential(layers, name=name)
+
+
+_FUSED_BATCHNORM = None
+
+
+def fused_batchnorm_class():
+    """Return FusedBatchNormalization, defined on first use (it needs Keras imported)."""
+    global _FUSED_BATCHNORM
+    if _FUSED_BATCHNORM is None:
+        _FUSED_BATCHNORM = _define_fused_batchnorm(import_keras())
+    return _FUSED_BATCHNORM
+
+
+def _define_fused_batchnorm(keras):
+    @keras.saving.register_keras_serializable(package="mnist_cnn")
+    class FusedBatchNormalization(keras.layers.BatchNormalization):
+        """BatchNormalization computed by TensorFlow's fused kernel (oneDNN on the CPU).
+
+        Keras 3 builds batch norm from a dozen generic ops; the fused kernel does the same
+        arithmetic in one pass. Outputs, gradients and moving statistics match Keras' layer
+        (biased batch variance, as Keras uses); other backends, masks and non-default axes
+        fall back to Keras' own code.
+        """
+
+        def call(self, inputs, training=None, mask=None):
+            if (keras.backend.backend() != "tensorflow" or mask is not None or self.renorm
+                    or self.axis not in (-1, len(inputs.shape) - 1)
+                    or len(inputs.shape) not in (2, 4)):
+                return super().call(inputs, training=training, mask=mask)
+            import tensorflow as tf
+
+            x = inputs
+            if len(inputs.shape) == 2:  # dense features: a 1x1 "image" per sample
+                x = tf.reshape(inputs, [-1, 1, 1, inputs.shape[-1]])
+            if x.dtype not in (tf.float32, tf.bfloat16, tf.float16):
+                x = tf.cast(x, tf.float32)
+            ones = tf.ones([inputs.shape[-1]], tf.float32)
+            gamma = tf.cast(self.gamma, tf.float32) if self.scale else ones
+            beta = tf.cast(self.beta, tf.float32) if self.center else ones * 0
+            common = dict(scale=gamma, offset=beta, epsilon=self.epsilon, data_format="NHWC",
+                          exponential_avg_factor=1.0)
+            if training and self.trainable:
+                empty = tf.zeros([0], tf.float32)
+                y, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+                    x=x, mean=empty, variance=empty, is_training=True, **common)
+                # The kernel returns the unbiased variance; Keras' moving average uses the
+                # biased one (the one it normalises with).
+                count = tf.cast(tf.size(x) // x.shape[-1], tf.float32)
+                variance = variance * (count - 1) / count
+                momentum = self.momentum
+                self.moving_mean.assign(self.moving_mean * momentum + mean * (1 - momentum))
+                self.moving_variance.assign(
+                    self.moving_variance * momentum + variance * (1 - momentum))
+            else:
+                y, *_ = tf.raw_ops.FusedBatchNormV3(
+                    x=x, mean=tf.cast(self.moving_mean, tf.float32),
+                    variance=tf.cast(self.moving_variance, tf.float32), is_training=False,
+                    **common)
+            if len(inputs.shape) == 2:
+                y = tf.reshape(y, tf.shape(inputs))
+            return tf.cast(y, self.compute_dtype)
+
+    return FusedBatchNormalization
 
 
 def parameter_counts(model):

@@ -19,6 +19,7 @@ from .runs import RESULTS_DIR, RunError, find_runs, shown_runs
 
 SEED_REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "seed.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Runs cell of a model without runs
 
@@ -222,17 +223,21 @@ def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
     return table.get_string()
 
 
-def update_readme(readme_path, markdown):
-    """Replace the text between the README_MARKERS of `readme_path`; return whether it changed."""
+def update_readme(readme_path, markdown, markers=None):
+    """Replace the text between two marker lines of `readme_path`; return whether it changed.
+
+    `markers` defaults to README_MARKERS (the results table); BENCH_MARKERS hold the
+    benchmark's summary.
+    """
     path = Path(readme_path)
-    start, end = README_MARKERS
+    start, end = markers or README_MARKERS
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ReadmeError(f"cannot read {path} ({e.strerror or e})") from None
     if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
         raise ReadmeError(f"{path} needs one {start} line and, after it, one {end} line "
-                          f"around the place for the results table")
+                          f"around the place for the generated text")
     head, rest = text.split(start)
     tail = rest.split(end)[1]
     # Blank lines keep GitHub from reading the table as part of the HTML comment block.

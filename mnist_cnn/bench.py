@@ -1,0 +1,429 @@
+"""Time our training path against the seed-style baseline and a PyTorch peer (`mnist-cnn bench`).
+
+Candidates, per model, all in this one process on the same images:
+    baseline  what the seed (and most users) write: `Sequential`, `compile` with defaults,
+              `fit` on numpy arrays, batch 128, fp32
+    ours      mnist_cnn.training's path (`training_model` + `make_dataset`), fp32 or bf16
+    torch     mnist_cnn.torch_peer, fp32 or bf16 autocast (only when PyTorch is installed)
+Each timed block is one `fit` (one epoch) of `steps` batches. After one untimed warm-up block
+each, the candidates take turns, so drift on a shared machine hits all of them alike; the
+result is the median over the repeats. The machine's matmul peak is measured the same way.
+"""
+
+import os
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import MnistCnnError, import_keras
+from .models import build_model, check_model_name
+from .runs import BATCH_SIZE, ConfigError
+
+keras = import_keras()
+
+DEFAULT_STEPS = 20       # timed training steps per block
+DEFAULT_REPEATS = 5      # timed blocks per candidate; the median is reported
+WARMUP_BLOCKS = 1        # untimed blocks first: graph tracing, oneDNN kernel creation
+ACCURACY_IMAGES = 10_000  # training images of the one-epoch accuracy check (0: skip it)
+PEAK_SIZE = 4096         # side of the square matmul that measures the machine's peak
+PEAK_MATMULS = 3         # matmuls per peak block; the peak blocks take turns with the models
+BASELINE_SEEDS = (0, 1)  # the accuracy check trains the baseline twice: its seed-to-seed gap
+PRECISION_NAMES = ("fp32", "bf16")
+PEAK_TARGET = 0.85       # fp32 target: this share of the matmul peak, unless the baseline has it
+MODEL_1_SPEEDUP_TARGET = 1.3  # fp32 target for the overhead-bound model_1
+BF16_SPEEDUP_TARGET = 1.6     # bf16 target against the fp32 baseline, conv-heavy models
+CONV_HEAVY_MIN_LAYERS = 3     # "conv-heavy": three or more conv layers (model_2 to model_7)
+
+
+class BenchError(MnistCnnError):
+    """A benchmark request that cannot run as asked."""
+
+
+def train_flops_per_step(name, batch_size=BATCH_SIZE):
+    """Return the FLOPs of one training step: 3x the forward pass (2 per multiply-add)."""
+    model = build_model(name)
+    macs = 0
+    for layer in model.layers:
+        kind = layer.__class__.__name__
+        if kind == "Conv2D":
+            kernel = layer.kernel.shape  # (kh, kw, in, out)
+            _, height, width, _ = layer.output.shape
+            macs += height * width * kernel[0] * kernel[1] * kernel[2] * kernel[3]
+        elif kind == "Dense":
+            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+    return 3 * 2 * macs * batch_size
+
+
+def matmul_block(precision="fp32", size=PEAK_SIZE, count=PEAK_MATMULS):
+    """Return a block that runs `count` size x size TensorFlow matmuls in `precision`."""
+    import tensorflow as tf
+
+    dtype = {"fp32": tf.float32, "bf16": tf.bfloat16}[precision]
+    a = tf.cast(tf.random.stateless_uniform((size, size), seed=(1, 2)), dtype)
+
+    def block():
+        for _ in range(count):
+            tf.matmul(a, a).numpy()
+    return block
+
+
+def matmul_gflops(ms_per_matmul, size=PEAK_SIZE):
+    """Return the GFLOP/s of one size x size matmul that took `ms_per_matmul`."""
+    return 2 * size ** 3 / (ms_per_matmul / 1000) / 1e9
+
+
+def _baseline(name, x, y, batch_size):
+    """Return (model, block): the seed-style training, one fit of one epoch per call."""
+    model = build_model(name)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model, lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+
+
+def _ours(name, x, y, batch_size, precision):
+    """Return (model, block): mnist_cnn.training's path, one fit of one epoch per call."""
+    from .training import compile_model, make_dataset, training_model
+
+    model = compile_model(training_model(name, precision))
+    data = make_dataset(x, y, batch_size, shuffle=True)
+    return model, lambda: model.fit(**data, epochs=1, verbose=0)
+
+
+def _timed(block):
+    start = time.perf_counter()
+    block()
+    return time.perf_counter() - start
+
+
+def time_candidates(blocks, repeats, warmup=WARMUP_BLOCKS):
+    """Return {candidate: [ms per unit in each repeat]}, the candidates taking turns.
+
+    `blocks` maps each candidate to (block, units): a callable and how many steps (or
+    matmuls) one call runs.
+    """
+    for block, _ in blocks.values():
+        for _ in range(warmup):
+            block()
+    samples = {key: [] for key in blocks}
+    for _ in range(repeats):
+        for key, (block, units) in blocks.items():
+            samples[key].append(round(_timed(block) / units * 1000, 2))
+    return samples
+
+
+def _accuracy(name, data, images, precisions, batch_size, log):
+    """Train one epoch on `images` training images per candidate; return its metrics.
+
+    The baseline trains twice (seeds 0 and 1): the gap between its two runs is the yardstick
+    for "within noise". Both the epoch's training accuracy (batch statistics) and the test
+    accuracy (moving statistics, which lag after so few steps in the batch-norm models) are
+    kept.
+    """
+    from .data import prepare
+    from .training import compile_model, make_dataset, training_model
+
+    (x_train, y_train), (x_test, y_test) = data
+    x, y = prepare(x_train[:images], y_train[:images])
+    x_test, y_test = prepare(x_test, y_test)
+    metrics = {}
+
+    def record(key, model, history, test):
+        loss, accuracy = model.evaluate(*test, verbose=0)
+        metrics[key] = {"train_accuracy": round(float(history.history["accuracy"][-1]), 5),
+                        "test_loss": round(float(loss), 5),
+                        "test_accuracy": round(float(accuracy), 5)}
+
+    for seed in BASELINE_SEEDS:
+        keras.utils.set_random_seed(seed)
+        model = build_model(name)
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        record(f"baseline_seed{seed}", model, history, (x_test, y_test, batch_size))
+    test = make_dataset(x_test, y_test, batch_size)
+    for precision in precisions:
+        keras.utils.set_random_seed(BASELINE_SEEDS[0])
+        model = compile_model(training_model(name, precision))
+        history = model.fit(**make_dataset(x, y, batch_size, shuffle=True), epochs=1, verbose=0)
+        record(precision, model, history, (test["x"], test.get("y")))
+    log(f"  {name} after 1 epoch on {images:,} images, test (train) accuracy: " + ", ".join(
+        f"{key} {m['test_accuracy']:.4f} ({m['train_accuracy']:.4f})"
+        for key, m in metrics.items()))
+    return metrics
+
+
+def machine():
+    """Describe the machine the benchmark ran on."""
+    from .training import cpu_name
+
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "system": platform.system(),
+            "release": platform.release(), "python": platform.python_version()}
+
+
+def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT_REPEATS,
+              accuracy_images=ACCURACY_IMAGES, torch=None, data=None, command=None, log=print):
+    """Benchmark `models`; return the result dict that `--json` writes."""
+    models = [check_model_name(name) for name in models]
+    for number, what in ((steps, "--steps"), (repeats, "--repeats")):
+        if number < 1:
+            raise ConfigError(f"{what} must be a positive integer, got {number}")
+    if accuracy_images < 0:
+        raise ConfigError(f"--accuracy-images must be 0 or more, got {accuracy_images}")
+    unknown = [p for p in precisions if p not in PRECISION_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown precision {unknown[0]!r}: choose from "
+                          f"{', '.join(PRECISION_NAMES)}")
+    from .data import load_mnist, prepare
+    from .torch_peer import torch_available, torch_trainer
+    from .training import library_versions
+
+    if torch is None:
+        torch = torch_available()
+    elif torch and not torch_available():
+        raise BenchError("--torch needs PyTorch: pip install torch (or drop --torch)")
+    data = data if data is not None else load_mnist()
+    (x_train, y_train), _ = data
+    images = steps * BATCH_SIZE
+    if images > len(x_train):
+        raise ConfigError(f"--steps {steps} needs {images:,} training images; MNIST has "
+                          f"{len(x_train):,} (use --steps {len(x_train) // BATCH_SIZE} or fewer)")
+    x, y = prepare(x_train[:images], y_train[:images])
+
+    peak_precisions = sorted({"fp32", *precisions}, key=PRECISION_NAMES.index)
+    rows, peaks_seen = [], {p: [] for p in peak_precisions}
+    for name in models:
+        flops = train_flops_per_step(name)
+        # The machine's peak is timed in turn with the models, so drift hits it alike.
+        blocks = {f"matmul_{p}": (matmul_block(p), PEAK_MATMULS) for p in peak_precisions}
+        blocks["baseline"] = (_baseline(name, x, y, BATCH_SIZE)[1], steps)
+        for precision in precisions:
+            blocks[f"ours_{precision}"] = (_ours(name, x, y, BATCH_SIZE, precision)[1], steps)
+            if torch:
+                blocks[f"torch_{precision}"] = (
+                    torch_trainer(name, x, y, BATCH_SIZE, precision), steps)
+        log(f"{name}: timing {', '.join(blocks)} ({steps} steps x {repeats} repeats)")
+        samples = time_candidates(blocks, repeats)
+        peaks = {p: round(matmul_gflops(statistics.median(samples[f"matmul_{p}"])), 1)
+                 for p in peak_precisions}
+        for p in peak_precisions:
+            peaks_seen[p].append(peaks[p])
+        log(f"  matmul peak: " + ", ".join(f"{v} GFLOP/s {p}" for p, v in peaks.items()))
+        quality = (_accuracy(name, data, accuracy_images, precisions, BATCH_SIZE, log)
+                   if accuracy_images else {})
+        baseline = statistics.median(samples["baseline"])
+        for precision in precisions:
+            ours = statistics.median(samples[f"ours_{precision}"])
+            torch_key = f"torch_{precision}"
+            torch_ms = statistics.median(samples[torch_key]) if torch_key in samples else None
+            rows.append({
+                "model": name, "precision": precision,
+                "baseline_ms_per_step": round(baseline, 2),
+                "ours_ms_per_step": round(ours, 2),
+                "torch_ms_per_step": None if torch_ms is None else round(torch_ms, 2),
+                "speedup": round(baseline / ours, 3),
+                "train_gflop_per_step": round(flops / 1e9, 3),
+                "gflops_per_s": round(flops / ours / 1e6, 1),
+                "baseline_gflops_per_s": round(flops / baseline / 1e6, 1),
+                "peak_gflops": peaks[precision], "fp32_peak_gflops": peaks["fp32"],
+                "peak_fraction": round(flops / ours / 1e6 / peaks[precision], 3),
+                "baseline_peak_fraction": round(flops / baseline / 1e6 / peaks["fp32"], 3),
+                "accuracy": {key: value for key, value in quality.items()
+                             if key.startswith("baseline") or key == precision},
+                "peak_samples_ms_per_matmul": samples[f"matmul_{precision}"],
+                "samples_ms_per_step": {
+                    "baseline": samples["baseline"], "ours": samples[f"ours_{precision}"],
+                    **({"torch": samples[torch_key]} if torch_key in samples else {})},
+            })
+            log(f"  {precision}: baseline {baseline:.1f} ms/step, ours {ours:.1f} "
+                f"({baseline / ours:.2f}x)"
+                + (f", torch {torch_ms:.1f}" if torch_ms is not None else ""))
+    return {
+        "results": rows,
+        # The machine's peak over the whole run: the median of the per-model measurements.
+        **{f"{p}_peak_gflops": round(statistics.median(v), 1) for p, v in peaks_seen.items()},
+        "settings": {"steps": steps, "repeats": repeats, "warmup_blocks": WARMUP_BLOCKS,
+                     "batch_size": BATCH_SIZE, "accuracy_images": accuracy_images,
+                     "precisions": list(precisions), "torch": bool(torch)},
+        "machine": machine(),
+        "versions": {**library_versions(), **_torch_version(torch)},
+        "backend": _backend(),
+        "command": command,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def load_bench(path):
+    """Return a result saved by `--json`; a missing or damaged file is a BenchError."""
+    import json
+
+    try:
+        result = json.loads(Path(path).read_text())
+        for row in result["results"]:
+            for key in ("model", "precision", "speedup", "samples_ms_per_step"):
+                row[key]  # noqa: B018  (a KeyError means the file is not a bench result)
+        result["settings"]["steps"], result["machine"]["cpu"]  # noqa: B018
+    except FileNotFoundError:
+        raise BenchError(f"{path} does not exist: run mnist-cnn bench --json {path} first") \
+            from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"{path} is not a readable benchmark result ({type(e).__name__}: {e}); "
+                         f"run mnist-cnn bench --json {path} again") from None
+    return result
+
+
+def _backend():
+    return keras.backend.backend()
+
+
+def _torch_version(used):
+    if not used:
+        return {}
+    import torch
+
+    return {"torch": torch.__version__}
+
+
+def check_targets(result):
+    """Return (target, met, detail) for each of the issue's targets the result can judge."""
+    checks = []
+    for row in result["results"]:
+        name, speedup = row["model"], row["speedup"]
+        if row["precision"] == "fp32":
+            if name == "model_1":
+                checks.append((f"{name} fp32 >= {MODEL_1_SPEEDUP_TARGET}x baseline",
+                               speedup >= MODEL_1_SPEEDUP_TARGET, f"{speedup:.2f}x"))
+            checks.append((f"{name} fp32 at least as fast as the baseline", speedup >= 1.0,
+                           f"{speedup:.2f}x"))
+            if row["baseline_peak_fraction"] < PEAK_TARGET:
+                checks.append((f"{name} fp32 >= {PEAK_TARGET:.0%} of the matmul peak",
+                               row["peak_fraction"] >= PEAK_TARGET,
+                               f"{row['peak_fraction']:.0%} (baseline "
+                               f"{row['baseline_peak_fraction']:.0%})"))
+        elif row["precision"] == "bf16" and _conv_layers(name) >= CONV_HEAVY_MIN_LAYERS:
+            checks.append((f"{name} bf16 >= {BF16_SPEEDUP_TARGET}x the fp32 baseline",
+                           speedup >= BF16_SPEEDUP_TARGET, f"{speedup:.2f}x"))
+    return checks
+
+
+def _conv_layers(name):
+    from .models import CONV_LAYERS
+
+    return CONV_LAYERS[name]
+
+
+def _cell(value, fmt):
+    return "-" if value is None else format(value, fmt)
+
+
+def best_block_speedup(row):
+    """Return the baseline's best block over ours' best block: the ratio without slow blocks."""
+    samples = row["samples_ms_per_step"]
+    return min(samples["baseline"]) / min(samples["ours"])
+
+
+def results_markdown(result):
+    """Return the benchmark's timings as a Markdown table, one row per model and precision."""
+    lines = ["| model | precision | baseline ms/step | ours ms/step | speedup "
+             "| best blocks: baseline / ours | PyTorch ms/step | ours GFLOP/s | % of peak "
+             "| baseline % of fp32 peak |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in result["results"]:
+        samples = row["samples_ms_per_step"]
+        lines.append(
+            f"| {row['model']} | {row['precision']} | {row['baseline_ms_per_step']:.1f} "
+            f"| {row['ours_ms_per_step']:.1f} | {row['speedup']:.2f}x "
+            f"| {min(samples['baseline']):.1f} / {min(samples['ours']):.1f} "
+            f"({best_block_speedup(row):.2f}x) "
+            f"| {_cell(row['torch_ms_per_step'], '.1f')} | {row['gflops_per_s']:.0f} "
+            f"| {row['peak_fraction']:.0%} | {row['baseline_peak_fraction']:.0%} |")
+    return "\n".join(lines)
+
+
+def accuracy_markdown(result):
+    """Return the one-epoch accuracy check as a Markdown table: test (training) accuracy."""
+    columns = {}  # model -> {candidate: metrics}
+    for row in result["results"]:
+        columns.setdefault(row["model"], {}).update(row.get("accuracy") or {})
+    keys = [f"baseline_seed{seed}" for seed in BASELINE_SEEDS] + list(
+        result["settings"]["precisions"])
+    names = [f"baseline, seed {seed}" for seed in BASELINE_SEEDS] + [
+        f"ours {p}, seed {BASELINE_SEEDS[0]}" for p in result["settings"]["precisions"]]
+    lines = ["| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for model, metrics in columns.items():
+        cells = [f"{metrics[k]['test_accuracy']:.4f} ({metrics[k]['train_accuracy']:.4f})"
+                 if k in metrics else "-" for k in keys]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def readme_markdown(result):
+    """Return the short README summary of a benchmark result: the speed-up ratios."""
+    parts = []
+    for precision in PRECISION_NAMES:
+        rows = [row for row in result["results"] if row["precision"] == precision]
+        if rows:
+            parts.append(f"- {precision}: " + ", ".join(
+                f"{row['model']} {row['speedup']:.2f}x ({best_block_speedup(row):.2f}x)"
+                for row in rows))
+    settings, machine_info = result["settings"], result["machine"]
+    return (f"Speed-up of our path over the seed-style baseline, per training step: medians of "
+            f"{settings['repeats']} blocks of {settings['steps']} steps (in brackets: best block "
+            f"against best block), batch {settings['batch_size']}, {machine_info['cpu']}, "
+            f"{machine_info['cores']} cores. bf16 is against the fp32 baseline. Details, "
+            f"PyTorch and accuracy: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n\n"
+            + "\n".join(parts))
+
+
+def results_document(result):
+    """Return benchmarks/RESULTS.md for a benchmark result: setup, table, targets, method."""
+    settings, info = result["settings"], result["machine"]
+    versions = ", ".join(f"{key} {value}" for key, value in sorted(result["versions"].items()))
+    peak_text = ", ".join(f"{result[f'{p}_peak_gflops']} GFLOP/s {p}" for p in PRECISION_NAMES
+                          if f"{p}_peak_gflops" in result)
+    targets = "\n".join(f"- {'met' if met else 'NOT met'}: {target} ({detail})"
+                         for target, met, detail in check_targets(result))
+    accuracy = (f"""## Accuracy after one epoch
+
+Each candidate trained one epoch on the first {settings['accuracy_images']:,} training images;
+the baseline twice (seeds 0 and 1), so the gap between its two runs shows the seed-to-seed
+noise. Cells: test accuracy on the 10,000 test images (the epoch's mean training accuracy).
+After so few steps the batch-norm models' moving statistics still lag behind their batch
+statistics, which makes their test accuracy noisy; the training accuracy is the steadier
+signal.
+
+{accuracy_markdown(result)}""" if settings["accuracy_images"]
+                else "The accuracy check was skipped (--accuracy-images 0).")
+    return f"""# Training speed: seed-style baseline, our path, PyTorch
+
+Generated by `mnist-cnn bench` from [bench.json](bench.json); do not edit by hand.
+
+- Command: `{result['command'] or 'mnist-cnn bench'}`
+- Date: {result['date']}
+- Machine: {info['cpu']}, {info['cores']} cores, {info['system']} {info['release']}
+- Keras backend: {result['backend']}; versions: {versions}
+- Matmul peak ({PEAK_SIZE}x{PEAK_SIZE} TensorFlow matmul, median over the models' runs): \
+{peak_text}
+
+{results_markdown(result)}
+
+Times are medians of {settings['repeats']} blocks of {settings['steps']} training steps
+(batch {settings['batch_size']}) after {settings['warmup_blocks']} untimed block per candidate;
+the candidates took turns. "baseline" is the seed's way: `Sequential`, `compile` with defaults,
+`fit` on numpy arrays, fp32; its time is the same on both precision rows, so the bf16 speed-up
+is against the fp32 baseline. The baseline's blocks are often bimodal: a new `fit` on numpy
+arrays starts a tf.data pipeline whose autotuner competes with the two compute threads, and
+some blocks run far slower than others. The "best blocks" column leaves those out: it is the
+fairest view of steady training inside a long epoch, where that start-up weighs less. "ours" is `mnist_cnn.training` (`training_model` +
+`make_dataset`). GFLOP/s count 3x the forward pass's multiply-adds x 2. "% of peak" compares
+with the matmul peak of the row's precision, timed in blocks of {PEAK_MATMULS} matmuls that took
+turns with that model's candidates (drift on a shared machine moves both). Per-block samples
+are in bench.json.
+
+{accuracy}
+
+## Targets
+
+{targets}
+"""

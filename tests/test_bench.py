@@ -1,0 +1,220 @@
+"""The fast CPU path (fused batch norm, tf.data input) and `mnist-cnn bench`."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_cnn import bench, import_keras
+from mnist_cnn.models import MODEL_NAMES, build_model, fused_batchnorm_class, layer_table
+from mnist_cnn.report import BENCH_MARKERS
+from mnist_cnn.torch_peer import torch_available
+from mnist_cnn.training import make_dataset, training_model
+
+from test_cli import assert_clean_failure, mnist_cnn, snapshot
+
+keras = import_keras()
+import tensorflow as tf  # noqa: E402  (Keras imported it, quietly)
+
+ROOT = Path(__file__).resolve().parents[1]
+# Forward MFLOP per image from the spec's speed table (2 FLOPs per multiply-add).
+SPEC_FORWARD_MFLOP = {"model_1": 24.0, "model_5": 364.1, "model_7": 292.6}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_FORWARD_MFLOP))
+def test_training_flops_match_the_spec(name):
+    per_image = bench.train_flops_per_step(name, batch_size=1) / 3 / 1e6
+    assert round(per_image, 1) == SPEC_FORWARD_MFLOP[name]
+
+
+def _layer_results(layer, x):
+    """Return the training output, input/weight gradients, moving stats and inference output."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, training=True)
+        loss = tf.reduce_sum(tf.cast(out, tf.float32) * tf.cos(tf.cast(out, tf.float32)))
+    grads = tape.gradient(loss, [x, *layer.trainable_weights])
+    return ([out, *grads, *layer.non_trainable_weights, layer(x, training=False)])
+
+
+@pytest.mark.parametrize("shape", [(16, 7, 7, 8), (32, 24)])
+def test_fused_batchnorm_computes_what_keras_batchnorm_computes(shape):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(1.0, 3.0, shape).astype("float32"))
+    plain, fused = keras.layers.BatchNormalization(), fused_batchnorm_class()()
+    for layer in (plain, fused):
+        layer.build(shape)
+    weights = [rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in plain.weights]
+    plain.set_weights(weights)
+    fused.set_weights(weights)
+    for a, b in zip(_layer_results(plain, x), _layer_results(fused, x)):
+        a, b = np.asarray(a), np.asarray(b)
+        assert np.allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(a).max())), (a, b)
+
+
+def test_fused_model_has_the_same_layers_and_weights_and_reloads(tmp_path):
+    plain, fused = build_model("model_3"), build_model("model_3", fused_batchnorm=True)
+    swapped = [(i, t.replace("Fused", ""), s, p) for i, t, s, p in layer_table(fused)]
+    assert swapped == layer_table(plain)
+    assert any(t == "FusedBatchNormalization" for _, t, _, _ in layer_table(fused))
+    path = tmp_path / "fused.keras"
+    fused.save(path)
+    x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
+    reloaded = keras.models.load_model(path)
+    assert [type(a).__name__ for a in reloaded.layers] == [type(b).__name__ for b in fused.layers]
+    assert np.allclose(reloaded.predict(x, verbose=0), fused.predict(x, verbose=0), atol=1e-6)
+
+
+def test_bf16_model_computes_in_bf16_and_outputs_float32():
+    model = training_model("model_2", "bf16")
+    assert model.layers[0].compute_dtype == "bfloat16"
+    assert model.layers[0].kernel.dtype == "float32"  # mixed precision keeps fp32 weights
+    assert model.layers[-1].compute_dtype == "float32"
+
+
+def test_make_dataset_covers_every_image_once_and_reshuffles():
+    x = np.arange(10, dtype="float32").reshape(10, 1)
+    y = np.eye(10, dtype="float32")
+    data = make_dataset(x, y, batch_size=4, shuffle=True, seed=3)
+    assert data["shuffle"] is False  # Keras must not reshuffle an already shuffled dataset
+    epochs = [[b[0].numpy().ravel().tolist() for b in data["x"]] for _ in range(2)]
+    for batches in epochs:
+        assert [len(b) for b in batches] == [4, 4, 2]
+        assert sorted(sum(batches, [])) == list(range(10))
+    assert epochs[0] != epochs[1]
+    assert data["x"].options().autotune.enabled is False
+    ordered = make_dataset(x, y, batch_size=4)
+    images, labels = next(iter(ordered["x"]))
+    assert images.numpy().ravel().tolist() == [0, 1, 2, 3]
+    assert labels.numpy().argmax(axis=1).tolist() == [0, 1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def small_mnist():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (600, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 600)
+    return (images, labels), (images[:200], labels[:200])
+
+
+@pytest.fixture(scope="module")
+def tiny_result(small_mnist):
+    return bench.run_bench(["model_1"], steps=2, repeats=2, precisions=("fp32", "bf16"),
+                           accuracy_images=256, torch=False, data=small_mnist,
+                           command="mnist-cnn bench (test)", log=lambda *_: None)
+
+
+def test_bench_reports_every_candidate_and_precision(tiny_result):
+    rows = tiny_result["results"]
+    assert [(r["model"], r["precision"]) for r in rows] == [("model_1", "fp32"),
+                                                            ("model_1", "bf16")]
+    for row in rows:
+        samples = row["samples_ms_per_step"]
+        assert len(samples["baseline"]) == len(samples["ours"]) == 2
+        assert row["ours_ms_per_step"] == pytest.approx(np.median(samples["ours"]), abs=0.01)
+        assert row["speedup"] == pytest.approx(
+            row["baseline_ms_per_step"] / row["ours_ms_per_step"], rel=1e-2)
+        assert set(row["accuracy"]) == {"baseline_seed0", "baseline_seed1", row["precision"]}
+        assert all(0 <= m["test_accuracy"] <= 1 for m in row["accuracy"].values())
+        assert row["torch_ms_per_step"] is None
+        assert row["peak_fraction"] == pytest.approx(
+            row["gflops_per_s"] / row["peak_gflops"], abs=2e-3)
+        assert row["peak_gflops"] == pytest.approx(bench.matmul_gflops(
+            np.median(row["peak_samples_ms_per_matmul"])), rel=1e-3)
+    assert rows[0]["baseline_ms_per_step"] == rows[1]["baseline_ms_per_step"]
+    assert tiny_result["fp32_peak_gflops"] > 0 and tiny_result["bf16_peak_gflops"] > 0
+    json.dumps(tiny_result)  # the --json file must be writable as is
+
+
+def test_targets_judge_the_numbers_they_are_given(tiny_result):
+    result = json.loads(json.dumps(tiny_result))
+    fp32 = result["results"][0]
+    fp32.update(speedup=1.31, peak_fraction=0.9, baseline_peak_fraction=0.5)
+    assert all(met for _, met, _ in bench.check_targets(result))
+    fp32.update(speedup=1.2)
+    failed = [target for target, met, _ in bench.check_targets(result) if not met]
+    assert failed == ["model_1 fp32 >= 1.3x baseline"]
+    fp32.update(speedup=1.5, peak_fraction=0.6)
+    failed = [target for target, met, _ in bench.check_targets(result) if not met]
+    assert failed == ["model_1 fp32 >= 85% of the matmul peak"]
+
+
+def test_bench_report_shows_every_row(tiny_result):
+    document = bench.results_document(tiny_result)
+    assert bench.results_markdown(tiny_result) in document
+    assert document.count("| model_1 |") == 3  # two timing rows, one accuracy row
+    assert bench.accuracy_markdown(tiny_result) in document
+    assert "mnist-cnn bench (test)" in document
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--models", "model_9"], ["model_9"]),
+    (["--steps", "0"], ["--steps", "positive"]),
+    (["--repeats", "-1"], ["--repeats"]),
+    (["--steps", "600"], ["--steps", "468"]),
+    (["--precision", "fp8"], ["fp8"]),
+    (["--json", "missing/out.json"], ["missing"]),
+])
+def test_bench_bad_input_fails_cleanly(tmp_path, args, words):
+    assert_clean_failure(mnist_cnn("bench", "--accuracy-images", 0, *args, cwd=tmp_path),
+                         *words)
+    assert snapshot(tmp_path) == []
+
+
+@pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_torch_peer_has_the_keras_parameter_count(name):
+    from mnist_cnn.torch_peer import build_torch_model
+
+    model = build_torch_model(name)
+    params = sum(p.numel() for p in model.parameters())
+    stats = sum(b.numel() for key, b in model.named_buffers() if "running" in key)
+    assert params + stats == build_model(name).count_params()
+
+
+@pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
+def test_torch_peer_trains(small_mnist):
+    from mnist_cnn.data import prepare
+    from mnist_cnn.torch_peer import torch_trainer
+
+    x, y = prepare(*[a[:256] for a in small_mnist[0]])
+    epoch = torch_trainer("model_3", x, y, batch_size=128)
+    assert math.isfinite(epoch()) and math.isfinite(epoch())
+
+
+BENCH_JSON = ROOT / "benchmarks" / "bench.json"
+
+
+def test_committed_benchmark_covers_all_models_and_matches_its_report():
+    result = json.loads(BENCH_JSON.read_text())
+    covered = {(row["model"], row["precision"]) for row in result["results"]}
+    assert covered == {(m, p) for m in MODEL_NAMES for p in ("fp32", "bf16")}
+    if result["settings"]["torch"]:
+        assert all(row["torch_ms_per_step"] for row in result["results"])
+    report = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    assert report == bench.results_document(result), (
+        "benchmarks/RESULTS.md is stale: rerun the command it names")
+    readme = (ROOT / "README.md").read_text()
+    start, end = BENCH_MARKERS
+    assert readme.split(start)[1].split(end)[0].strip() == bench.readme_markdown(result).strip()
+
+
+def test_report_is_rendered_again_from_a_saved_result(tiny_result, tmp_path):
+    saved = tmp_path / "bench.json"
+    saved.write_text(json.dumps(tiny_result))
+    done = mnist_cnn("bench", "--from-json", saved, "--report", tmp_path / "RESULTS.md")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "RESULTS.md").read_text() == bench.results_document(tiny_result)
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"results": [{"model": "model_1"}]}'])
+def test_damaged_saved_result_fails_cleanly(tmp_path, content):
+    saved = tmp_path / "bench.json"
+    if content is not None:
+        saved.write_text(content)
+    before = snapshot(tmp_path)
+    done = mnist_cnn("bench", "--from-json", saved, "--report", tmp_path / "RESULTS.md")
+    assert_clean_failure(done, "bench.json", "mnist-cnn bench --json")
+    assert snapshot(tmp_path) == before
