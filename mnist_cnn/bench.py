@@ -294,6 +294,11 @@ def check_targets(result):
             if name == "model_1":
                 checks.append((f"{name} fp32 >= {MODEL_1_SPEEDUP_TARGET}x baseline",
                                speedup >= MODEL_1_SPEEDUP_TARGET, f"{speedup:.2f}x"))
+                # The median can be won by the baseline's slow blocks alone; say so.
+                best = best_block_speedup(row)
+                checks.append((f"{name} fp32 >= {MODEL_1_SPEEDUP_TARGET}x baseline, best block "
+                               f"against best block", best >= MODEL_1_SPEEDUP_TARGET,
+                               f"{best:.2f}x"))
             checks.append((f"{name} fp32 at least as fast as the baseline", speedup >= 1.0,
                            f"{speedup:.2f}x"))
             if row["baseline_peak_fraction"] < PEAK_TARGET:

@@ -131,7 +131,8 @@ def test_bench_reports_every_candidate_and_precision(tiny_result):
 def test_targets_judge_the_numbers_they_are_given(tiny_result):
     result = json.loads(json.dumps(tiny_result))
     fp32 = result["results"][0]
-    fp32.update(speedup=1.31, peak_fraction=0.9, baseline_peak_fraction=0.5)
+    fp32.update(speedup=1.31, peak_fraction=0.9, baseline_peak_fraction=0.5,
+                samples_ms_per_step={"baseline": [70.0, 40.0], "ours": [30.0, 31.0]})
     assert all(met for _, met, _ in bench.check_targets(result))
     fp32.update(speedup=1.2)
     failed = [target for target, met, _ in bench.check_targets(result) if not met]
@@ -139,6 +140,10 @@ def test_targets_judge_the_numbers_they_are_given(tiny_result):
     fp32.update(speedup=1.5, peak_fraction=0.6)
     failed = [target for target, met, _ in bench.check_targets(result) if not met]
     assert failed == ["model_1 fp32 >= 85% of the matmul peak"]
+    fp32.update(peak_fraction=0.9, samples_ms_per_step={"baseline": [70.0, 36.0],
+                                                         "ours": [30.0, 31.0]})
+    failed = [target for target, met, _ in bench.check_targets(result) if not met]
+    assert failed == ["model_1 fp32 >= 1.3x baseline, best block against best block"]
 
 
 def test_bench_report_shows_every_row(tiny_result):
