@@ -17,10 +17,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from . import MnistCnnError, import_keras
-from .models import build_model, check_model_name
+from .models import CONV_LAYERS, build_model, check_model_name
 from .runs import BATCH_SIZE, ConfigError
 
 keras = import_keras()
@@ -77,14 +75,14 @@ def matmul_gflops(ms_per_matmul, size=PEAK_SIZE):
 
 
 def _baseline(name, x, y, batch_size):
-    """Return (model, block): the seed-style training, one fit of one epoch per call."""
+    """Return (model, block): seed-style training; a call fits one epoch, returns History."""
     model = build_model(name)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model, lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
 
 
 def _ours(name, x, y, batch_size, precision):
-    """Return (model, block): mnist_cnn.training's path, one fit of one epoch per call."""
+    """Return (model, block): our training path; a call fits one epoch, returns History."""
     from .training import compile_model, make_dataset, training_model
 
     model = compile_model(training_model(name, precision))
@@ -123,7 +121,7 @@ def _accuracy(name, data, images, precisions, batch_size, log):
     kept.
     """
     from .data import prepare
-    from .training import compile_model, make_dataset, training_model
+    from .training import make_dataset
 
     (x_train, y_train), (x_test, y_test) = data
     x, y = prepare(x_train[:images], y_train[:images])
@@ -136,18 +134,16 @@ def _accuracy(name, data, images, precisions, batch_size, log):
                         "test_loss": round(float(loss), 5),
                         "test_accuracy": round(float(accuracy), 5)}
 
+    # The timing blocks, run once each on the accuracy images: one block is one epoch.
     for seed in BASELINE_SEEDS:
         keras.utils.set_random_seed(seed)
-        model = build_model(name)
-        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-        record(f"baseline_seed{seed}", model, history, (x_test, y_test, batch_size))
+        model, epoch = _baseline(name, x, y, batch_size)
+        record(f"baseline_seed{seed}", model, epoch(), (x_test, y_test, batch_size))
     test = make_dataset(x_test, y_test, batch_size)
     for precision in precisions:
         keras.utils.set_random_seed(BASELINE_SEEDS[0])
-        model = compile_model(training_model(name, precision))
-        history = model.fit(**make_dataset(x, y, batch_size, shuffle=True), epochs=1, verbose=0)
-        record(precision, model, history, (test["x"], test.get("y")))
+        model, epoch = _ours(name, x, y, batch_size, precision)
+        record(precision, model, epoch(), (test["x"], test.get("y")))
     log(f"  {name} after 1 epoch on {images:,} images, test (train) accuracy: " + ", ".join(
         f"{key} {m['test_accuracy']:.4f} ({m['train_accuracy']:.4f})"
         for key, m in metrics.items()))
@@ -248,7 +244,7 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
                      "precisions": list(precisions), "torch": bool(torch)},
         "machine": machine(),
         "versions": {**library_versions(), **_torch_version(torch)},
-        "backend": _backend(),
+        "backend": keras.backend.backend(),
         "command": command,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -271,10 +267,6 @@ def load_bench(path):
         raise BenchError(f"{path} is not a readable benchmark result ({type(e).__name__}: {e}); "
                          f"run mnist-cnn bench --json {path} again") from None
     return result
-
-
-def _backend():
-    return keras.backend.backend()
 
 
 def _torch_version(used):
@@ -306,16 +298,10 @@ def check_targets(result):
                                row["peak_fraction"] >= PEAK_TARGET,
                                f"{row['peak_fraction']:.0%} (baseline "
                                f"{row['baseline_peak_fraction']:.0%})"))
-        elif row["precision"] == "bf16" and _conv_layers(name) >= CONV_HEAVY_MIN_LAYERS:
+        elif row["precision"] == "bf16" and CONV_LAYERS[name] >= CONV_HEAVY_MIN_LAYERS:
             checks.append((f"{name} bf16 >= {BF16_SPEEDUP_TARGET}x the fp32 baseline",
                            speedup >= BF16_SPEEDUP_TARGET, f"{speedup:.2f}x"))
     return checks
-
-
-def _conv_layers(name):
-    from .models import CONV_LAYERS
-
-    return CONV_LAYERS[name]
 
 
 def _cell(value, fmt):
@@ -420,11 +406,11 @@ the candidates took turns. "baseline" is the seed's way: `Sequential`, `compile`
 is against the fp32 baseline. The baseline's blocks are often bimodal: a new `fit` on numpy
 arrays starts a tf.data pipeline whose autotuner competes with the two compute threads, and
 some blocks run far slower than others. The "best blocks" column leaves those out: it is the
-fairest view of steady training inside a long epoch, where that start-up weighs less. "ours" is `mnist_cnn.training` (`training_model` +
-`make_dataset`). GFLOP/s count 3x the forward pass's multiply-adds x 2. "% of peak" compares
-with the matmul peak of the row's precision, timed in blocks of {PEAK_MATMULS} matmuls that took
-turns with that model's candidates (drift on a shared machine moves both). Per-block samples
-are in bench.json.
+fairest view of steady training inside a long epoch, where that start-up weighs less.
+"ours" is `mnist_cnn.training` (`training_model` + `make_dataset`). GFLOP/s count 3x the
+forward pass's multiply-adds x 2. "% of peak" compares with the matmul peak of the row's
+precision, timed in blocks of {PEAK_MATMULS} matmuls that took turns with that model's
+candidates (drift on a shared machine moves both). Per-block samples are in bench.json.
 
 {accuracy}
 

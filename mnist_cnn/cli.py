@@ -160,11 +160,12 @@ def _cmd_bench(args):
                            command="mnist-cnn " + " ".join(args.argv))
     for target, met, detail in check_targets(result):
         print(f"{'met' if met else 'NOT met'}: {target} ({detail})")
-    if args.json and not args.from_json:
-        write_json(args.json, result)
-        print(f"wrote {args.json}")
-    elif not args.from_json:
-        print(json.dumps(result, indent=1))
+    if not args.from_json:  # a re-rendered result is already saved
+        if args.json:
+            write_json(args.json, result)
+            print(f"wrote {args.json}")
+        else:
+            print(json.dumps(result, indent=1))
     if args.report:
         write_text(args.report, results_document(result))
         print(f"wrote {args.report}")

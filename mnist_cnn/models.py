@@ -164,7 +164,7 @@ def _define_fused_batchnorm(keras):
                 x = tf.cast(x, tf.float32)
             ones = tf.ones([inputs.shape[-1]], tf.float32)
             gamma = tf.cast(self.gamma, tf.float32) if self.scale else ones
-            beta = tf.cast(self.beta, tf.float32) if self.center else ones * 0
+            beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros_like(ones)
             common = dict(scale=gamma, offset=beta, epsilon=self.epsilon, data_format="NHWC",
                           exponential_avg_factor=1.0)
             if training and self.trainable:
