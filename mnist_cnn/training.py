@@ -54,29 +54,60 @@ def training_model(name, precision="fp32"):
                        dtype=PRECISIONS[precision])
 
 
-def make_dataset(x, y, batch_size=BATCH_SIZE, *, shuffle=False, seed=0):
-    """Return what `fit`/`evaluate` should read: batches of (x, y), reshuffled every epoch.
+def epoch_order(n, seed, epoch):
+    """Return the order in which epoch `epoch` (0-based) of a run with `seed` visits n images.
+
+    A pure function of (seed, epoch): a run resumed after any epoch sees the same orders as
+    the uninterrupted run, and every epoch gets a fresh shuffle, on every backend.
+    """
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def make_dataset(x, y, batch_size=BATCH_SIZE, *, seed=None, epochs=1, initial_epoch=0):
+    """Return `fit`/`evaluate` keywords that read batches of (x, y).
+
+    With `seed` None the images come in their stored order, the same on every pass (for
+    evaluation). With a seed, the result covers training epochs `initial_epoch`..`epochs`-1
+    as one stream, each epoch in `epoch_order(len(x), seed, epoch)`, with `steps_per_epoch`
+    so that Keras keeps reading the one stream instead of restarting it every epoch.
 
     Under TensorFlow, a tf.data pipeline built once from in-memory tensors, with tf.data's
     autotuner off: on a 2-core machine its background tuning competes with the two compute
-    threads, and many short fits ran far slower while it was on. Other backends get the numpy
-    arrays back (Keras batches and shuffles them itself).
+    threads, and many short fits ran far slower while it was on. Other backends get a Python
+    generator of numpy batches (or the arrays themselves, unshuffled).
     """
+    steps = -(-len(x) // batch_size)
+    orders = None
+    if seed is not None:
+        orders = np.stack([epoch_order(len(x), seed, epoch)
+                           for epoch in range(initial_epoch, epochs)])
     if keras.backend.backend() != "tensorflow":
-        return dict(x=x, y=y, batch_size=batch_size, shuffle=shuffle)
+        if orders is None:
+            return dict(x=x, y=y, batch_size=batch_size, shuffle=False)
+
+        def batches():
+            for order in orders:
+                for start in range(0, len(x), batch_size):
+                    index = order[start:start + batch_size]
+                    yield x[index], y[index]
+        return dict(x=batches(), steps_per_epoch=steps)
     import tensorflow as tf
 
     x, y = tf.constant(x), tf.constant(y)
-    order = tf.data.Dataset.range(len(x))
-    if shuffle:
-        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if orders is None:
+        indices = tf.data.Dataset.range(len(x)).batch(batch_size)
+    else:
+        indices = (tf.data.Dataset.from_tensor_slices(orders)
+                   .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order)
+                             .batch(batch_size)))
     options = tf.data.Options()
     options.autotune.enabled = False
-    batches = (order.batch(batch_size)
-               .map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+    batches = (indices.map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
                .prefetch(1)  # the next batch is gathered while this one trains
                .with_options(options))
-    return dict(x=batches, shuffle=False)  # shuffled above; Keras must not try again
+    if orders is None:
+        return dict(x=batches)
+    return dict(x=batches, steps_per_epoch=steps, shuffle=False)
 
 
 def compile_model(model, lr=LEARNING_RATE, steps_per_execution=1):
@@ -129,10 +160,33 @@ class _EpochRecorder(keras.callbacks.Callback):
         write_json(self.folder / "state.json", {"config": self.config.to_dict(),
                                                 "epochs_done": epochs_done,
                                                 "model_file": model_file,
+                                                "random_state": random_state(self.model),
                                                 "history": self.history})
         for old in self.folder.glob("epoch_*.keras"):
             if old.name != model_file:
                 old.unlink()
+
+
+def _seed_states(model):
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def random_state(model):
+    """Return the state of `model`'s random streams (its dropout layers' seed generators).
+
+    Keras does not save these with the model; a checkpoint keeps them so that a resumed run
+    draws the same dropout masks as the uninterrupted one.
+    """
+    return [[int(n) for n in v.numpy()] for v in _seed_states(model)]
+
+
+def restore_random_state(model, state):
+    """Set `model`'s random streams to `state`, as `random_state` returned it."""
+    variables = _seed_states(model)
+    if len(variables) != len(state):
+        raise ValueError(f"it holds {len(state)} random streams, the model has {len(variables)}")
+    for variable, value in zip(variables, state):
+        variable.assign(np.array(value, dtype=variable.dtype))
 
 
 def _resume_point(config, folder, log):
@@ -145,6 +199,7 @@ def _resume_point(config, folder, log):
         if RunConfig.from_dict(state["config"]) != config:
             raise ValueError("it belongs to another configuration")
         model = keras.models.load_model(folder / state["model_file"])
+        restore_random_state(model, state["random_state"])
         return model, int(state["epochs_done"]), state["history"]
     except Exception as e:
         log(f"ignoring the checkpoint in {folder} ({e}); starting from epoch 1")
@@ -250,8 +305,8 @@ def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING
         if config.validation == "test":
             test_set = make_dataset(x_test, y_test, config.batch_size)
             validation = (test_set["x"], test_set.get("y"))
-        net.fit(**make_dataset(x_train, y_train, config.batch_size, shuffle=True,
-                               seed=config.seed),
+        net.fit(**make_dataset(x_train, y_train, config.batch_size, seed=config.seed,
+                               epochs=config.epochs, initial_epoch=start_epoch),
                 epochs=config.epochs, initial_epoch=start_epoch, verbose=verbose,
                 validation_data=validation,
                 callbacks=[_EpochRecorder(config, folder, history), *callbacks])

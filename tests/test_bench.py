@@ -11,7 +11,7 @@ from mnist_cnn import bench, import_keras
 from mnist_cnn.models import MODEL_NAMES, build_model, fused_batchnorm_class, layer_table
 from mnist_cnn.report import BENCH_MARKERS
 from mnist_cnn.torch_peer import torch_available
-from mnist_cnn.training import make_dataset, training_model
+from mnist_cnn.training import epoch_order, make_dataset, training_model
 
 from test_cli import assert_clean_failure, mnist_cnn, snapshot
 
@@ -74,21 +74,23 @@ def test_bf16_model_computes_in_bf16_and_outputs_float32():
     assert model.layers[-1].compute_dtype == "float32"
 
 
-def test_make_dataset_covers_every_image_once_and_reshuffles():
+def test_make_dataset_streams_each_epoch_in_its_own_order():
     x = np.arange(10, dtype="float32").reshape(10, 1)
     y = np.eye(10, dtype="float32")
-    data = make_dataset(x, y, batch_size=4, shuffle=True, seed=3)
+    data = make_dataset(x, y, batch_size=4, seed=3, epochs=3, initial_epoch=1)
     assert data["shuffle"] is False  # Keras must not reshuffle an already shuffled dataset
-    epochs = [[b[0].numpy().ravel().tolist() for b in data["x"]] for _ in range(2)]
-    for batches in epochs:
-        assert [len(b) for b in batches] == [4, 4, 2]
-        assert sorted(sum(batches, [])) == list(range(10))
-    assert epochs[0] != epochs[1]
+    assert data["steps_per_epoch"] == 3
+    batches = [b[0].numpy().ravel().astype(int).tolist() for b in data["x"]]
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4, 2]  # epochs 1 and 2, nothing more
+    epochs = [sum(batches[:3], []), sum(batches[3:], [])]
+    assert epochs == [epoch_order(10, 3, 1).tolist(), epoch_order(10, 3, 2).tolist()]
     assert data["x"].options().autotune.enabled is False
     ordered = make_dataset(x, y, batch_size=4)
-    images, labels = next(iter(ordered["x"]))
-    assert images.numpy().ravel().tolist() == [0, 1, 2, 3]
-    assert labels.numpy().argmax(axis=1).tolist() == [0, 1, 2, 3]
+    assert "steps_per_epoch" not in ordered
+    for _ in range(2):  # the same order on every pass
+        images, labels = next(iter(ordered["x"]))
+        assert images.numpy().ravel().tolist() == [0, 1, 2, 3]
+        assert labels.numpy().argmax(axis=1).tolist() == [0, 1, 2, 3]
 
 
 @pytest.fixture(scope="module")

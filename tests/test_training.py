@@ -109,24 +109,62 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path):
-    settings = dict(epochs=2, subset=1000, batch_size=32)
-    config = RunConfig("model_1", **settings)
+# Three epochs, so that the epoch after the resume and the one after that are both compared.
+RESUME = dict(epochs=3, subset=1000, batch_size=32, seed=9)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(mnist, tmp_path_factory):
+    return train("model_1", mnist, results_dir=tmp_path_factory.mktemp("whole"), verbose=0,
+                 **RESUME)
+
+
+def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_run):
+    config = RunConfig("model_1", **RESUME)
     with pytest.raises(KeyboardInterrupt):
         train("model_1", mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)],
-              **settings)
+              **RESUME)
     assert not run_dir(config, tmp_path).exists()  # nothing half-written
     state = json.loads((checkpoint_dir(config, tmp_path) / "state.json").read_text())
     assert state["epochs_done"] == 1 and len(state["history"]["loss"]) == 1
 
     messages = []
     run = train("model_1", mnist, results_dir=tmp_path, verbose=0, log=messages.append,
-                **settings)
-    assert any("after epoch 1/2" in m for m in messages)
+                **RESUME)
+    assert any("after epoch 1/3" in m for m in messages)
     assert run.metrics["resumed_after_epoch"] == 1
-    assert len(run.history["loss"]) == 2 and run.history["loss"][0] == state["history"]["loss"][0]
     assert not (tmp_path / ".checkpoints").exists()
     assert load_run(run_dir(config, tmp_path)).config == config
+    # The same run as the uninterrupted one: same data order, dropout masks and optimizer
+    # state after the resume, so the same numbers epoch for epoch and the same probabilities.
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert run.history[key] == uninterrupted_run.history[key], key
+    np.testing.assert_array_equal(run.probs, uninterrupted_run.probs)
+    assert run.test_loss == uninterrupted_run.test_loss
+
+
+def test_checkpoint_keeps_the_dropout_streams(mnist, tmp_path):
+    settings = dict(epochs=2, subset=256, batch_size=64)
+    with pytest.raises(KeyboardInterrupt):
+        train("model_1", mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)],
+              **settings)
+    state = json.loads((checkpoint_dir(RunConfig("model_1", **settings), tmp_path)
+                        / "state.json").read_text())
+    # model_1 has two dropout layers; each drew one mask per step of the finished epoch.
+    assert [counter for _, counter in state["random_state"]] == [4, 4]
+    fresh = training.training_model("model_1")
+    training.restore_random_state(fresh, state["random_state"])
+    assert training.random_state(fresh) == state["random_state"]
+    with pytest.raises(ValueError, match="random streams"):
+        training.restore_random_state(training.training_model("model_3"), state["random_state"])
+
+
+def test_epoch_order_is_a_fresh_shuffle_per_epoch_and_a_function_of_seed_and_epoch():
+    orders = [training.epoch_order(1000, seed, epoch) for seed in (0, 1) for epoch in (0, 1)]
+    for order in orders:
+        assert sorted(order) == list(range(1000))
+    assert len({tuple(order) for order in orders}) == 4
+    np.testing.assert_array_equal(training.epoch_order(1000, 1, 1), orders[3])
 
 
 def test_checkpoint_of_a_different_config_is_ignored(mnist, tmp_path):
