@@ -1,13 +1,18 @@
 """Reproduce a study of seven Keras CNNs (2, 3, 5 and 7 conv layers) on MNIST.
 
-Modules, by role:
-    models    the seven exact architectures (`build_model`)
+Modules, by layer (a module imports only from the layers below it):
+    cli       the `mnist-cnn` command; imports TensorFlow only in the commands that train
+    notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
+    report    summary tables and observations against the original's results (no Keras)
+    plotting  sample digits, loss curves, trade-off plot (no Keras)
+    training  the original protocol's training loop, resume, recording (`train`, `train_or_load`)
+    runs      the protocol's values, `RunConfig`, the run format under results/, and the one
+              rule for which runs represent a model (`representative_runs`)
+    models    the seven exact architectures (`build_model`, `summary_text`)
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
-    training  the seed's protocol, recorded runs, resume (`train`, `train_or_load`)
-    runs      the on-disk run format under results/ (`save_run`, `load_run`, `find_runs`)
-    plotting  sample digits and loss curves (`sample_grid`, `loss_curves`, `save_fig`)
-    report    the summary table against the seed (`summary_table`)
-    cli       the `mnist-cnn` command
+    files     atomic writes
+    speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
+    reference the original notebook's parsed results (package data)
 """
 
 import contextlib

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from . import MnistCnnError
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
-from .runs import (BATCH_SIZE, EPOCHS, LEARNING_RATE, RESULTS_DIR, VALIDATION, RunConfig,
-                   find_runs, load_run, run_dir, train_arguments)
+from .runs import (RESULTS_DIR, RunConfig, load_run, representatives, run_dir,
+                   train_arguments)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
@@ -31,10 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_list(args):
-    runs = find_runs(args.results_dir)
-    print(f"{'model':<9} {'conv layers':>11}  seed-protocol runs in {args.results_dir}")
-    for name in MODEL_NAMES:
-        seeds = [run.config.seed for run in runs if run.config.model == name]
+    print(f"{'model':<9} {'conv layers':>11}  protocol runs in {args.results_dir}")
+    for name, runs in representatives(args.results_dir, protocol_only=True).items():
+        seeds = [run.config.seed for run in runs]
         print(f"{name:<9} {CONV_LAYERS[name]:>11}  "
               f"{'seeds ' + ', '.join(map(str, seeds)) if seeds else '-'}")
 
@@ -55,24 +54,38 @@ def _cmd_data(args):
         print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
 
 
-def _train_all(configs, results_dir, verbose, jobs=1):
-    """Train every config (data loaded once) and print one result line per run."""
+def _train_all(configs, results_dir, verbose, jobs=1, reuse=False, retrain=False):
+    """Train every config (data loaded once) and print one result line per run.
+
+    With `reuse` (reproduce), a config whose run is recorded is not trained again unless
+    `retrain`: `train_or_load` decides, here or in each worker.
+    """
     if jobs > 1:
-        return _train_in_workers(configs, results_dir, jobs)
+        return _train_in_workers(configs, results_dir, jobs, reuse, retrain)
     from .data import load_mnist
-    from .training import train
+    from .training import train, train_or_load
 
     data = load_mnist()
     for config in configs:
-        print(f"== {config.model} seed {config.seed}: {config.epochs} epochs"
-              f"{' (' + config.variant + ')' if config.variant else ''}", flush=True)
-        run = train(config, data, results_dir=results_dir, verbose=verbose)
+        if reuse:
+            run = train_or_load(config, data, retrain=retrain, results_dir=results_dir,
+                                verbose=verbose)
+        else:
+            run = train(config, data, results_dir=results_dir, verbose=verbose)
         print(f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
               f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {run.path}",
               flush=True)
 
 
-def _train_in_workers(configs, results_dir, jobs):
+def _worker_arguments(config, reuse, retrain):
+    """Return the `mnist-cnn` arguments a worker process runs for `config`."""
+    if not reuse:
+        return train_arguments(config)
+    return (["reproduce", "--models", config.model, "--seeds", str(config.seed)]
+            + (["--retrain"] if retrain else []))
+
+
+def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
     """Train the configs in `jobs` concurrent worker processes sharing one device."""
     env = {**os.environ, **WORKER_ENV}
     logs = Path(results_dir) / LOGS
@@ -82,8 +95,8 @@ def _train_in_workers(configs, results_dir, jobs):
         while pending and len(running) < jobs:
             config = pending.pop(0)
             log = logs / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
-            command = [sys.executable, "-m", "mnist_cnn.cli", *train_arguments(config),
-                       "--results-dir", str(results_dir)]
+            command = [sys.executable, "-m", "mnist_cnn.cli",
+                       *_worker_arguments(config, reuse, retrain), "--results-dir", str(results_dir)]
             with open(log, "w") as out:
                 worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
             running[worker] = (config, log)
@@ -102,8 +115,9 @@ def _train_in_workers(configs, results_dir, jobs):
 
 
 def _cmd_train(args):
-    configs = [RunConfig(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         seed=seed, subset=args.subset, validation=args.validation)
+    settings = {field.name: getattr(args, field.name) for field in RunConfig.options()
+                if field.name != "seed"}
+    configs = [RunConfig(model, seed=seed, **settings)
                for model in args.models for seed in args.seed]
     # Progress bars on a terminal; one line per epoch in a log file.
     _train_all(configs, args.results_dir, verbose=1 if sys.stdout.isatty() else 2,
@@ -112,26 +126,23 @@ def _cmd_train(args):
 
 def _cmd_reproduce(args):
     configs = [RunConfig(model, seed=seed) for model in args.models for seed in args.seeds]
-    missing = []
-    for config in configs:
-        folder = run_dir(config, args.results_dir)
-        if folder.exists() and not args.retrain:
-            load_run(folder)  # a corrupt run stops here with a message, not a silent retrain
-            print(f"up to date: {config.model} seed {config.seed} ({folder})")
-        else:
-            missing.append(config)
-    if missing:
-        _train_all(missing, args.results_dir, verbose=2, jobs=args.jobs)
-    print(f"{len(configs) - len(missing)} runs up to date, {len(missing)} trained")
+    for config in configs:  # a corrupt run stops the command now, not after hours of training
+        if run_dir(config, args.results_dir).exists() and not args.retrain:
+            load_run(run_dir(config, args.results_dir))
+    _train_all(configs, args.results_dir, verbose=2, jobs=args.jobs, reuse=True,
+               retrain=args.retrain)
 
 
 def _cmd_table(args):
-    from .report import seed_comparison_table, summary_markdown, summary_table, update_readme
+    from .report import (REPRODUCED_MARKERS, protocol_runs, reproduction_markdown,
+                         seed_comparison_table, summary_markdown, summary_table, update_readme)
 
-    runs = find_runs(args.results_dir)
+    runs = protocol_runs(args.results_dir)
     if args.update_readme:
-        changed = update_readme(args.update_readme, summary_markdown(runs))
-        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+        changed = [update_readme(args.update_readme, summary_markdown(runs)),
+                   update_readme(args.update_readme, reproduction_markdown(runs),
+                                 REPRODUCED_MARKERS)]
+        print(f"{args.update_readme}: {'updated' if any(changed) else 'already current'}")
     elif args.markdown:
         print(summary_markdown(runs))
     else:
@@ -143,8 +154,8 @@ def _cmd_table(args):
 def _cmd_bench(args):
     import json
 
-    from .bench import (check_targets, load_bench, readme_markdown, results_document,
-                        run_bench)
+    from .speed.bench import (check_targets, load_bench, readme_markdown, results_document,
+                              run_bench)
     from .files import write_json, write_text
     from .report import BENCH_MARKERS, update_readme
 
@@ -177,14 +188,14 @@ def _cmd_bench(args):
 def _cmd_plot(args):
     from .data import load_mnist
     from .plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
-    from .report import load_seed_reference, recorded_runs, summary_rows
+    from .report import load_seed_reference, summary_rows
 
     setup_style()
     reference = load_seed_reference()
     (x_train, y_train), _ = load_mnist()
     written = [save_fig(sample_grid(x_train, y_train), "sample_digits", args.figures_dir)]
-    # As in the notebooks: seed-protocol runs, else the longest recorded run (labelled so).
-    shown = recorded_runs(args.results_dir)
+    # As in the notebooks: the runs that represent each model.
+    shown = representatives(args.results_dir)
     for name, runs in shown.items():
         if runs:
             written.append(save_fig(loss_curves(runs, reference=reference), f"loss_{name}",
@@ -225,15 +236,14 @@ def build_parser():
 
     train = command("train", _cmd_train, "train models and record the runs")
     train.add_argument("models", nargs="+", metavar="MODEL")
-    train.add_argument("--epochs", type=int, default=EPOCHS, help="default: %(default)s")
-    train.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="default: %(default)s")
-    train.add_argument("--lr", type=float, default=LEARNING_RATE, help="Adam learning rate "
-                       "(default: %(default)s)")
-    train.add_argument("--seed", type=int, nargs="+", default=list(DEFAULT_SEEDS),
-                       help="one run per seed (default: 0)")
-    train.add_argument("--subset", type=int, help="train on the first N training images")
-    train.add_argument("--validation", choices=("test", "none"), default=VALIDATION,
-                       help="validate every epoch on the test set, as the seed does (default)")
+    for field in RunConfig.options():  # one option per RunConfig field, as runs.py describes
+        option = {key: value for key, value in field.metadata.items() if key != "flag"}
+        if field.name == "seed":
+            option.update(nargs="+", default=[field.default], help=option["help"] + "; one run "
+                          "per seed (default: %(default)s)")
+        else:
+            option.update(default=field.default, help=option["help"] + " (default: %(default)s)")
+        train.add_argument(field.metadata["flag"], dest=field.name, **option)
     jobs_option(train)
     results_option(train)
 
@@ -250,7 +260,8 @@ def build_parser():
     table = command("table", _cmd_table, "print the summary table of the recorded runs")
     table.add_argument("--markdown", action="store_true", help="as a Markdown table")
     table.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
-                       help="rewrite the results table in README.md between its markers")
+                       help="rewrite the results table and the 'What reproduced' list in README.md "
+                       "between their markers")
     results_option(table)
 
     plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")
@@ -258,7 +269,7 @@ def build_parser():
                       help="default: %(default)s")
     results_option(plot)
 
-    from .bench import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
+    from .speed import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
     bench = command("bench", _cmd_bench, "time the seed-style baseline, our training path and "
                     "a PyTorch peer, step for step")
     bench.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")

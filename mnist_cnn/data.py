@@ -52,7 +52,7 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the digits 0-9: the width of the one-hot labels and of every model's output
 
 
 class DataError(MnistCnnError):

@@ -9,6 +9,7 @@ import math
 from collections import Counter
 
 from . import MnistCnnError, import_keras
+from .data import NUM_CLASSES
 
 MODEL_NAMES = tuple(f"model_{i}" for i in range(1, 8))
 
@@ -22,7 +23,6 @@ SECTIONS = {
 CONV_LAYERS = {name: depth for depth, names in SECTIONS.items() for name in names}
 
 INPUT_SHAPE = (28, 28, 1)  # channels-last grey images
-NUM_CLASSES = 10
 
 
 class UnknownModelError(MnistCnnError, ValueError):
@@ -203,15 +203,40 @@ def layer_table(model):
             for i, layer in enumerate(model.layers, start=1)]
 
 
+def layer_settings(layer):
+    """Return a layer's (padding, kernel initializer, dropout rate) as text, "" where none applies.
+
+    These are the settings in which the seven models differ: padding of conv and pool layers,
+    the kernel initializer of Conv2D and Dense layers (its Keras class name, as the spec writes
+    it: "GlorotUniform", "HeUniform"), and the rate of Dropout layers. Other layers, batch norm
+    included (plain or fused), have none of them.
+    """
+    keras = import_keras()
+    padding = getattr(layer, "padding", None)
+    init = getattr(layer, "kernel_initializer", None)
+    rate = layer.rate if isinstance(layer, keras.layers.Dropout) else None
+    return (padding if isinstance(padding, str) else "",
+            init.__class__.__name__ if init is not None else "",
+            str(rate) if rate is not None else "")
+
+
 def summary_text(model):
-    """Return a plain-text architecture table with total and trainable parameter counts."""
+    """Return a plain-text architecture table with total and trainable parameter counts.
+
+    One row per layer: index, name, type (as `layer_table` names it), output shape, parameters,
+    then padding, kernel initializer and dropout rate where the layer has one (`layer_settings`).
+    Every line is at most 120 characters wide for all seven models, fused batch norm included.
+    """
     from prettytable import PrettyTable
 
-    table = PrettyTable(["#", "Layer", "Type", "Output shape", "Params"])
-    table.align = "r"
-    table.align["Layer"] = table.align["Type"] = "l"
+    table = PrettyTable(["#", "Layer", "Type", "Output shape", "Params", "Padding", "Init",
+                         "Dropout"])
+    table.align = "l"
+    for number in ("#", "Output shape", "Params", "Dropout"):
+        table.align[number] = "r"
     for (index, kind, shape, params), layer in zip(layer_table(model), model.layers):
-        table.add_row([index, layer.name, kind, str(shape), f"{params:,}"])
+        table.add_row([index, layer.name, kind, str(shape), f"{params:,}",
+                       *layer_settings(layer)])
     total, trainable = parameter_counts(model)
     return (f'Model "{model.name}" ({CONV_LAYERS[model.name]} conv layers)\n{table}\n'
             f"Total params: {total:,}\nTrainable params: {trainable:,}\n"

@@ -1,74 +1,135 @@
-"""Notebook support: the Setup cell's `setup()`, and running notebooks top to bottom.
+"""Notebook helpers: the Setup cell's `setup()`, the runs a notebook shows, and running notebooks.
 
-`python -m mnist_cnn.notebook NB.ipynb ...` executes notebooks in place from a clean kernel, as
-`make reproduce` does; `execute(..., parameters=..., output=...)` runs a copy with new parameter
-values (the smoke tests use it to train through every notebook without touching results/).
+`python -m mnist_cnn.notebook NB.ipynb ...` executes notebooks in place with papermill from a
+clean kernel, as `make reproduce` does; `execute(..., parameters=..., output=...)` runs a copy
+with new parameter values (the smoke tests use it to train through every notebook without
+touching results/). Papermill's own command line works too, e.g.
+`papermill notebooks/02_three_conv_layers.ipynb out.ipynb -p EPOCHS 1 -p RESULTS_DIR /tmp/r`.
+
+Training is imported only inside `collect_runs`, when a run must be trained: a notebook that
+shows recorded runs never loads TensorFlow.
 """
 
 import argparse
 import os
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from .runs import EPOCHS, RESULTS_DIR, RunConfig, representative_runs
+
 NOTEBOOK_TIMEOUT_S = None  # a cell may train for hours when runs are missing
+PROJECT_MARKERS = ("pyproject.toml", "notebooks")  # what the project's top folder holds
+
+
+def project_root(start=None):
+    """Return the project folder that holds the notebook running in `start` (default: cwd).
+
+    A notebook's kernel starts in the notebook's own folder (Jupyter, nbval) or wherever
+    papermill was called from; both lie in the project or are its top folder. Outside a
+    project checkout the working folder itself is returned.
+    """
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if all((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return start
 
 
 def setup(seed=42):
-    """Prepare a notebook: work from the project root, fix seeds, set plot style."""
+    """Prepare a notebook: work from the project's top folder, fix seeds, set plot style."""
     import numpy as np
 
     from .plotting import setup_style
 
-    os.chdir(PROJECT_ROOT)  # results/ and figures/ are relative to the project root
+    os.chdir(project_root())  # results/ and figures/ are relative to the project's top folder
     random.seed(seed)
     np.random.seed(seed)
     setup_style()
 
 
-def _inject(nb, parameters):
-    """Add a cell setting `parameters` right after the cell tagged 'parameters'."""
-    import nbformat
+@dataclass
+class Selection:
+    """The runs a notebook shows for one model, and a note that says which runs they are."""
 
-    index = next((i for i, cell in enumerate(nb.cells)
-                  if "parameters" in cell.get("metadata", {}).get("tags", [])), None)
-    if index is None:
-        raise ValueError("the notebook has no cell tagged 'parameters'")
-    source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
-    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
-        source, metadata={"tags": ["injected-parameters"]}))
+    runs: list
+    note: str
+
+
+def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
+                 results_dir=RESULTS_DIR, verbose=2):
+    """Return the runs a notebook shows for `model`, training only what must be trained.
+
+    With the protocol's settings, the runs that represent the model (`representative_runs`)
+    are shown, labelled; only a model with no run at all trains the requested seeds. Other
+    settings, or `retrain`, train (or reuse) exactly the requested runs.
+    """
+    configs = [RunConfig(model, epochs=epochs, seed=seed, subset=subset) for seed in seeds]
+    if configs[0].is_protocol and not retrain:
+        shown = representative_runs(model, results_dir)
+        if shown and shown[0].config.is_protocol:
+            seeds_done = [run.config.seed for run in shown]
+            missing = [seed for seed in seeds if seed not in seeds_done]
+            note = (f"Showing the {len(shown)} recorded protocol run(s) of {model} "
+                    f"(seeds {', '.join(map(str, seeds_done))}).")
+            if missing:
+                note += (f" Requested but not recorded yet: seeds {', '.join(map(str, missing))} "
+                         f"(mnist-cnn reproduce --models {model} --seeds "
+                         f"{' '.join(map(str, missing))}).")
+            return Selection(shown, note)
+        if shown:
+            return Selection(shown, (
+                f"No full {EPOCHS}-epoch run of {model} is recorded yet. Shown instead: the "
+                f"longest recorded run, {shown[0].config.epochs} epoch(s) "
+                f"({shown[0].config.variant}), which is NOT the original protocol. To record "
+                f"the full run: mnist-cnn reproduce --models {model}"))
+    from .training import train_or_load
+
+    runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
+                          verbose=verbose) for config in configs]
+    how = "trained now" if retrain else "recorded or trained now"
+    return Selection(runs, f"Showing {len(runs)} run(s) of {model}, {how}: "
+                           f"{', '.join(run.label for run in runs)}.")
 
 
 def _clean(nb):
-    """Keep only the metadata a rendered notebook needs (no timings, no widget state)."""
+    """Keep only the metadata a rendered notebook needs (no papermill records, no timings)."""
     nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info")
                    if key in nb.metadata}
     for cell in nb.cells:
-        cell.metadata.pop("execution", None)
+        for key in ("execution", "papermill"):
+            cell.metadata.pop(key, None)
+        if not cell.metadata.get("tags"):
+            cell.metadata.pop("tags", None)
 
 
 def execute(path, output=None, parameters=None, env=None):
-    """Run notebook `path` top to bottom in a fresh python3 kernel; write it to `output`.
+    """Run notebook `path` top to bottom with papermill in a fresh python3 kernel.
 
-    `output` defaults to `path` (in place). `env` adds environment variables for the kernel.
+    The kernel starts in the notebook's folder, as under Jupyter. `output` defaults to `path`
+    (in place); `parameters` override the cell tagged "parameters"; `env` adds environment
+    variables for the kernel. The written notebook keeps no papermill metadata.
     """
     import nbformat
-    from nbclient import NotebookClient
+    import papermill
 
     from .files import write_text
 
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    if parameters:
-        _inject(nb, parameters)
-    kernel_env = {**os.environ, **(env or {})}
-    client = NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT_S, kernel_name="python3",
-                            record_timing=False,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
-    client.execute(env=kernel_env)
+    path = Path(path).resolve()
+    output = Path(output or path)
+    saved = dict(os.environ)
+    os.environ.update(env or {})  # the kernel inherits this process's environment
+    try:
+        nb = papermill.execute_notebook(
+            path, None, parameters=parameters or {}, kernel_name="python3",
+            cwd=path.parent, progress_bar=False, request_save_on_cell_execute=False,
+            execution_timeout=NOTEBOOK_TIMEOUT_S)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     _clean(nb)
-    write_text(output or path, nbformat.writes(nb) + "\n")
+    write_text(output, nbformat.writes(nb) + "\n")
     return nb
 
 

@@ -1,6 +1,7 @@
 """The summary table of the recorded runs, side by side with the seed's results.
 
-Works from saved runs (results/) and the seed's parsed logs (results/reference/seed.json) only, so
+Works from saved runs (results/) and the original's parsed logs (mnist_cnn/reference/original.json,
+shipped with the package) only, so
 it never imports Keras. Every number shown comes from one of the two: runs are aggregated per model
 (mean, sample std, min and max over seeds), and the seed's columns repeat its own summary table.
 """
@@ -15,11 +16,14 @@ from prettytable import PrettyTable, TableStyle
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, RunError, find_runs, shown_runs
+from .runs import RESULTS_DIR, RunError, representatives
 
-SEED_REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "seed.json"
+# The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
+SEED_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+REPRODUCED_MARKERS = ("<!-- reproduced:start -->", "<!-- reproduced:end -->")
+HEADLINE_SEED = 0  # the run per model that "What reproduced" sets against the original
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Runs cell of a model without runs
 
@@ -48,7 +52,7 @@ def _check_reference(reference):
 
 
 def load_seed_reference(path=SEED_REFERENCE):
-    """Return the seed's parsed results (seed.json); raise RunError saying how to restore it."""
+    """Return the original's parsed results (original.json); raise RunError if unreadable."""
     path = Path(path)
     try:
         reference = json.loads(path.read_text(encoding="utf-8"))
@@ -126,9 +130,15 @@ def summary_rows(runs, reference=None):
     return [_model_row(name, model_runs, reference) for name, model_runs in by_model.items()]
 
 
+def protocol_runs(results_dir=RESULTS_DIR):
+    """Return the protocol runs that represent the models: what the summary tables compare."""
+    return [run for runs in representatives(results_dir, protocol_only=True).values()
+            for run in runs]
+
+
 def _resolve_rows(runs, results_dir, reference):
-    """Return the summary rows of `runs`, or of the seed-protocol runs under `results_dir`."""
-    return summary_rows(find_runs(results_dir) if runs is None else runs, reference)
+    """Return the summary rows of `runs`, or of the protocol runs under `results_dir`."""
+    return summary_rows(protocol_runs(results_dir) if runs is None else runs, reference)
 
 
 def _accuracy(mean, std=None):
@@ -204,7 +214,7 @@ def _table(fields, rows):
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     """Return the seed's summary table extended with the seed's values, differences and costs.
 
-    `runs` defaults to the seed-protocol runs under `results_dir`; `reference` to seed.json.
+    `runs` defaults to the seed-protocol runs under `results_dir`; `reference` to original.json.
     """
     rows = _resolve_rows(runs, results_dir, reference)
     return _table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
@@ -221,6 +231,41 @@ def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
     table = summary_table(runs, results_dir, reference)
     table.set_style(TableStyle.MARKDOWN)
     return table.get_string()
+
+
+def reproduction_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return the README's "What reproduced" list: per model, our seed-0 run against the original.
+
+    Each line gives our test accuracy and log loss, the original's as its summary table prints
+    them, and the differences (ours minus the original's); a closing line counts the models
+    whose accuracy and log loss came out better than the original's.
+    """
+    reference = load_seed_reference() if reference is None else reference
+    runs = protocol_runs(results_dir) if runs is None else runs
+    headline = {run.config.model: run for run in runs if run.config.seed == HEADLINE_SEED}
+    lines, better_accuracy, better_loss = [], 0, 0
+    for name in MODEL_NAMES:
+        original = reference["models"][name]
+        accuracy_text, loss_text = _seed_printed(reference, name)
+        label = f"**{_model_label(name)}** ({CONV_LAYERS[name]} conv layers)"
+        run = headline.get(name)
+        if run is None:
+            lines.append(f"- {label}: no seed-{HEADLINE_SEED} protocol run recorded yet; the "
+                         f"original reports {accuracy_text} and log loss {loss_text}.")
+            continue
+        d_accuracy = run.test_accuracy - original["test_accuracy"]
+        d_loss = run.test_loss - original["test_loss"]
+        better_accuracy += d_accuracy > 0
+        better_loss += d_loss < 0
+        lines.append(f"- {label}: test accuracy {_accuracy(run.test_accuracy)} against the "
+                     f"original's {accuracy_text} ({100 * d_accuracy:+.2f} pp); test log loss "
+                     f"{_log_loss(run.test_loss)} against {loss_text} ({d_loss:+.4f}).")
+    if headline:
+        lines.append(f"\nOf the {len(headline)} model(s) with a seed-{HEADLINE_SEED} run, "
+                     f"{better_accuracy} came out with a higher test accuracy than the original's "
+                     f"and {better_loss} with a lower test log loss. These are single runs; the "
+                     f"notebooks show the spread over seeds where a model has several.")
+    return "\n".join(lines)
 
 
 def update_readme(readme_path, markdown, markers=None):
@@ -246,11 +291,6 @@ def update_readme(readme_path, markdown, markers=None):
         return False
     write_text(path, new)
     return True
-
-
-def recorded_runs(results_dir=RESULTS_DIR):
-    """Return {model: runs}: its seed-protocol runs, else its longest recorded other runs."""
-    return {name: shown_runs(name, results_dir) for name in MODEL_NAMES}
 
 
 def label_counts(y_train, y_test):
@@ -329,6 +369,12 @@ def observations(runs, reference=None):
         lines.append(f"the seed's accuracy lies {inside[row['seed_test_accuracy_in_range']]} and "
                      f"its log loss {inside[row['seed_test_loss_in_range']]} the range of our "
                      f"{len(runs)} seeds.")
+    for run in runs:
+        if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
+            lines.append(f"{run.label} was resumed after epoch {run.metrics['resumed_after_epoch']} "
+                         f"by an earlier version whose resume started the data order and dropout "
+                         f"masks afresh, so its later epochs differ from an uninterrupted run's; "
+                         f"it is kept as recorded.")
     if not headline.config.is_protocol:
         lines.append(f"caution: these runs are not the seed protocol ({headline.config.variant}); "
                      f"compare them with the seed only loosely.")

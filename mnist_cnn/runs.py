@@ -1,4 +1,7 @@
-"""Run configurations and the recorded-run format under results/.
+"""The original protocol, run configurations, and the recorded-run format under results/.
+
+This module is the one home of the protocol: its values below are `RunConfig`'s defaults, and
+training, the CLI, the notebooks, the reference parser and the tests read them from here.
 
 A run is a folder of three files, written together (temporary folder, then rename):
     history.json    per-epoch loss, accuracy, val_loss, val_accuracy, epoch_seconds
@@ -23,21 +26,22 @@ import numpy as np
 
 from . import MnistCnnError
 from .files import write_json
-from .models import check_model_name
+from .models import MODEL_NAMES, check_model_name
 
-# The seed's protocol, shared by all seven models.
-EPOCHS = 30            # the seed's code, logs and conclusion use 30 (its intro's "85" is a slip)
+# The original protocol, shared by all seven models.
+EPOCHS = 30            # the original's code, logs and conclusion use 30 (its intro's "85" is a slip)
 BATCH_SIZE = 128       # the Keras mnist_cnn example's batch size
-LEARNING_RATE = 1e-3   # Adam; every other Adam setting at Keras defaults
-VALIDATION = "test"    # the seed validates each epoch on the test set ("none" skips it)
+OPTIMIZER = "adam"     # Keras' Adam; every setting but the learning rate at Keras defaults
+LEARNING_RATE = 1e-3   # Adam's default, as the original passes it
+LOSS = "categorical_crossentropy"  # on one-hot labels, with accuracy as the metric
+VALIDATION = "test"    # the original validates each epoch on the test set ("none" skips it)
 TRAIN_SIZE = 60_000    # MNIST training images
 TEST_SIZE = 10_000     # MNIST test images
-RESULTS_DIR = Path("results")
+RESULTS_DIR = Path("results")  # relative to the working folder, like every path the CLI takes
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
 METRICS_KEYS = ("test_loss", "test_accuracy", "config", "params", "backend", "device",
                 "versions", "date", "total_seconds")
-FILES = ("history.json", "metrics.json", "test_probs.npz")
 
 
 class ConfigError(MnistCnnError, ValueError):
@@ -57,15 +61,27 @@ def _positive_int(name, value, upper=None):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that decides what a training run does."""
+    """Everything that decides what a training run does; the defaults are the protocol.
+
+    Each field but `model` carries the `mnist-cnn train` option that sets it, so the CLI and
+    the worker command line (`train_arguments`) are built from this list alone.
+    """
 
     model: str
-    epochs: int = EPOCHS
-    batch_size: int = BATCH_SIZE
-    lr: float = LEARNING_RATE
-    seed: int = 0
-    subset: int | None = None  # train on the first N training images; None: all 60,000
-    validation: str = VALIDATION
+    epochs: int = dataclasses.field(default=EPOCHS, metadata={
+        "flag": "--epochs", "type": int, "help": "training epochs"})
+    batch_size: int = dataclasses.field(default=BATCH_SIZE, metadata={
+        "flag": "--batch-size", "type": int, "help": "images per training step"})
+    lr: float = dataclasses.field(default=LEARNING_RATE, metadata={
+        "flag": "--lr", "type": float, "help": "Adam's learning rate"})
+    seed: int = dataclasses.field(default=0, metadata={
+        "flag": "--seed", "type": int, "help": "random seed (weights, data order, dropout)"})
+    subset: int | None = dataclasses.field(default=None, metadata={
+        "flag": "--subset", "type": int,
+        "help": "train on the first N training images (default: all)"})
+    validation: str = dataclasses.field(default=VALIDATION, metadata={
+        "flag": "--validation", "choices": ("test", "none"),
+        "help": "validate after every epoch on the test set, as the original does, or not"})
 
     def __post_init__(self):
         check_model_name(self.model)
@@ -81,14 +97,19 @@ class RunConfig:
             raise ConfigError(f"validation must be 'test' or 'none', got {self.validation!r}")
         object.__setattr__(self, "lr", float(self.lr))
 
+    @classmethod
+    def options(cls):
+        """Return the fields that a command-line option sets, with the option's metadata."""
+        return [field for field in dataclasses.fields(cls) if "flag" in field.metadata]
+
     @property
     def is_protocol(self):
-        """Whether this is the seed's protocol (any seed)."""
+        """Whether this is the original protocol (any seed)."""
         return self.variant == ""
 
     @property
     def variant(self):
-        """Name the settings that differ from the seed's protocol, e.g. 'epochs1_subset2000'."""
+        """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'."""
         defaults = RunConfig(self.model, seed=self.seed)
         return "_".join(f"{field.name.replace('_', '')}{getattr(self, field.name)}"
                         for field in dataclasses.fields(self)
@@ -116,10 +137,10 @@ def train_arguments(config):
     """Return the `mnist-cnn` arguments that train `config` (settings at defaults left out)."""
     arguments = ["train", config.model, "--seed", str(config.seed)]
     defaults = RunConfig(config.model)
-    for flag, field in (("--epochs", "epochs"), ("--batch-size", "batch_size"), ("--lr", "lr"),
-                        ("--subset", "subset"), ("--validation", "validation")):
-        if getattr(config, field) != getattr(defaults, field):
-            arguments += [flag, str(getattr(config, field))]
+    for field in RunConfig.options():
+        value = getattr(config, field.name)
+        if field.name != "seed" and value != getattr(defaults, field.name):
+            arguments += [field.metadata["flag"], str(value)]
     return arguments
 
 
@@ -234,7 +255,7 @@ def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
     return sorted(runs, key=lambda r: (r.config.model, r.config.variant, r.config.seed))
 
 
-def longest_recorded(model, results_dir=RESULTS_DIR):
+def _longest_recorded(model, results_dir):
     """Return the runs of `model`'s most complete recorded configuration that is not the protocol.
 
     Most epochs first, then most training images; [] when there is none.
@@ -251,6 +272,19 @@ def longest_recorded(model, results_dir=RESULTS_DIR):
     return by_variant[max(by_variant, key=size)] if by_variant else []
 
 
-def shown_runs(model, results_dir=RESULTS_DIR):
-    """Return the runs that represent `model`: its seed-protocol runs, else longest_recorded."""
-    return find_runs(results_dir, model=model) or longest_recorded(model, results_dir)
+def representative_runs(model, results_dir=RESULTS_DIR, protocol_only=False):
+    """Return the runs that represent `model`: the one rule every table, plot and notebook uses.
+
+    They are all its protocol runs (one per seed); a model without any is represented by its
+    most complete other configuration (most epochs, then most images), which callers must label
+    as such, unless `protocol_only`, which gives [] then.
+    """
+    runs = find_runs(results_dir, model=model)
+    if runs or protocol_only:
+        return runs
+    return _longest_recorded(model, results_dir)
+
+
+def representatives(results_dir=RESULTS_DIR, protocol_only=False):
+    """Return {model: representative_runs(model)} for the seven models, in order."""
+    return {name: representative_runs(name, results_dir, protocol_only) for name in MODEL_NAMES}

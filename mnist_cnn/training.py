@@ -1,8 +1,8 @@
-"""Train one model under the seed's protocol and record the run; resume interrupted runs.
+"""Train one model under the original protocol and record the run; resume interrupted runs.
 
-The protocol (see runs.py for the defaults): categorical cross-entropy, Adam(1e-3), accuracy,
-batch 128, 30 epochs, validation on the test set after every epoch, and `evaluate` on the test
-set after the last epoch (no early stopping, no best-epoch restore).
+The protocol's values live in runs.py (`RunConfig`'s defaults): the loss, Adam and its learning
+rate, the batch size, the epochs, and validation on the test set after every epoch; then
+`evaluate` on the test set after the last epoch (no early stopping, no best-epoch restore).
 
 While a run trains, a checkpoint is written after every finished epoch under
 `<results_dir>/.checkpoints/` (git-ignored); `train` picks it up and carries on from there, and
@@ -15,7 +15,6 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from . import __version__, import_keras
 from .data import load_mnist, prepare
 from .files import write_json
 from .models import build_model, fused_batchnorm_class, parameter_counts
-from .runs import (BATCH_SIZE, EPOCHS, HISTORY_KEYS, LEARNING_RATE, RESULTS_DIR, VALIDATION, Run,
-                   RunConfig, load_run, run_dir, save_run, shown_runs)
+from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
+                   RunConfig, load_run, run_dir, save_run)
 
 keras = import_keras()
 fused_batchnorm_class()  # registered before any checkpoint that uses it is loaded
@@ -36,11 +35,11 @@ CHECKPOINTS = ".checkpoints"  # under the results folder; ignored by git
 # returning to Python. On the CPU a step is long enough that one per call costs little.
 ACCELERATOR_STEPS_PER_EXECUTION = 32
 
-# bf16 is a separately reported speed variant (mnist-cnn bench); seed-protocol runs are fp32.
+# bf16 is a separately reported speed variant (mnist-cnn bench); protocol runs are fp32.
 PRECISIONS = {"fp32": None, "bf16": "mixed_bfloat16"}
 
-__all__ = ["BATCH_SIZE", "EPOCHS", "LEARNING_RATE", "RESULTS_DIR", "VALIDATION", "RunConfig",
-           "compile_model", "make_dataset", "train", "train_or_load", "training_model"]
+__all__ = ["compile_model", "epoch_order", "make_dataset", "train", "train_or_load",
+           "training_model"]
 
 
 def training_model(name, precision="fp32"):
@@ -111,13 +110,13 @@ def make_dataset(x, y, batch_size=BATCH_SIZE, *, seed=None, epochs=1, initial_ep
 
 
 def compile_model(model, lr=LEARNING_RATE, steps_per_execution=1):
-    """Compile `model` as the seed does: categorical cross-entropy, Adam(lr), accuracy.
+    """Compile `model` as the original does: the protocol's loss and optimizer, and accuracy.
 
     Keras' jit_compile="auto" compiles the steps with XLA on accelerators and under JAX, and
     leaves TensorFlow on the CPU uncompiled (XLA is about 2x slower there).
     """
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=keras.optimizers.Adam(learning_rate=lr), metrics=["accuracy"],
+    optimizer = keras.optimizers.get({"class_name": OPTIMIZER, "config": {"learning_rate": lr}})
+    model.compile(loss=LOSS, optimizer=optimizer, metrics=["accuracy"],
                   jit_compile="auto", steps_per_execution=steps_per_execution)
     return model
 
@@ -270,19 +269,25 @@ def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0,
-          subset=None, validation=VALIDATION, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
-          steps_per_execution=None, log=print):
-    """Train `model` (a name from MODEL_NAMES, or a RunConfig) and save the run; return it.
+def as_config(model, **settings):
+    """Return `model` if it is a RunConfig, else RunConfig(model, **settings)."""
+    if isinstance(model, RunConfig):
+        if settings:
+            raise TypeError("pass settings in the RunConfig, not beside it")
+        return model
+    return RunConfig(model, **settings)
+
+
+def train(model, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
+          steps_per_execution=None, log=print, **settings):
+    """Train `model` (a RunConfig, or a model name and RunConfig fields) and save the run.
 
     `data` is `load_mnist()`'s output (loaded when None). An unfinished checkpoint of the same
     configuration is resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
     epoch, 0: silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to
-    what suits the device (it changes speed, not results).
+    what suits the device (it changes speed, not results). Return the saved Run.
     """
-    config = model if isinstance(model, RunConfig) else RunConfig(
-        model, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, subset=subset,
-        validation=validation)
+    config = as_config(model, **settings)
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     x_train, y_train = prepare(x_train[:config.subset], y_train[:config.subset])
     x_test, y_test = prepare(x_test, y_test)
@@ -292,6 +297,8 @@ def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING
     steps_per_execution = steps_per_execution or steps_per_execution_for(device)
     folder = checkpoint_dir(config, results_dir)
     history = {key: [] for key in HISTORY_KEYS}
+    log(f"== training {config.model} seed {config.seed}: {config.epochs} epochs"
+        f"{' (' + config.variant + ')' if config.variant else ''}")
     resumed = _resume_point(config, folder, log)
     if resumed:
         net, start_epoch, history = resumed
@@ -327,6 +334,8 @@ def train(model, data=None, *, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING
         "date": _now(),
         "total_seconds": round(sum(history["epoch_seconds"]), 3),
         "resumed_after_epoch": start_epoch or None,
+        # A resume restores the data order and dropout state: the run equals an uninterrupted one.
+        "resume": "exact",
     }
     run = Run(None, config, history, metrics, probs.astype(np.float16))
     save_run(run, results_dir)
@@ -338,60 +347,17 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
                   **settings):
     """Return the saved run of this configuration if there is one, else train it.
 
-    `settings` are `train`'s keywords (epochs, batch_size, lr, seed, subset, validation,
-    verbose, callbacks, steps_per_execution). With `retrain`, always train. A saved run that
+    `model` and `settings` are as for `train`. With `retrain`, always train. A saved run that
     cannot be read is an error (RunError says what to do), not a reason to train for hours.
     """
     how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution")
            if k in settings}
-    config = model if isinstance(model, RunConfig) else RunConfig(model, **settings)
+    config = as_config(model, **settings)
     folder = run_dir(config, results_dir)
     if not retrain and folder.exists():
         run = load_run(folder)
         if run.config == config:
+            log(f"up to date: {run.label} ({folder})")
             return run
         log(f"{folder} holds another configuration ({run.config}): training it again")
     return train(config, data, results_dir=results_dir, log=log, **how)
-
-
-@dataclass
-class Selection:
-    """The runs a notebook shows for one model, and a note that says which runs they are."""
-
-    runs: list
-    note: str
-
-
-def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
-                 results_dir=RESULTS_DIR, verbose=2):
-    """Return the runs a notebook shows for `model`, training only what must be trained.
-
-    With the protocol's settings, every recorded seed-protocol run of the model is shown; if
-    there is none, the longest recorded shorter run is shown and the note says so plainly; if
-    there is no run at all, the requested seeds are trained. Other settings, or `retrain`,
-    train (or reuse) exactly the requested runs.
-    """
-    configs = [RunConfig(model, epochs=epochs, seed=seed, subset=subset) for seed in seeds]
-    if configs[0].is_protocol and not retrain:
-        shown = shown_runs(model, results_dir)
-        if shown and shown[0].config.is_protocol:
-            seeds_done = [run.config.seed for run in shown]
-            missing = [seed for seed in seeds if seed not in seeds_done]
-            note = (f"Showing the {len(shown)} recorded seed-protocol run(s) of {model} "
-                    f"(seeds {', '.join(map(str, seeds_done))}).")
-            if missing:
-                note += (f" Requested but not recorded yet: seeds {', '.join(map(str, missing))} "
-                         f"(mnist-cnn reproduce --models {model} --seeds "
-                         f"{' '.join(map(str, missing))}).")
-            return Selection(shown, note)
-        if shown:
-            return Selection(shown, (
-                f"No full {EPOCHS}-epoch run of {model} is recorded yet. Shown instead: the "
-                f"longest recorded run, {shown[0].config.epochs} epoch(s) "
-                f"({shown[0].config.variant}), which is NOT the seed protocol. To record the "
-                f"full run: mnist-cnn reproduce --models {model}"))
-    runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
-                          verbose=verbose) for config in configs]
-    how = "trained now" if retrain else "recorded or trained now"
-    return Selection(runs, f"Showing {len(runs)} run(s) of {model}, {how}: "
-                           f"{', '.join(run.label for run in runs)}.")

@@ -1,4 +1,4 @@
-"""Extract the seed notebook's reference numbers into results/reference/seed.json.
+"""Extract the original notebook's reference numbers into mnist_cnn/reference/original.json.
 
 The seed is the original Keras notebook, printed to PDF and extracted to text. It holds the
 per-epoch training logs of seven CNNs (model_1..model_7, 30 epochs each), the test loss and
@@ -9,7 +9,7 @@ damage, records every repair under "fixes", and refuses (exit 2) to write anythi
 log or results are incomplete.
 
 Usage (from the repository root):
-    python scripts/parse_seed.py [SEED_TXT] [--out results/reference/seed.json]
+    python scripts/parse_seed.py [SEED_TXT] [--out mnist_cnn/reference/original.json]
 """
 
 import argparse
@@ -20,19 +20,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
+from mnist_cnn.runs import BATCH_SIZE, EPOCHS, LEARNING_RATE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEED = REPO_ROOT.parent / "shared" / "seed" / "000_8f29f4150c7c6a03.txt"
-DEFAULT_OUT = REPO_ROOT / "results" / "reference" / "seed.json"
+DEFAULT_OUT = REPO_ROOT / "mnist_cnn" / "reference" / "original.json"
 
-EPOCHS = 30
-MODELS = [f"model_{i}" for i in range(1, 8)]
-CONV_LAYERS = {"model_1": 2, "model_2": 3, "model_3": 3, "model_4": 5,
-               "model_5": 5, "model_6": 7, "model_7": 7}
+MODELS = list(MODEL_NAMES)
 # The summary table spells the layer counts out; used to cross-check CONV_LAYERS.
 COUNT_WORDS = {"Two": 2, "Three": 3, "Five": 5, "Seven": 7}
-# Taken from the seed's code (batch_size = 128, epochs = 30, Adam(lr=0.001),
-# validation_data=(x_test, y_test)); the same for all seven models.
-PROTOCOL = {"epochs": EPOCHS, "batch_size": 128, "optimizer": "Adam", "lr": 0.001,
+# The original's code states the protocol that mnist_cnn.runs holds (batch_size, epochs,
+# Adam's learning rate, validation_data=(x_test, y_test)); the same for all seven models.
+PROTOCOL = {"epochs": EPOCHS, "batch_size": BATCH_SIZE, "optimizer": "Adam", "lr": LEARNING_RATE,
             "validation": "test set"}
 FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -265,7 +265,7 @@ def main(argv=None):
     parser.add_argument("seed", nargs="?", type=Path, default=DEFAULT_SEED,
                         help="the seed text (default: ../shared/seed/... next to the repo)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="where to write the JSON (default: results/reference/seed.json)")
+                        help="where to write the JSON (default: mnist_cnn/reference/original.json)")
     args = parser.parse_args(argv)
     try:
         document = parse_seed(args.seed)

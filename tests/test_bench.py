@@ -2,15 +2,19 @@
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mnist_cnn import bench, import_keras
+from mnist_cnn import import_keras
+from mnist_cnn.data import prepare
 from mnist_cnn.models import MODEL_NAMES, build_model, fused_batchnorm_class, layer_table
 from mnist_cnn.report import BENCH_MARKERS
-from mnist_cnn.torch_peer import torch_available
+from mnist_cnn.speed import PRECISION_NAMES, bench
+from mnist_cnn.speed.torch_peer import torch_available
 from mnist_cnn.training import epoch_order, make_dataset, training_model
 
 from test_cli import assert_clean_failure, mnist_cnn, snapshot
@@ -19,6 +23,7 @@ keras = import_keras()
 import tensorflow as tf  # noqa: E402  (Keras imported it, quietly)
 
 ROOT = Path(__file__).resolve().parents[1]
+needs_torch = pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
 # Forward MFLOP per image from the spec's speed table (2 FLOPs per multiply-add).
 SPEC_FORWARD_MFLOP = {"model_1": 24.0, "model_5": 364.1, "model_7": 292.6}
 
@@ -170,25 +175,74 @@ def test_bench_bad_input_fails_cleanly(tmp_path, args, words):
     assert snapshot(tmp_path) == []
 
 
-@pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_torch_peer_has_the_keras_parameter_count(name):
-    from mnist_cnn.torch_peer import build_torch_model
+def _python(code):
+    """Run `code` in a fresh interpreter; return its stdout (PyTorch stays out of this process)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
+
+@pytest.mark.parametrize("module, unwanted", [
+    ("mnist_cnn.speed", ("keras", "tensorflow", "torch", "numpy")),  # the CLI parser's import
+    ("mnist_cnn.speed.torch_worker", ("keras", "tensorflow")),
+])
+def test_speed_modules_leave_the_frameworks_unimported(module, unwanted):
+    imported = _python(f"import sys, {module}\n"
+                       f"print(*[m for m in {unwanted!r} if m in sys.modules])")
+    assert imported.split() == []
+
+
+TORCH_PARAMETER_COUNTS = """
+import json
+from mnist_cnn.models import MODEL_NAMES
+from mnist_cnn.speed.torch_peer import build_torch_model
+
+counts = {}
+for name in MODEL_NAMES:
     model = build_torch_model(name)
-    params = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for key, b in model.named_buffers() if "running" in key)
-    assert params + stats == build_model(name).count_params()
+    counts[name] = sum(p.numel() for p in model.parameters()) + stats
+print(json.dumps(counts))
+"""
 
 
-@pytest.mark.skipif(not torch_available(), reason="PyTorch is not installed")
-def test_torch_peer_trains(small_mnist):
-    from mnist_cnn.data import prepare
-    from mnist_cnn.torch_peer import torch_trainer
+@needs_torch
+def test_torch_peer_has_the_keras_parameter_count():
+    counts = json.loads(_python(TORCH_PARAMETER_COUNTS))
+    assert counts == {name: build_model(name).count_params() for name in MODEL_NAMES}
 
+
+@needs_torch
+@pytest.mark.parametrize("precision", PRECISION_NAMES)
+def test_torch_worker_trains_the_peer(small_mnist, precision):
     x, y = prepare(*[a[:256] for a in small_mnist[0]])
-    epoch = torch_trainer("model_3", x, y, batch_size=128)
-    assert math.isfinite(epoch()) and math.isfinite(epoch())
+    with bench.TorchWorker(x, y) as worker:
+        worker.build("torch", "model_3", precision, batch_size=128)
+        epochs = [worker.run("torch"), worker.run("torch")]
+    assert worker.version
+    assert all(math.isfinite(e["loss"]) and e["seconds"] > 0 for e in epochs)
+
+
+@needs_torch
+def test_bench_times_the_torch_peer_in_its_own_process(small_mnist):
+    result = bench.run_bench(["model_1"], steps=2, repeats=2, accuracy_images=0,
+                             data=small_mnist, log=lambda *_: None)
+    (row,) = result["results"]
+    assert result["settings"]["torch"] is True and result["versions"]["torch"]
+    assert len(row["samples_ms_per_step"]["torch"]) == 2
+    assert row["torch_ms_per_step"] == pytest.approx(
+        np.median(row["samples_ms_per_step"]["torch"]), abs=0.01)
+    assert "torch" not in sys.modules  # PyTorch next to TensorFlow can crash this process
+
+
+def test_torch_worker_reports_a_failed_request(small_mnist):
+    x, y = prepare(*[a[:128] for a in small_mnist[0]])
+    with bench.TorchWorker(x, y) as worker:
+        # Without PyTorch the build fails on its import, with PyTorch on the model's name.
+        with pytest.raises(bench.BenchError, match="PyTorch worker failed"):
+            worker.build("torch", "model_9", "fp32", batch_size=128)
+        with pytest.raises(bench.BenchError, match="PyTorch worker failed"):
+            worker.run("torch")  # the worker is still there to answer
 
 
 BENCH_JSON = ROOT / "benchmarks" / "bench.json"

@@ -130,7 +130,6 @@ def test_reproduce_skips_recorded_runs(recorded, tmp_path):
                      "--results-dir", tmp_path / "results")
     assert done.returncode == 0, done.stderr
     assert "up to date: model_1 seed 0" in done.stdout
-    assert "1 runs up to date, 0 trained" in done.stdout
 
 
 def test_jobs_train_runs_in_concurrent_workers(tmp_path):
@@ -152,3 +151,25 @@ def test_plot_writes_small_figures(recorded, tmp_path):
     assert names == ["loss_model_1.png", "sample_digits.png", "tradeoff.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 150_000
                for p in tmp_path.iterdir())
+
+
+LIGHT_CHECK = """
+import sys
+from mnist_cnn.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as e:  # --help
+    code = e.code
+heavy = sorted(m for m in ("tensorflow", "keras", "torch", "mnist_cnn.speed.bench")
+               if m in sys.modules)
+print("HEAVY:", ",".join(heavy), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["table"], ["bench", "--help"]])
+def test_light_commands_do_not_import_tensorflow(args, tmp_path):
+    done = subprocess.run([sys.executable, "-c", LIGHT_CHECK, *args], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "HEAVY:", done.stderr

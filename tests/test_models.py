@@ -5,6 +5,8 @@ trainable parameter counts, then every layer's type, output shape (batch omitted
 count and settings.
 """
 
+import re
+
 import pytest
 
 from mnist_cnn.models import (CONV_LAYERS, MODEL_NAMES, SECTIONS, UnknownModelError, build_model,
@@ -256,6 +258,90 @@ def test_summary_text_shows_parameter_counts(built):
     total, trainable = SPEC[name][:2]
     assert f"Total params: {total:,}" in text and f"Trainable params: {trainable:,}" in text
     assert text.count("\n") > len(model.layers)
+
+
+MAX_LINE = 120  # summary_text's width limit (terminal- and notebook-friendly)
+
+
+def summary_rows(text):
+    """Parse summary_text's table into one {column header: cell text} dict per layer."""
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header, *rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    return [dict(zip(header, row)) for row in rows]
+
+
+def spec_settings(kind, detail):
+    """The (padding, initializer, dropout rate) a spec row implies, "" where none applies.
+
+    The spec gives padding and init for Conv2D, init for Dense, the rate for Dropout; its
+    MaxPooling2D rows give only the pool, so they use Keras' default padding, "valid" (which
+    the spec's floor-halved shapes such as (11, 11) -> (5, 5) confirm).
+    """
+    def find(key):
+        match = re.search(rf"\b{key}=(\S+)", detail)
+        return match.group(1) if match else ""
+    padding = "valid" if kind == "MaxPooling2D" else find("padding")
+    return padding, find("init"), find("rate")
+
+
+def test_summary_text_rows_match_spec(built):
+    name, model = built
+    rows = summary_rows(summary_text(model))
+    expected = SPEC[name][2]
+    assert len(rows) == len(expected)
+    for index, (row, (kind, shape, params, detail)) in enumerate(zip(rows, expected), start=1):
+        assert row["#"] == str(index) and row["Type"] == kind, f"{name} layer {index}"
+        assert (row["Output shape"], row["Params"]) == (str(shape), f"{params:,}")
+        got = (row["Padding"], row["Init"], row["Dropout"])
+        assert got == spec_settings(kind, detail), f"{name} layer {index} ({kind})"
+
+
+def test_summary_text_shows_model_1_dropout_rates():
+    rows = summary_rows(summary_text(build_model("model_1")))
+    assert [row["Dropout"] for row in rows if row["Type"] == "Dropout"] == ["0.25", "0.5"]
+    assert all(row["Dropout"] == "" for row in rows if row["Type"] != "Dropout")
+
+
+def test_summary_text_shows_padding_and_initializers():
+    model_1 = summary_rows(summary_text(build_model("model_1")))
+    model_2 = summary_rows(summary_text(build_model("model_2")))
+    model_3 = summary_rows(summary_text(build_model("model_3")))
+    # model_1: two valid-padded convs, every kernel Glorot uniform (Keras' default).
+    assert [(r["Padding"], r["Init"]) for r in model_1 if r["Type"] == "Conv2D"] == [
+        ("valid", "GlorotUniform")] * 2
+    assert [r["Init"] for r in model_1 if r["Type"] == "Dense"] == ["GlorotUniform"] * 2
+    # model_2: same then valid padding; Glorot convs and output, He uniform hidden Dense.
+    assert [r["Padding"] for r in model_2 if r["Type"] == "Conv2D"] == ["same", "valid", "valid"]
+    assert [r["Init"] for r in model_2 if r["Type"] == "Dense"] == [
+        "HeUniform", "HeUniform", "GlorotUniform"]
+    # model_3: every conv same-padded, every kernel He uniform, the output layer included.
+    assert {(r["Padding"], r["Init"]) for r in model_3 if r["Type"] == "Conv2D"} == {
+        ("same", "HeUniform")}
+    assert {r["Init"] for r in model_3 if r["Type"] == "Dense"} == {"HeUniform"}
+    for rows in (model_1, model_2, model_3):
+        for row in rows:
+            if row["Type"] not in ("Conv2D", "MaxPooling2D"):
+                assert row["Padding"] == "", row
+            if row["Type"] not in ("Conv2D", "Dense"):
+                assert row["Init"] == "", row
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["keras_bn", "fused_bn"])
+def test_summary_text_fits_in_120_columns(fused):
+    for name in MODEL_NAMES:
+        text = summary_text(build_model(name, fused_batchnorm=fused))
+        widest = max(text.splitlines(), key=len)
+        assert len(widest) <= MAX_LINE, f"{name} (fused={fused}): {len(widest)} chars: {widest}"
+
+
+def test_summary_text_treats_fused_batchnorm_as_batchnorm():
+    plain = summary_rows(summary_text(build_model("model_2")))
+    fused = summary_rows(summary_text(build_model("model_2", fused_batchnorm=True)))
+    # Named as layer_table names it, otherwise the same row as Keras' BatchNormalization.
+    assert [r["Type"] for r in fused].count("FusedBatchNormalization") == 4
+    assert [dict(r, Type=r["Type"].replace("Fused", "")) for r in fused] == plain
+    assert all((r["Padding"], r["Init"], r["Dropout"]) == ("", "", "")
+               for r in fused if r["Type"] == "FusedBatchNormalization")
 
 
 def test_unknown_model_lists_valid_names():

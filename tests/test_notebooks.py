@@ -5,11 +5,14 @@ tests add what nbval does not check.
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from mnist_cnn import runs
 from mnist_cnn.models import SECTIONS
 from mnist_cnn.notebook import execute
 
@@ -74,10 +77,10 @@ def test_section_notebook_has_parameters_and_images(name):
     nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
     tagged = [cell for cell in code_cells(nb) if "parameters" in cell["metadata"].get("tags", [])]
     assert len(tagged) == 1
-    namespace = {}
+    namespace = {"runs": runs}  # the Setup cell's import: the defaults come from the protocol
     exec(source(tagged[0]), namespace)
     assert (namespace["RETRAIN"], namespace["EPOCHS"], namespace["SEEDS"],
-            namespace["SUBSET"]) == (False, 30, [0], None)
+            namespace["SUBSET"]) == (False, runs.EPOCHS, [0], None)
     images = [output for cell in code_cells(nb) for output in cell["outputs"]
               if "image/png" in output.get("data", {})]
     assert len(images) == len(SECTION_NOTEBOOKS[name])  # one loss-curve figure per model
@@ -96,3 +99,44 @@ def test_section_notebook_trains_when_asked(name, tmp_path):
         assert (figures / f"loss_{model}.png").exists()
         assert f"trained now: {model} seed 0, epochs1_subset2000" in text
     assert "caution: these runs are not the seed protocol" in text
+    assert list(results.glob("*/*/seed_0/test_probs.npz"))
+
+
+def committed_files(root):
+    """Return {path: mtime} under results/ and figures/, less git-ignored checkpoints."""
+    return {str(p): p.stat().st_mtime_ns for folder in ("results", "figures")
+            for p in (root / folder).rglob("*") if ".checkpoints" not in p.parts}
+
+
+def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
+    """The papermill command a user types, from the project's top folder: results/ untouched."""
+    root = NOTEBOOKS.parent
+    before = committed_files(root)
+    results, figures = tmp_path / "r", tmp_path / "f"
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "notebooks/02_three_conv_layers.ipynb",
+         tmp_path / "out.ipynb", "-p", "EPOCHS", "1", "-p", "SUBSET", "2000",
+         "-p", "RESULTS_DIR", results, "-p", "FIGURES_DIR", figures, "--no-progress-bar"],
+        cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for model in SECTION_NOTEBOOKS["02_three_conv_layers.ipynb"]:
+        assert (results / model / "epochs1_subset2000" / "seed_0" / "metrics.json").exists()
+        assert (figures / f"loss_{model}.png").exists()
+    assert committed_files(root) == before
+
+
+@pytest.mark.parametrize("name", ["00_data_overview.ipynb", "05_conclusion.ipynb"])
+def test_overview_and_conclusion_run_into_other_folders(name, tmp_path):
+    """The notebooks that train nothing also write only where their parameters say."""
+    figures = tmp_path / "figures"
+    parameters = {"FIGURES_DIR": str(figures)}
+    if name == "05_conclusion.ipynb":  # one quick run, so there is something to conclude from
+        from helpers import make_run
+        from mnist_cnn.runs import save_run
+
+        save_run(make_run("model_1"), tmp_path / "results")
+        parameters["RESULTS_DIR"] = str(tmp_path / "results")
+    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters)
+    assert list(figures.glob("*.png"))
+    assert all(output.get("name") != "stderr" for cell in code_cells(nb)
+               for output in cell["outputs"])

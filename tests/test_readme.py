@@ -2,18 +2,28 @@
 
 from pathlib import Path
 
-from mnist_cnn.report import README_MARKERS, summary_markdown
-from mnist_cnn.runs import find_runs
+from mnist_cnn.report import (README_MARKERS, REPRODUCED_MARKERS, protocol_runs,
+                              reproduction_markdown, summary_markdown)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_results_table_matches_recorded_runs():
+def generated(markers):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start, end = README_MARKERS
-    table = text.split(start)[1].split(end)[0].strip()
-    assert table == summary_markdown(find_runs(ROOT / "results")).strip(), (
+    start, end = markers
+    return text.split(start)[1].split(end)[0].strip()
+
+
+def test_results_table_matches_recorded_runs():
+    assert generated(README_MARKERS) == summary_markdown(protocol_runs(ROOT / "results")).strip(), (
         "README results table is stale: run `mnist-cnn table --update-readme`")
+
+
+def test_what_reproduced_matches_recorded_runs():
+    text = generated(REPRODUCED_MARKERS)
+    assert text == reproduction_markdown(protocol_runs(ROOT / "results")).strip(), (
+        "README 'What reproduced' is stale: run `mnist-cnn table --update-readme`")
+    assert text.count("\n- **Model") + text.startswith("- **Model") == 7
 
 
 def test_readme_names_the_two_setup_commands():

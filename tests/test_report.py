@@ -274,14 +274,45 @@ def test_conclusions_name_the_best_models(rows, reference):
     assert "no seed-protocol run recorded yet for: model_2, model_4" in text
 
 
-def test_recorded_runs_fall_back_to_the_longest_shorter_run(tmp_path):
-    from mnist_cnn.report import recorded_runs
+def test_representatives_fall_back_to_the_longest_shorter_run(tmp_path):
+    from mnist_cnn.report import protocol_runs
+    from mnist_cnn.runs import representatives
 
     save_run(make_run("model_1"), tmp_path)
     save_run(make_run("model_1", epochs=1), tmp_path)
     for epochs, subset in ((1, None), (3, 500), (3, None)):
         save_run(make_run("model_2", epochs=epochs, subset=subset), tmp_path)
-    shown = recorded_runs(tmp_path)
+    shown = representatives(tmp_path)
     assert [run.config.variant for run in shown["model_1"]] == [""]
     assert [run.config.variant for run in shown["model_2"]] == ["epochs3"]
     assert shown["model_7"] == []
+    assert representatives(tmp_path, protocol_only=True)["model_2"] == []
+    assert [run.config.model for run in protocol_runs(tmp_path)] == ["model_1"]
+
+
+def test_what_reproduced_sets_each_seed_0_run_against_the_original(runs, reference):
+    from mnist_cnn.report import reproduction_markdown
+
+    text = reproduction_markdown(runs, reference=reference)
+    lines = text.splitlines()
+    # The original: model_1 0.99199998 (printed 99.19%), log loss 0.03234; model_3 0.9947, 0.02308.
+    assert lines[0] == ("- **Model 1** (2 conv layers): test accuracy 99.15% against the "
+                        "original's 99.19% (-0.05 pp); test log loss 0.0241 against 0.0323 "
+                        "(-0.0082).")
+    assert lines[2] == ("- **Model 3** (3 conv layers): test accuracy 99.50% against the "
+                        "original's 99.47% (+0.03 pp); test log loss 0.0210 against 0.0230 "
+                        "(-0.0021).")
+    assert lines[1].startswith("- **Model 2** (3 conv layers): no seed-0 protocol run recorded")
+    assert ("Of the 2 model(s) with a seed-0 run, 1 came out with a higher test accuracy than "
+            "the original's and 2 with a lower test log loss") in text
+
+
+def test_observations_flag_a_run_resumed_before_exact_resume(reference):
+    from mnist_cnn.report import observations
+
+    old, new = make_run("model_1", seed=1), make_run("model_1", seed=2)
+    old.metrics["resumed_after_epoch"] = 4  # recorded before resumes kept the random state
+    new.metrics.update(resumed_after_epoch=4, resume="exact")
+    text = observations([make_run("model_1"), old, new], reference)
+    assert "model_1 seed 1 was resumed after epoch 4 by an earlier version" in text
+    assert "model_1 seed 2 was resumed" not in text

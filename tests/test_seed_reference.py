@@ -1,4 +1,4 @@
-"""Check results/reference/seed.json, the seed's logs and results parsed by scripts/parse_seed.py."""
+"""Check mnist_cnn/reference/original.json, the seed's logs and results parsed by scripts/parse_seed.py."""
 
 import json
 import math
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SEED_JSON = REPO_ROOT / "results" / "reference" / "seed.json"
+SEED_JSON = REPO_ROOT / "mnist_cnn" / "reference" / "original.json"
 SEED_TXT = REPO_ROOT.parent / "shared" / "seed" / "000_8f29f4150c7c6a03.txt"
 PARSER = REPO_ROOT / "scripts" / "parse_seed.py"
 

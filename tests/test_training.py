@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from mnist_cnn import import_keras, training
+from mnist_cnn import import_keras, notebook, training
 from mnist_cnn.data import load_mnist
 from mnist_cnn.runs import HISTORY_KEYS, RunConfig, find_runs, load_run, run_dir
 from mnist_cnn.training import checkpoint_dir, train, train_or_load
@@ -185,14 +185,14 @@ def test_collect_runs_prefers_recorded_protocol_runs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained"))
     save_run(make_run("model_3", seed=0, epochs=2), tmp_path)
-    shown = training.collect_runs("model_3", results_dir=tmp_path)
+    shown = notebook.collect_runs("model_3", results_dir=tmp_path)
     assert [run.config.epochs for run in shown.runs] == [2]
-    assert "NOT the seed protocol" in shown.note and "epochs2" in shown.note
+    assert "NOT the original protocol" in shown.note and "epochs2" in shown.note
     assert "mnist-cnn reproduce --models model_3" in shown.note
 
     for seed in (0, 2):
         save_run(make_run("model_3", seed=seed), tmp_path)
-    shown = training.collect_runs("model_3", seeds=[0, 1], results_dir=tmp_path)
+    shown = notebook.collect_runs("model_3", seeds=[0, 1], results_dir=tmp_path)
     assert [run.config.seed for run in shown.runs] == [0, 2]
     assert all(run.config.is_protocol for run in shown.runs)
     assert "not recorded yet: seeds 1 (mnist-cnn reproduce" in shown.note
@@ -208,10 +208,10 @@ def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch)
         return make_run(config.model, config.seed, epochs=config.epochs)
 
     monkeypatch.setattr(training, "train", fake_train)
-    training.collect_runs("model_4", results_dir=tmp_path)  # nothing recorded at all
+    notebook.collect_runs("model_4", results_dir=tmp_path)  # nothing recorded at all
     assert trained == [RunConfig("model_4")]
     trained.clear()
-    shown = training.collect_runs("model_4", epochs=1, subset=2000, seeds=[0, 1], retrain=True,
+    shown = notebook.collect_runs("model_4", epochs=1, subset=2000, seeds=[0, 1], retrain=True,
                                   results_dir=tmp_path)
     assert trained == [RunConfig("model_4", epochs=1, subset=2000, seed=s) for s in (0, 1)]
     assert shown.note.startswith("Showing 2 run(s) of model_4, trained now")

@@ -2,13 +2,14 @@
 
 Same layers, shapes, batch, loss and Adam settings as the Keras models; written the way a
 PyTorch user would (NCHW tensors, `nn.Sequential`, a hand-written step). It exists to time a
-training step, not to reproduce the study: initialisers are PyTorch's own.
+training step, not to reproduce the study: initialisers are PyTorch's own. It never imports
+TensorFlow or Keras: the benchmark runs it in `torch_worker`'s process, apart from TensorFlow.
 """
 
 import os
 
-from .models import ARCHITECTURES, INPUT_SHAPE, check_model_name
-from .runs import LEARNING_RATE
+from ..models import ARCHITECTURES, INPUT_SHAPE, check_model_name
+from ..runs import LEARNING_RATE
 
 ADAM_EPSILON = 1e-7  # Keras' default (PyTorch's is 1e-8)
 BATCHNORM_EPSILON = 1e-3  # Keras' default (PyTorch's is 1e-5)

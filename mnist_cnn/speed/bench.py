@@ -1,36 +1,42 @@
 """Time our training path against the seed-style baseline and a PyTorch peer (`mnist-cnn bench`).
 
-Candidates, per model, all in this one process on the same images:
+Candidates, per model, all on the same images:
     baseline  what the seed (and most users) write: `Sequential`, `compile` with defaults,
               `fit` on numpy arrays, batch 128, fp32
     ours      mnist_cnn.training's path (`training_model` + `make_dataset`), fp32 or bf16
-    torch     mnist_cnn.torch_peer, fp32 or bf16 autocast (only when PyTorch is installed)
+    torch     `torch_peer`, fp32 or bf16 autocast (only when PyTorch is installed), in a
+              `torch_worker` process of its own: PyTorch beside TensorFlow can crash
 Each timed block is one `fit` (one epoch) of `steps` batches. After one untimed warm-up block
 each, the candidates take turns, so drift on a shared machine hits all of them alike; the
 result is the median over the repeats. The machine's matmul peak is measured the same way.
 """
 
+import contextlib
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import MnistCnnError, import_keras
-from .models import CONV_LAYERS, build_model, check_model_name
-from .runs import BATCH_SIZE, ConfigError
+import numpy as np
+
+from .. import MnistCnnError, import_keras
+from ..models import CONV_LAYERS, build_model, check_model_name
+from ..runs import BATCH_SIZE, ConfigError
+from . import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
 
 keras = import_keras()
 
-DEFAULT_STEPS = 20       # timed training steps per block
-DEFAULT_REPEATS = 5      # timed blocks per candidate; the median is reported
 WARMUP_BLOCKS = 1        # untimed blocks first: graph tracing, oneDNN kernel creation
-ACCURACY_IMAGES = 10_000  # training images of the one-epoch accuracy check (0: skip it)
+WORKER_EXIT_S = 30       # how long a finished PyTorch worker may take to exit
 PEAK_SIZE = 4096         # side of the square matmul that measures the machine's peak
 PEAK_MATMULS = 3         # matmuls per peak block; the peak blocks take turns with the models
 BASELINE_SEEDS = (0, 1)  # the accuracy check trains the baseline twice: its seed-to-seed gap
-PRECISION_NAMES = ("fp32", "bf16")
 PEAK_TARGET = 0.85       # fp32 target: this share of the matmul peak, unless the baseline has it
 MODEL_1_SPEEDUP_TARGET = 1.3  # fp32 target for the overhead-bound model_1
 BF16_SPEEDUP_TARGET = 1.6     # bf16 target against the fp32 baseline, conv-heavy models
@@ -83,32 +89,100 @@ def _baseline(name, x, y, batch_size):
 
 def _ours(name, x, y, batch_size, precision):
     """Return (model, block): our training path; a call fits one epoch, returns History."""
-    from .training import compile_model, make_dataset, training_model
+    from ..training import compile_model, make_dataset, training_model
 
     model = compile_model(training_model(name, precision))
     data = make_dataset(x, y, batch_size, seed=0)
     return model, lambda: model.fit(**data, epochs=1, verbose=0)
 
 
-def _timed(block):
-    start = time.perf_counter()
-    block()
-    return time.perf_counter() - start
+def local_timer(block):
+    """Return a function that runs `block` in this process and returns its seconds."""
+    def timer():
+        start = time.perf_counter()
+        block()
+        return time.perf_counter() - start
+    return timer
 
 
-def time_candidates(blocks, repeats, warmup=WARMUP_BLOCKS):
+class TorchWorker:
+    """The PyTorch peer's process (`torch_worker`): builds peers and times their blocks."""
+
+    def __init__(self, x, y):
+        self.version = None
+        self._scratch = tempfile.TemporaryDirectory(prefix="mnist-cnn-bench-")
+        images = Path(self._scratch.name) / "images.npz"
+        np.savez(images, x=x, y=y)
+        # The worker imports this very copy of the package, wherever the parent runs from.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "mnist_cnn.speed.torch_worker", str(images)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+    def _ask(self, **request):
+        try:
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            code = self._process.wait()
+            raise BenchError(f"the PyTorch worker stopped (exit code {code}, its messages are "
+                             f"above): reinstall PyTorch, or uninstall it to bench without it")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise BenchError(f"the PyTorch worker failed: {reply['error']}")
+        return reply
+
+    def build(self, key, name, precision, batch_size):
+        """Build peer `key` for model `name` in the worker, replacing an earlier peer `key`."""
+        self.version = self._ask(op="build", key=key, model=name, precision=precision,
+                                 batch_size=batch_size)["torch"]
+
+    def run(self, key):
+        """Train peer `key` one epoch; return the worker's reply: its seconds and last loss."""
+        return self._ask(op="run", key=key)
+
+    def timer(self, key, name, precision, batch_size):
+        """Build peer `key` for model `name`; return a function that times one of its blocks."""
+        self.build(key, name, precision, batch_size)
+        return lambda: self.run(key)["seconds"]
+
+    def close(self):
+        """End the worker (it exits when its stdin closes) and remove its images."""
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=WORKER_EXIT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process.stdout.close()
+        self._scratch.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def time_candidates(timers, repeats, warmup=WARMUP_BLOCKS):
     """Return {candidate: [ms per unit in each repeat]}, the candidates taking turns.
 
-    `blocks` maps each candidate to (block, units): a callable and how many steps (or
-    matmuls) one call runs.
+    `timers` maps each candidate to (timer, units): a callable that runs one block and returns
+    its seconds, and how many steps (or matmuls) one block runs.
     """
-    for block, _ in blocks.values():
+    for timer, _ in timers.values():
         for _ in range(warmup):
-            block()
-    samples = {key: [] for key in blocks}
+            timer()
+    samples = {key: [] for key in timers}
     for _ in range(repeats):
-        for key, (block, units) in blocks.items():
-            samples[key].append(round(_timed(block) / units * 1000, 2))
+        for key, (timer, units) in timers.items():
+            samples[key].append(round(timer() / units * 1000, 2))
     return samples
 
 
@@ -120,8 +194,8 @@ def _accuracy(name, data, images, precisions, batch_size, log):
     accuracy (moving statistics, which lag after so few steps in the batch-norm models) are
     kept.
     """
-    from .data import prepare
-    from .training import make_dataset
+    from ..data import prepare
+    from ..training import make_dataset
 
     (x_train, y_train), (x_test, y_test) = data
     x, y = prepare(x_train[:images], y_train[:images])
@@ -152,7 +226,7 @@ def _accuracy(name, data, images, precisions, batch_size, log):
 
 def machine():
     """Describe the machine the benchmark ran on."""
-    from .training import cpu_name
+    from ..training import cpu_name
 
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "system": platform.system(),
             "release": platform.release(), "python": platform.python_version()}
@@ -171,9 +245,9 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
     if unknown:
         raise ConfigError(f"unknown precision {unknown[0]!r}: choose from "
                           f"{', '.join(PRECISION_NAMES)}")
-    from .data import load_mnist, prepare
-    from .torch_peer import torch_available, torch_trainer
-    from .training import library_versions
+    from ..data import load_mnist, prepare
+    from ..training import library_versions
+    from .torch_peer import torch_available
 
     if torch is None:
         torch = torch_available()
@@ -189,52 +263,56 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
 
     peak_precisions = sorted({"fp32", *precisions}, key=PRECISION_NAMES.index)
     rows, peaks_seen = [], {p: [] for p in peak_precisions}
-    for name in models:
-        flops = train_flops_per_step(name)
-        # The machine's peak is timed in turn with the models, so drift hits it alike.
-        blocks = {f"matmul_{p}": (matmul_block(p), PEAK_MATMULS) for p in peak_precisions}
-        blocks["baseline"] = (_baseline(name, x, y, BATCH_SIZE)[1], steps)
-        for precision in precisions:
-            blocks[f"ours_{precision}"] = (_ours(name, x, y, BATCH_SIZE, precision)[1], steps)
-            if torch:
-                blocks[f"torch_{precision}"] = (
-                    torch_trainer(name, x, y, BATCH_SIZE, precision), steps)
-        log(f"{name}: timing {', '.join(blocks)} ({steps} steps x {repeats} repeats)")
-        samples = time_candidates(blocks, repeats)
-        peaks = {p: round(matmul_gflops(statistics.median(samples[f"matmul_{p}"])), 1)
-                 for p in peak_precisions}
-        for p in peak_precisions:
-            peaks_seen[p].append(peaks[p])
-        log(f"  matmul peak: " + ", ".join(f"{v} GFLOP/s {p}" for p, v in peaks.items()))
-        quality = (_accuracy(name, data, accuracy_images, precisions, BATCH_SIZE, log)
-                   if accuracy_images else {})
-        baseline = statistics.median(samples["baseline"])
-        for precision in precisions:
-            ours = statistics.median(samples[f"ours_{precision}"])
-            torch_key = f"torch_{precision}"
-            torch_ms = statistics.median(samples[torch_key]) if torch_key in samples else None
-            rows.append({
-                "model": name, "precision": precision,
-                "baseline_ms_per_step": round(baseline, 2),
-                "ours_ms_per_step": round(ours, 2),
-                "torch_ms_per_step": None if torch_ms is None else round(torch_ms, 2),
-                "speedup": round(baseline / ours, 3),
-                "train_gflop_per_step": round(flops / 1e9, 3),
-                "gflops_per_s": round(flops / ours / 1e6, 1),
-                "baseline_gflops_per_s": round(flops / baseline / 1e6, 1),
-                "peak_gflops": peaks[precision], "fp32_peak_gflops": peaks["fp32"],
-                "peak_fraction": round(flops / ours / 1e6 / peaks[precision], 3),
-                "baseline_peak_fraction": round(flops / baseline / 1e6 / peaks["fp32"], 3),
-                "accuracy": {key: value for key, value in quality.items()
-                             if key.startswith("baseline") or key == precision},
-                "peak_samples_ms_per_matmul": samples[f"matmul_{precision}"],
-                "samples_ms_per_step": {
-                    "baseline": samples["baseline"], "ours": samples[f"ours_{precision}"],
-                    **({"torch": samples[torch_key]} if torch_key in samples else {})},
-            })
-            log(f"  {precision}: baseline {baseline:.1f} ms/step, ours {ours:.1f} "
-                f"({baseline / ours:.2f}x)"
-                + (f", torch {torch_ms:.1f}" if torch_ms is not None else ""))
+    # PyTorch runs in a process of its own; `worker` is None when it is not timed.
+    with (TorchWorker(x, y) if torch else contextlib.nullcontext()) as worker:
+        for name in models:
+            flops = train_flops_per_step(name)
+            # The machine's peak is timed in turn with the models, so drift hits it alike.
+            timers = {f"matmul_{p}": (local_timer(matmul_block(p)), PEAK_MATMULS)
+                      for p in peak_precisions}
+            timers["baseline"] = (local_timer(_baseline(name, x, y, BATCH_SIZE)[1]), steps)
+            for precision in precisions:
+                timers[f"ours_{precision}"] = (
+                    local_timer(_ours(name, x, y, BATCH_SIZE, precision)[1]), steps)
+                if worker:
+                    key = f"torch_{precision}"
+                    timers[key] = (worker.timer(key, name, precision, BATCH_SIZE), steps)
+            log(f"{name}: timing {', '.join(timers)} ({steps} steps x {repeats} repeats)")
+            samples = time_candidates(timers, repeats)
+            peaks = {p: round(matmul_gflops(statistics.median(samples[f"matmul_{p}"])), 1)
+                     for p in peak_precisions}
+            for p in peak_precisions:
+                peaks_seen[p].append(peaks[p])
+            log(f"  matmul peak: " + ", ".join(f"{v} GFLOP/s {p}" for p, v in peaks.items()))
+            quality = (_accuracy(name, data, accuracy_images, precisions, BATCH_SIZE, log)
+                       if accuracy_images else {})
+            baseline = statistics.median(samples["baseline"])
+            for precision in precisions:
+                ours = statistics.median(samples[f"ours_{precision}"])
+                torch_key = f"torch_{precision}"
+                torch_ms = statistics.median(samples[torch_key]) if torch_key in samples else None
+                rows.append({
+                    "model": name, "precision": precision,
+                    "baseline_ms_per_step": round(baseline, 2),
+                    "ours_ms_per_step": round(ours, 2),
+                    "torch_ms_per_step": None if torch_ms is None else round(torch_ms, 2),
+                    "speedup": round(baseline / ours, 3),
+                    "train_gflop_per_step": round(flops / 1e9, 3),
+                    "gflops_per_s": round(flops / ours / 1e6, 1),
+                    "baseline_gflops_per_s": round(flops / baseline / 1e6, 1),
+                    "peak_gflops": peaks[precision], "fp32_peak_gflops": peaks["fp32"],
+                    "peak_fraction": round(flops / ours / 1e6 / peaks[precision], 3),
+                    "baseline_peak_fraction": round(flops / baseline / 1e6 / peaks["fp32"], 3),
+                    "accuracy": {key: value for key, value in quality.items()
+                                 if key.startswith("baseline") or key == precision},
+                    "peak_samples_ms_per_matmul": samples[f"matmul_{precision}"],
+                    "samples_ms_per_step": {
+                        "baseline": samples["baseline"], "ours": samples[f"ours_{precision}"],
+                        **({"torch": samples[torch_key]} if torch_key in samples else {})},
+                })
+                log(f"  {precision}: baseline {baseline:.1f} ms/step, ours {ours:.1f} "
+                    f"({baseline / ours:.2f}x)"
+                    + (f", torch {torch_ms:.1f}" if torch_ms is not None else ""))
     return {
         "results": rows,
         # The machine's peak over the whole run: the median of the per-model measurements.
@@ -243,7 +321,8 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
                      "batch_size": BATCH_SIZE, "accuracy_images": accuracy_images,
                      "precisions": list(precisions), "torch": bool(torch)},
         "machine": machine(),
-        "versions": {**library_versions(), **_torch_version(torch)},
+        "versions": {**library_versions(),
+                     **({"torch": worker.version} if worker and worker.version else {})},
         "backend": keras.backend.backend(),
         "command": command,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -252,8 +331,6 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
 
 def load_bench(path):
     """Return a result saved by `--json`; a missing or damaged file is a BenchError."""
-    import json
-
     try:
         result = json.loads(Path(path).read_text())
         for row in result["results"]:
@@ -267,14 +344,6 @@ def load_bench(path):
         raise BenchError(f"{path} is not a readable benchmark result ({type(e).__name__}: {e}); "
                          f"run mnist-cnn bench --json {path} again") from None
     return result
-
-
-def _torch_version(used):
-    if not used:
-        return {}
-    import torch
-
-    return {"torch": torch.__version__}
 
 
 def check_targets(result):
