@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from mnist_cnn.models import MODEL_NAMES
+from mnist_cnn.runs import EPOCHS
 
 
 def mnist_cnn(*args, env=None, cwd=None):
@@ -89,7 +90,7 @@ def test_damaged_run_fails_cleanly(recorded, tmp_path, damage):
     copy = results / "model_1" / "seed_0"
     copy.mkdir(parents=True)
     metrics = json.loads((folder / "metrics.json").read_text())
-    metrics["config"].update(epochs=30, subset=None, seed=0)  # pose as a seed-protocol run
+    metrics["config"].update(epochs=EPOCHS, subset=None, seed=0)  # pose as a protocol run
     (copy / "metrics.json").write_text(json.dumps(metrics))
     (copy / "history.json").write_bytes((folder / "history.json").read_bytes())
     (copy / "test_probs.npz").write_bytes((folder / "test_probs.npz").read_bytes())
@@ -97,7 +98,7 @@ def test_damaged_run_fails_cleanly(recorded, tmp_path, damage):
         (copy / "metrics.json").write_text('{"test_loss": 0.1,')
     elif damage == "missing probs":
         (copy / "test_probs.npz").unlink()
-    # "short history": one epoch recorded where the config says 30.
+    # "short history": one epoch recorded where the config says EPOCHS.
     before = snapshot(results)
     for args in (["table"], ["reproduce", "--models", "model_1"], ["list"]):
         assert_clean_failure(mnist_cnn(*args, "--results-dir", results), str(copy), "retrain")
@@ -118,13 +119,13 @@ def test_reproduce_skips_recorded_runs(recorded, tmp_path):
     _, folder = recorded
     target = tmp_path / "results" / "model_1" / "seed_0"
     target.mkdir(parents=True)
-    # The quick run's files, stretched to 30 epochs, stand in for a full run: only the
+    # The quick run's files, stretched to the protocol's epochs, stand in for a full run: only the
     # skip logic is under test here.
     metrics = json.loads((folder / "metrics.json").read_text())
-    metrics["config"].update(epochs=30, subset=None, seed=0)
+    metrics["config"].update(epochs=EPOCHS, subset=None, seed=0)
     history = json.loads((folder / "history.json").read_text())
     (target / "metrics.json").write_text(json.dumps(metrics))
-    (target / "history.json").write_text(json.dumps({k: v * 30 for k, v in history.items()}))
+    (target / "history.json").write_text(json.dumps({k: v * EPOCHS for k, v in history.items()}))
     (target / "test_probs.npz").write_bytes((folder / "test_probs.npz").read_bytes())
     done = mnist_cnn("reproduce", "--models", "model_1", "--seeds", "0",
                      "--results-dir", tmp_path / "results")
@@ -167,7 +168,8 @@ sys.exit(code)
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list"], ["table"], ["bench", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["table"], ["bench", "--help"],
+                                  ["plot", "--figures-dir", "figures"]])
 def test_light_commands_do_not_import_tensorflow(args, tmp_path):
     done = subprocess.run([sys.executable, "-c", LIGHT_CHECK, *args], capture_output=True,
                           text=True, cwd=tmp_path)

@@ -82,7 +82,7 @@ def test_title_names_a_configuration_off_the_protocol():
 
 def test_run_without_validation_draws_train_loss_only():
     run = make_run("model_1", validation="none")
-    run.history["val_loss"] = [None] * 30
+    run.history["val_loss"] = [None] * run.config.epochs
     assert labels_of(loss_curves(run).axes[0]) == ["train"]
 
 

@@ -11,7 +11,7 @@ from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.report import (README_MARKERS, SEED_REFERENCE, load_seed_reference,
                               seed_comparison_table, summary_markdown, summary_rows,
                               summary_table, update_readme)
-from mnist_cnn.runs import RunError, save_run
+from mnist_cnn.runs import EPOCHS, RunError, save_run
 
 from helpers import PARAMS, make_run
 
@@ -56,7 +56,7 @@ def test_rows_aggregate_each_models_seeds(rows):
         assert row[f"{metric}_mean"] == pytest.approx(mean)
         assert row[f"{metric}_std"] == pytest.approx(std)
         assert (row[f"{metric}_min"], row[f"{metric}_max"]) == (min(values), max(values))
-    assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], 30)
+    assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], EPOCHS)
     assert row["conv_layers"] == 2 and row["params"] == PARAMS["model_1"]
     assert row["seconds_per_epoch"] == 11.0  # the median of the per-run medians 10, 11, 12
     assert (row["device"], row["backend"]) == ("CPU: test (2 cores)", "tensorflow")
@@ -253,7 +253,7 @@ def test_observations_are_computed_from_the_histories(runs, reference):
     text = observations(model_1, reference)
     val = model_1[0].history["val_loss"]
     best = val.index(min(val)) + 1
-    assert f"lowest at epoch {best} of 30 ({min(val):.4f})" in text
+    assert f"lowest at epoch {best} of {EPOCHS} ({min(val):.4f})" in text
     seed_val = reference["models"]["model_1"]["history"]["val_loss"]
     assert f"lowest at epoch {seed_val.index(min(seed_val)) + 1} ({min(seed_val):.4f})" in text
     assert "mean of 3 seeds" in text and "the range of our 3 seeds" in text

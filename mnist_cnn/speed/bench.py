@@ -2,7 +2,7 @@
 
 Candidates, per model, all on the same images:
     baseline  what the seed (and most users) write: `Sequential`, `compile` with defaults,
-              `fit` on numpy arrays, batch 128, fp32
+              `fit` on numpy arrays, the protocol's batch size, fp32
     ours      mnist_cnn.training's path (`training_model` + `make_dataset`), fp32 or bf16
     torch     `torch_peer`, fp32 or bf16 autocast (only when PyTorch is installed), in a
               `torch_worker` process of its own: PyTorch beside TensorFlow can crash
@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import MnistCnnError, import_keras
 from ..models import CONV_LAYERS, build_model, check_model_name
-from ..runs import BATCH_SIZE, ConfigError
+from ..runs import BATCH_SIZE, LOSS, OPTIMIZER, ConfigError
 from . import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
 
 keras = import_keras()
@@ -83,7 +83,7 @@ def matmul_gflops(ms_per_matmul, size=PEAK_SIZE):
 def _baseline(name, x, y, batch_size):
     """Return (model, block): seed-style training; a call fits one epoch, returns History."""
     model = build_model(name)
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.compile(loss=LOSS, optimizer=OPTIMIZER, metrics=["accuracy"])
     return model, lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
 
 
