@@ -5,6 +5,7 @@ Each function draws from saved runs (never Keras) and returns a matplotlib Figur
 figure as a small PNG for figures/ and the README.
 """
 
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # without a display matplotlib falls back to Agg by itself
@@ -13,7 +14,9 @@ import numpy as np
 from .files import atomic_path
 from .runs import EPOCHS, Run
 
-FIGURES_DIR = Path("figures")
+# Where figures go, relative to the working folder; MNIST_CNN_FIGURES_DIR moves them (the test
+# suite sends the notebooks' figures to a temporary folder, so it never rewrites figures/).
+FIGURES_DIR = Path(os.environ.get("MNIST_CNN_FIGURES_DIR") or "figures")
 FIGSIZE = (6, 3.6)   # inches: one plot, readable at GitHub's page width
 DPI = 80             # keeps a saved PNG at a few tens of KB
 DIGIT_INCHES = 0.7   # width of one digit in sample_grid (rows get a quarter more, for the title)

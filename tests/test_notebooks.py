@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_cnn import runs
+from mnist_cnn import plotting, runs
 from mnist_cnn.models import SECTIONS
 from mnist_cnn.notebook import execute
 
@@ -77,7 +77,7 @@ def test_section_notebook_has_parameters_and_images(name):
     nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
     tagged = [cell for cell in code_cells(nb) if "parameters" in cell["metadata"].get("tags", [])]
     assert len(tagged) == 1
-    namespace = {"runs": runs}  # the Setup cell's import: the defaults come from the protocol
+    namespace = {"runs": runs, "plotting": plotting}  # the Setup cell's imports: the defaults
     exec(source(tagged[0]), namespace)
     assert (namespace["RETRAIN"], namespace["EPOCHS"], namespace["SEEDS"],
             namespace["SUBSET"]) == (False, runs.EPOCHS, [0], None)
