@@ -169,3 +169,159 @@ def confident_mistakes(probs, labels, count):
 def ensemble(prob_arrays):
     """Return the ensemble's probabilities: the mean of the models' probabilities."""
     return np.mean([np.asarray(p, np.float64) for p in prob_arrays], axis=0)
+
+
+def per_image_log_loss(probs, labels):
+    """Return each image's cross-entropy (clipped as Keras clips it)."""
+    probs = np.clip(np.asarray(probs, np.float64), KERAS_EPSILON, 1 - KERAS_EPSILON)
+    return -np.log(probs[np.arange(len(labels)), np.asarray(labels)])
+
+
+@dataclass(frozen=True)
+class PairedLoss:
+    """Mean per-image log loss of a minus b on the same images, with a paired t-test."""
+
+    a: str
+    b: str
+    difference: float
+    p_value: float
+    p_holm: float = 1.0
+
+    @property
+    def significant(self):
+        return self.p_holm < SIGNIFICANCE
+
+    @property
+    def better(self):
+        """The model with the lower mean log loss."""
+        return self.b if self.difference > 0 else self.a
+
+
+def pairwise_log_loss(losses):
+    """Return a paired t-test of per-image log losses for every pair of {model: losses}.
+
+    With 10,000 images the mean difference is close to normal whatever the losses' shape.
+    """
+    names = list(losses)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    raw = []
+    for a, b in pairs:
+        differences = np.asarray(losses[a]) - np.asarray(losses[b])
+        p_value = 1.0 if not differences.any() else float(
+            stats.ttest_rel(losses[a], losses[b]).pvalue)
+        raw.append((float(differences.mean()), p_value))
+    adjusted = holm([p for _, p in raw])
+    return [PairedLoss(a, b, d, p, h) for (a, b), (d, p), h in zip(pairs, raw, adjusted)]
+
+
+SUPPORTED, NOT_SUPPORTED, UNDECIDED = "supported", "not supported", "not decidable yet"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the original's findings, our verdict on it, and the evidence behind the verdict."""
+
+    statement: str
+    verdict: str
+    evidence: str
+
+
+def _depth_verdict(tests, depth, measure):
+    """Judge "more conv layers, better `measure`" from pairwise tests between models."""
+    across = [t for t in tests if depth[t.a] != depth[t.b]]
+    if len({depth[name] for t in across for name in (t.a, t.b)}) < 2:
+        return UNDECIDED, f"runs of fewer than two depths are recorded"
+    significant = [t for t in across if t.significant]
+    deeper_wins = [t for t in significant if depth[t.better] == max(depth[t.a], depth[t.b])]
+    shallower_wins = [t for t in significant if t not in deeper_wins]
+
+    def named(group):
+        return ", ".join(f"{t.better} over {t.b if t.better == t.a else t.a} "
+                         f"(p = {t.p_holm:.2g})" for t in group) or "none"
+
+    evidence = (f"{len(across)} pairs of models of different depth; {measure} differs "
+                f"significantly (Holm-adjusted p < {SIGNIFICANCE}) in {len(significant)}: the "
+                f"deeper model better in {named(deeper_wins)}; the shallower better in "
+                f"{named(shallower_wins)}")
+    if shallower_wins:
+        return NOT_SUPPORTED, evidence
+    if deeper_wins:
+        return SUPPORTED, evidence
+    return UNDECIDED, evidence + "; no significant difference yet"
+
+
+def check_claims(probs, labels, depth, histories, original_histories, claimed_best="model_7",
+                 models=None):
+    """Check the original's findings on our runs; return a list of Claims.
+
+    `probs`: {model: test probabilities of its headline run}; `depth`: {model: conv layers};
+    `histories`: {model: the headline run's history}; `original_histories`: {model: the
+    original's history}; `models`: every model of the study (a claim about "the best" can only
+    be settled when all of them have runs).
+    """
+    models = list(models or depth)
+    labels = np.asarray(labels)
+    correct = {name: correctness(p, labels) for name, p in probs.items()}
+    accuracy_tests = pairwise_mcnemar(correct)
+    loss_tests = pairwise_log_loss({name: per_image_log_loss(p, labels)
+                                    for name, p in probs.items()})
+    claims = [
+        Claim("More convolutional layers give a better test accuracy.",
+              *_depth_verdict(accuracy_tests, depth, "accuracy (McNemar)")),
+        Claim("More convolutional layers give a lower test log loss.",
+              *_depth_verdict(loss_tests, depth, "log loss (paired t-test)")),
+        Claim(f"{claimed_best} is the best of the seven models.",
+              *_best_verdict(claimed_best, correct, accuracy_tests, models)),
+    ]
+    claims += [_overfitting_claim(name, history, original_histories[name])
+               for name, history in histories.items()]
+    return claims
+
+
+def _best_verdict(claimed, correct, tests, models):
+    """Judge "`claimed` has the best test accuracy" from McNemar tests against the others."""
+    against = [t for t in tests if claimed in (t.a, t.b)]
+    beaten_by = [t for t in against if t.significant and t.better != claimed]
+    beats = [t for t in against if t.significant and t.better == claimed]
+    missing = [name for name in models if name not in correct]
+    ranked = sorted(correct, key=lambda name: -correct[name].mean())
+    evidence = (f"highest test accuracy: {ranked[0]} ({correct[ranked[0]].mean():.2%})"
+                + "".join(f"; {claimed} against {t.b if t.a == claimed else t.a}: "
+                          f"{t.result.only_a if t.a == claimed else t.result.only_b} vs "
+                          f"{t.result.only_b if t.a == claimed else t.result.only_a} images "
+                          f"right only by one, p = {t.p_holm:.2g}" for t in against))
+    if claimed not in correct:
+        return UNDECIDED, f"{claimed} has no run yet"
+    if beaten_by:
+        return NOT_SUPPORTED, evidence
+    if missing:
+        return UNDECIDED, evidence + f"; no run yet for {', '.join(missing)}"
+    if len(beats) == len(against):
+        return SUPPORTED, evidence
+    return UNDECIDED, evidence + "; not significantly better than every other model"
+
+
+# A model overfits when its validation loss ends this much above its lowest value (relative):
+# the validation curve has turned up while the training loss kept falling.
+OVERFIT_RISE = 0.2
+
+
+def overfitting(history):
+    """Return (best epoch, lowest val loss, last val loss, last train loss, rise, overfits)."""
+    val = history["val_loss"]
+    best = int(np.argmin(val))
+    rise = val[-1] / val[best] - 1
+    return best + 1, val[best], val[-1], history["loss"][-1], rise, rise > OVERFIT_RISE
+
+
+def _overfitting_claim(name, history, original_history):
+    """State whether `name` overfits in the original's curves, and judge it by ours."""
+    o_best, _, _, _, o_rise, o_overfits = overfitting(original_history)
+    best, low, last, train, rise, overfits = overfitting(history)
+    statement = (f"{name} {'overfits' if o_overfits else 'does not overfit'}: in the original its "
+                 f"validation loss ends {o_rise:+.0%} from its lowest (epoch {o_best}); the "
+                 f"threshold is {OVERFIT_RISE:+.0%}.")
+    evidence = (f"ours: validation loss lowest at epoch {best} ({low:.4f}), last {last:.4f} "
+                f"({rise:+.0%}), last train loss {train:.4f}, train/validation gap "
+                f"{last - train:+.4f}")
+    return Claim(statement, SUPPORTED if overfits == o_overfits else NOT_SUPPORTED, evidence)

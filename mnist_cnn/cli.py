@@ -134,15 +134,16 @@ def _cmd_reproduce(args):
 
 
 def _cmd_table(args):
-    from .report import (REPRODUCED_MARKERS, protocol_runs, reproduction_markdown,
-                         seed_comparison_table, summary_markdown, summary_table, update_readme)
+    from .report import (README_MARKERS, REPRODUCED_MARKERS, protocol_runs,
+                         reproduction_markdown, seed_comparison_table, summary_markdown,
+                         summary_table, update_readme_sections)
 
     runs = protocol_runs(args.results_dir)
     if args.update_readme:
-        changed = [update_readme(args.update_readme, summary_markdown(runs)),
-                   update_readme(args.update_readme, reproduction_markdown(runs),
-                                 REPRODUCED_MARKERS)]
-        print(f"{args.update_readme}: {'updated' if any(changed) else 'already current'}")
+        changed = update_readme_sections(args.update_readme, {
+            README_MARKERS: summary_markdown(runs),
+            REPRODUCED_MARKERS: reproduction_markdown(runs)})
+        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
     elif args.markdown:
         print(summary_markdown(runs))
     else:
@@ -187,23 +188,25 @@ def _cmd_bench(args):
 
 def _cmd_plot(args):
     from .data import load_mnist
-    from .plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
+    from .plotting import (FIGURES_DIR, loss_curves, sample_grid, save_fig, setup_style,
+                           tradeoff_plot)
     from .report import load_seed_reference, summary_rows
 
     setup_style()
+    figures_dir = args.figures_dir or FIGURES_DIR
     reference = load_seed_reference()
     (x_train, y_train), _ = load_mnist()
-    written = [save_fig(sample_grid(x_train, y_train), "sample_digits", args.figures_dir)]
+    written = [save_fig(sample_grid(x_train, y_train), "sample_digits", figures_dir)]
     # As in the notebooks: the runs that represent each model.
     shown = representatives(args.results_dir)
     for name, runs in shown.items():
         if runs:
             written.append(save_fig(loss_curves(runs, reference=reference), f"loss_{name}",
-                                    args.figures_dir))
+                                    figures_dir))
     all_runs = [run for runs in shown.values() for run in runs]
     if all_runs:
         written.append(save_fig(tradeoff_plot(summary_rows(all_runs, reference)), "tradeoff",
-                                args.figures_dir))
+                                figures_dir))
     for path in written:
         print(path)
 
@@ -265,8 +268,8 @@ def build_parser():
     results_option(table)
 
     plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")
-    plot.add_argument("--figures-dir", type=Path, default=Path("figures"),
-                      help="default: %(default)s")
+    plot.add_argument("--figures-dir", type=Path, default=None,
+                      help="default: figures, or $MNIST_CNN_FIGURES_DIR when set")
     results_option(plot)
 
     from .speed import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES

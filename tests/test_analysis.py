@@ -92,3 +92,74 @@ def test_scores_confusion_matrix_and_mistakes():
     assert analysis.confident_mistakes(probs, labels, 5).tolist() == [3, 1]
     mean = analysis.ensemble([probs, probs[::-1]])
     assert mean[0, 0] == pytest.approx(0.45) and mean.sum(axis=1) == pytest.approx(np.ones(4))
+
+
+def probs_right_on(labels, right, confidence=0.9):
+    """Return probabilities that put `confidence` on the label where `right`, else on label+1."""
+    n = len(labels)
+    probs = np.full((n, 10), (1 - confidence) / 9)
+    guess = np.where(right, labels, (labels + 1) % 10)
+    probs[np.arange(n), guess] = confidence
+    return probs
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return np.arange(2000) % 10
+
+
+def models_with_accuracies(labels, accuracies):
+    """Return {model: probs} where model i is right on its first accuracies[i] share of images."""
+    n = len(labels)
+    return {name: probs_right_on(labels, np.arange(n) < round(share * n))
+            for name, share in accuracies.items()}
+
+
+FLAT = {"loss": [0.3, 0.1, 0.05], "val_loss": [0.2, 0.08, 0.07]}       # ends 0% above its low
+TURNING = {"loss": [0.3, 0.1, 0.02], "val_loss": [0.2, 0.05, 0.09]}    # ends 80% above its low
+DEPTH = {"model_a": 2, "model_b": 3, "model_c": 7}
+
+
+def claims_for(labels, accuracies, histories=None, original=None, models=None):
+    probs = models_with_accuracies(labels, accuracies)
+    histories = histories or {name: FLAT for name in probs}
+    original = original or {name: FLAT for name in probs}
+    return analysis.check_claims(probs, labels, DEPTH, histories, original,
+                                 claimed_best="model_c", models=models or list(DEPTH))
+
+
+def test_claims_supported_when_deeper_models_are_clearly_better(labels):
+    claims = claims_for(labels, {"model_a": 0.90, "model_b": 0.95, "model_c": 0.99})
+    assert [c.verdict for c in claims[:3]] == [analysis.SUPPORTED] * 3
+    assert "model_c over model_a" in claims[0].evidence
+
+
+def test_claims_not_supported_when_a_shallower_model_is_better(labels):
+    claims = claims_for(labels, {"model_a": 0.99, "model_b": 0.95, "model_c": 0.90})
+    assert [c.verdict for c in claims[:3]] == [analysis.NOT_SUPPORTED] * 3
+
+
+def test_claims_undecided_without_differences_or_runs(labels):
+    same = claims_for(labels, {"model_a": 0.95, "model_b": 0.95, "model_c": 0.95})
+    assert [c.verdict for c in same[:3]] == [analysis.UNDECIDED] * 3
+    # model_c best among those recorded, but model_b has no run yet.
+    partial = claims_for(labels, {"model_a": 0.90, "model_c": 0.99})
+    assert partial[2].verdict == analysis.UNDECIDED and "no run yet for model_b" in partial[2].evidence
+    claimed_missing = claims_for(labels, {"model_a": 0.90, "model_b": 0.99})
+    assert claimed_missing[2].verdict == analysis.UNDECIDED
+    one_depth = analysis.check_claims(models_with_accuracies(labels, {"model_a": 0.9}), labels,
+                                      DEPTH, {}, {}, claimed_best="model_c")
+    assert one_depth[0].verdict == analysis.UNDECIDED
+
+
+def test_overfitting_claims_compare_our_curves_with_the_originals(labels):
+    accuracies = {"model_a": 0.9, "model_b": 0.9, "model_c": 0.9}
+    ours = {"model_a": TURNING, "model_b": FLAT, "model_c": TURNING}
+    original = {"model_a": TURNING, "model_b": FLAT, "model_c": FLAT}
+    claims = {c.statement.split()[0]: c for c in claims_for(labels, accuracies, ours, original)[3:]}
+    assert claims["model_a"].statement.startswith("model_a overfits")
+    assert claims["model_a"].verdict == analysis.SUPPORTED
+    assert claims["model_b"].statement.startswith("model_b does not overfit")
+    assert claims["model_b"].verdict == analysis.SUPPORTED
+    assert claims["model_c"].verdict == analysis.NOT_SUPPORTED  # ours turns up, the original's not
+    assert "lowest at epoch 2 (0.0500), last 0.0900 (+80%)" in claims["model_a"].evidence

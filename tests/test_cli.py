@@ -2,13 +2,17 @@
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from mnist_cnn.models import MODEL_NAMES
-from mnist_cnn.runs import EPOCHS
+from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
+
+from helpers import make_run
 
 
 def mnist_cnn(*args, env=None, cwd=None):
@@ -51,6 +55,11 @@ def test_train_records_a_run(recorded):
 
 @pytest.mark.parametrize("args, words", [
     (["train", "model_99"], ["model_99", "model_1", "model_7"]),
+    (["train", "model_1", "--lr", "nan"], ["learning rate", "nan"]),
+    (["train", "model_1", "--lr", "inf"], ["learning rate", "inf"]),
+    (["reproduce", "--seeds", "-1"], ["seed", "-1"]),
+    (["reproduce", "--models", "model_1", "--seeds", "0", "-1"], ["seed", "-1"]),
+    (["reproduce", "--jobs", "0"], ["--jobs", "0"]),
     (["train", "model_1", "--epochs", "0"], ["epochs", "positive"]),
     (["train", "model_1", "--epochs", "-3"], ["epochs"]),
     (["train", "model_1", "--batch-size", "0"], ["batch size"]),
@@ -63,24 +72,48 @@ def test_train_records_a_run(recorded):
     (["reproduce", "--models", "model_0"], ["model_0"]),
     (["summary", "model_42"], ["model_42"]),
     (["frobnicate"], ["frobnicate"]),
-    (["train", "model_1", "--jobs", "0"], ["--jobs"]),
+    (["train", "model_1", "--jobs", "0"], ["--jobs", "0"]),
 ])
 def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, args, words):
-    results = tmp_path / "results"
-    assert_clean_failure(mnist_cnn(*args, "--results-dir", results)
-                         if args[0] in ("train", "reproduce") else mnist_cnn(*args), *words)
+    # Run in an empty folder with the default --results-dir (results/, relative to it), so that
+    # anything the command writes, results/ or .logs/ or a stray file, shows up below.
+    assert_clean_failure(mnist_cnn(*args, cwd=tmp_path), *words)
+    assert snapshot(tmp_path) == []
+
+
+README_WITHOUT_MARKERS = "# Results\n\nNo markers here.\n"
+# The table's markers but not the "What reproduced" ones: nothing may be rewritten either.
+README_HALF_MARKED = ("# Results\n\n<!-- results:start -->\nold table\n<!-- results:end -->\n\n"
+                      "## What reproduced\n\nold list\n")
+
+
+@pytest.mark.parametrize("text, words", [(README_WITHOUT_MARKERS, ["results:start"]),
+                                         (README_HALF_MARKED, ["reproduced:start"])],
+                         ids=["no markers", "only the table's markers"])
+def test_update_readme_without_its_markers_leaves_it_untouched(tmp_path, text, words):
+    readme = tmp_path / "README.md"
+    readme.write_text(text, encoding="utf-8")
+    before = readme.read_bytes()
+    assert_clean_failure(mnist_cnn("table", "--update-readme", "README.md", cwd=tmp_path),
+                         "README.md", *words)
+    assert readme.read_bytes() == before
+    assert snapshot(tmp_path) == ["README.md"]
+
+
+def test_update_readme_reports_a_missing_readme(tmp_path):
+    assert_clean_failure(mnist_cnn("table", "--update-readme", "README.md", cwd=tmp_path),
+                         "README.md", "cannot read")
     assert snapshot(tmp_path) == []
 
 
 def test_corrupt_data_file_fails_cleanly(tmp_path):
     bad = tmp_path / "mnist.npz"
     bad.write_bytes(b"\x00" * 100)
-    results = tmp_path / "results"
     env = {"MNIST_CNN_DATA": str(bad)}
-    assert_clean_failure(mnist_cnn("data", env=env), str(bad))
-    assert_clean_failure(mnist_cnn("train", "model_1", "--epochs", "1", "--results-dir", results,
-                                   env=env), str(bad))
-    assert not results.exists()
+    assert_clean_failure(mnist_cnn("data", env=env, cwd=tmp_path), str(bad))
+    assert_clean_failure(mnist_cnn("train", "model_1", "--epochs", "1", env=env, cwd=tmp_path),
+                         str(bad))
+    assert snapshot(tmp_path) == ["mnist.npz"]
 
 
 @pytest.mark.parametrize("damage", ["corrupt metrics", "missing probs", "short history"])
@@ -99,20 +132,63 @@ def test_damaged_run_fails_cleanly(recorded, tmp_path, damage):
     elif damage == "missing probs":
         (copy / "test_probs.npz").unlink()
     # "short history": one epoch recorded where the config says EPOCHS.
-    before = snapshot(results)
+    before = snapshot(tmp_path)
     for args in (["table"], ["reproduce", "--models", "model_1"], ["list"]):
-        assert_clean_failure(mnist_cnn(*args, "--results-dir", results), str(copy), "retrain")
-    assert snapshot(results) == before
+        assert_clean_failure(mnist_cnn(*args, "--results-dir", "results", cwd=tmp_path),
+                             str(copy.relative_to(tmp_path)), "retrain")
+    assert snapshot(tmp_path) == before
 
 
-def test_list_summary_and_table(recorded):
-    results, _ = recorded
-    listing = mnist_cnn("list", "--results-dir", results)
-    assert listing.returncode == 0 and all(name in listing.stdout for name in MODEL_NAMES)
-    summary = mnist_cnn("summary", "model_5")
-    assert summary.returncode == 0 and "Total params: 4,078,666" in summary.stdout
-    table = mnist_cnn("table", "--markdown", "--results-dir", results)
-    assert table.returncode == 0 and table.stdout.count("\n| Model") == 7
+# Synthetic protocol runs of model_1, seed: (test accuracy, test log loss).
+PROTOCOL_RESULTS = {0: (0.9931, 0.0241), 2: (0.9941, 0.0263)}
+
+
+@pytest.fixture
+def protocol_results(tmp_path):
+    """A results folder under tmp_path holding protocol runs of model_1 (seeds 0 and 2) and a
+    quick run of model_2, which is not the protocol and so must not count as one."""
+    results = tmp_path / "results"
+    for seed, (accuracy, loss) in PROTOCOL_RESULTS.items():
+        save_run(make_run("model_1", seed=seed, test_accuracy=accuracy, test_loss=loss), results)
+    save_run(make_run("model_2", seed=0, epochs=1, subset=100), results)
+    return results
+
+
+def test_list_shows_the_seeds_of_each_models_protocol_runs(protocol_results, tmp_path):
+    before = snapshot(tmp_path)
+    listing = mnist_cnn("list", "--results-dir", "results", cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].split() == ["model", "conv", "layers", "protocol", "runs", "in", "results"]
+    assert [line.split(None, 2) for line in lines[1:]] == [
+        ["model_1", "2", "seeds 0, 2"], ["model_2", "3", "-"], ["model_3", "3", "-"],
+        ["model_4", "5", "-"], ["model_5", "5", "-"], ["model_6", "7", "-"], ["model_7", "7", "-"]]
+    assert snapshot(tmp_path) == before
+
+
+def test_table_markdown_shows_the_protocol_runs_against_the_original(protocol_results, tmp_path):
+    before = snapshot(tmp_path)
+    table = mnist_cnn("table", "--markdown", "--results-dir", "results", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    rows = [" ".join(line.split()) for line in table.stdout.splitlines()
+            if re.match(r"\| Model \d", line)]
+    # model_1 by hand: accuracy mean (0.9931 + 0.9941) / 2 = 0.9936, sample std
+    # 0.0005 * sqrt(2) = 0.000707; log loss mean 0.0252, std 0.0011 * sqrt(2) = 0.001556.
+    # The original printed 99.19% and 0.0323 (0.99199998, 0.03234): +0.16 pp and -0.0071.
+    # The s/epoch is the median of the runs' medians, 10 and 12 s (helpers.make_run).
+    assert rows[0] == ("| Model 1 | Two | 99.36 ± 0.07% | 0.0252 ± 0.0016 | 99.19% | +0.16 pp "
+                       "| 0.0323 | -0.0071 | 1,199,882 | 11.0 | 2 |")
+    # model_2's quick run is not the protocol: no run, as for the models that have none at all.
+    assert rows[1] == "| Model 2 | Three | — | — | 99.45% | — | 0.0256 | — | — | — | no run |"
+    assert len(rows) == 7 and all(row.endswith(" | no run |") for row in rows[1:])
+    assert snapshot(tmp_path) == before
+
+
+def test_summary_prints_the_layers_and_writes_nothing(tmp_path):
+    summary = mnist_cnn("summary", "model_5", cwd=tmp_path)
+    assert summary.returncode == 0, summary.stderr
+    assert "Total params: 4,078,666" in summary.stdout
+    assert snapshot(tmp_path) == []
 
 
 def test_reproduce_skips_recorded_runs(recorded, tmp_path):
@@ -131,6 +207,115 @@ def test_reproduce_skips_recorded_runs(recorded, tmp_path):
                      "--results-dir", tmp_path / "results")
     assert done.returncode == 0, done.stderr
     assert "up to date: model_1 seed 0" in done.stdout
+
+
+def test_save_run_replaces_a_recorded_run_whole(tmp_path):
+    first = make_run("model_1", seed=0, test_accuracy=0.9, test_loss=0.3)
+    folder = save_run(first, tmp_path)
+    (folder / "stale.txt").write_text("a file the new run does not have")
+    second = make_run("model_1", seed=0, test_accuracy=0.95, test_loss=0.2)
+    second.history["loss"][0] = 7.0
+    assert save_run(second, tmp_path) == folder
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "history.json", "metrics.json", "test_probs.npz"]
+    run = load_run(folder)
+    assert (run.test_accuracy, run.test_loss, run.history["loss"][0]) == (0.95, 0.2, 7.0)
+    # No staging folder and no moved-aside old run is left beside it.
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["seed_0"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_1"]
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """Replace training and MNIST with fakes; return the list of configs `train` was called for.
+
+    The fake `train` records a synthetic run of its config (test accuracy 0.5) as the real one
+    would; `train_or_load` and the CLI are the real ones.
+    """
+    import mnist_cnn.data
+    import mnist_cnn.training
+
+    calls = []
+
+    def fake_train(config, data=None, *, results_dir, **how):
+        assert data == "the MNIST arrays"  # what the CLI loaded, passed through
+        calls.append(config)
+        settings = {key: value for key, value in config.to_dict().items()
+                    if key not in ("model", "seed")}
+        run = make_run(config.model, seed=config.seed, test_accuracy=0.5, test_loss=0.5,
+                       **settings)
+        save_run(run, results_dir)
+        return run
+
+    monkeypatch.setattr(mnist_cnn.training, "train", fake_train)
+    monkeypatch.setattr(mnist_cnn.data, "load_mnist", lambda: "the MNIST arrays")
+    return calls
+
+
+def test_reproduce_reuses_a_recorded_run_and_retrains_it_only_when_asked(fake_training, tmp_path,
+                                                                       capsys):
+    from mnist_cnn.cli import main
+
+    results = tmp_path / "results"
+    folder = save_run(make_run("model_1", seed=0, test_accuracy=0.99, test_loss=0.03), results)
+    reproduce = ["reproduce", "--models", "model_1", "--results-dir", str(results)]
+
+    assert main([*reproduce, "--seeds", "0", "1"]) == 0
+    assert fake_training == [RunConfig("model_1", seed=1)]  # seed 0 is recorded: reused
+    assert load_run(folder).test_accuracy == 0.99
+    out = capsys.readouterr().out
+    assert "up to date: model_1 seed 0" in out
+    assert "== model_1 seed 0: test accuracy 0.9900" in out
+    assert "== model_1 seed 1: test accuracy 0.5000" in out
+
+    fake_training.clear()
+    assert main([*reproduce, "--seeds", "0", "--retrain"]) == 0
+    assert fake_training == [RunConfig("model_1", seed=0)]
+    assert load_run(folder).test_accuracy == 0.5
+    assert "== model_1 seed 0: test accuracy 0.5000" in capsys.readouterr().out
+
+
+def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
+    results = tmp_path / "results"
+    args = ["train", "model_1", "--epochs", "3", "--subset", "2000", "--batch-size", "32",
+            "--results-dir", results]
+    config = RunConfig("model_1", epochs=3, subset=2000, batch_size=32)
+    checkpoints = results / ".checkpoints"
+    log = tmp_path / "interrupted.log"
+    with open(log, "w") as out:
+        # SIGINT at its default in the child even where the test runner ignores it (a
+        # background job does), so that Python turns it into KeyboardInterrupt.
+        worker = subprocess.Popen([sys.executable, "-m", "mnist_cnn.cli", *map(str, args)],
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not list(checkpoints.rglob("state.json")):  # the first epoch is done
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no checkpoint after 120 s:\n" + log.read_text()
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    text = log.read_text()
+    assert worker.returncode == 130, text
+    assert ("mnist-cnn: interrupted; run the same command again to resume from the last "
+            "finished epoch") in text
+    assert "Traceback" not in text
+    assert not (results / "model_1").exists()  # no run recorded, not even a partial one
+    assert len(list(checkpoints.rglob("state.json"))) == 1
+
+    done = mnist_cnn(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    resumed = re.search(r"resuming model_1 seed 0 after epoch (\d)/3", done.stdout)
+    assert resumed and resumed.group(1) in ("1", "2"), done.stdout
+    run = load_run(run_dir(config, results))
+    assert run.config == config and len(run.history["loss"]) == 3
+    assert run.metrics["resumed_after_epoch"] == int(resumed.group(1))
+    assert not checkpoints.exists()  # deleted once the run is saved
 
 
 def test_jobs_train_runs_in_concurrent_workers(tmp_path):
