@@ -135,7 +135,7 @@ def _cmd_reproduce(args):
 
 def _cmd_table(args):
     from .report import (README_MARKERS, REPRODUCED_MARKERS, protocol_runs,
-                         reproduction_markdown, seed_comparison_table, summary_markdown,
+                         reproduction_markdown, seed_spread_table, summary_markdown,
                          summary_table, update_readme_sections)
 
     runs = protocol_runs(args.results_dir)
@@ -149,7 +149,7 @@ def _cmd_table(args):
     else:
         print(summary_table(runs))
         if len(runs) > len({run.config.model for run in runs}):  # some model has seeds
-            print(seed_comparison_table(runs))
+            print(seed_spread_table(runs))
 
 
 def _cmd_bench(args):
@@ -190,11 +190,11 @@ def _cmd_plot(args):
     from .data import load_mnist
     from .plotting import (FIGURES_DIR, loss_curves, sample_grid, save_fig, setup_style,
                            tradeoff_plot)
-    from .report import load_seed_reference, summary_rows
+    from .report import load_original, summary_rows
 
     setup_style()
     figures_dir = args.figures_dir or FIGURES_DIR
-    reference = load_seed_reference()
+    reference = load_original()
     (x_train, y_train), _ = load_mnist()
     written = [save_fig(sample_grid(x_train, y_train), "sample_digits", figures_dir)]
     # As in the notebooks: the runs that represent each model.
@@ -251,7 +251,7 @@ def build_parser():
     results_option(train)
 
     reproduce = command("reproduce", _cmd_reproduce,
-                        "train every missing seed-protocol run; skip the recorded ones")
+                        "train every missing protocol run; skip the recorded ones")
     reproduce.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")
     reproduce.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS),
                            metavar="SEED")

@@ -233,7 +233,7 @@ def load_mnist(refetch=False):
 
 
 def prepare(images, labels):
-    """Return the seed's model inputs: float32 pixels/255 with a channel axis, one-hot labels."""
+    """Return the original's model inputs: float32 pixels/255 with a channel axis, one-hot labels."""
     x = images.astype("float32")[..., np.newaxis] / 255
     y = np.eye(NUM_CLASSES, dtype="float32")[labels]
     return x, y

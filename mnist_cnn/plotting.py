@@ -22,7 +22,7 @@ DPI = 80             # keeps a saved PNG at a few tens of KB
 DIGIT_INCHES = 0.7   # width of one digit in sample_grid (rows get a quarter more, for the title)
 MARKERS_BELOW = 10   # runs with fewer epochs get a marker on every epoch
 LOSS_YSCALE = "log"  # losses fall ~100x in 30 epochs; a log axis keeps the late epochs readable
-SEED_STYLE = dict(color="0.55", linewidth=1)  # the seed's curves: grey and thin, behind ours
+ORIGINAL_STYLE = dict(color="0.55", linewidth=1)  # the original's curves: grey and thin, behind ours
 # (history key, label, line style) of the curves in loss_curves.
 LOSS_KEYS = (("loss", "train", "-"), ("val_loss", "validation", "--"))
 
@@ -47,7 +47,7 @@ def setup_style():
 def sample_grid(images, labels, count=20, columns=10, start=1):
     """Return a grid of `count` grey digits from index `start`, each titled with its label.
 
-    The defaults show x_train[1..20], as the seed does. `labels` may be class numbers or one-hot
+    The defaults show x_train[1..20], as the original does. `labels` may be class numbers or one-hot
     rows; `images` uint8 or float, with or without a trailing channel axis.
     """
     images = np.asarray(images)[start:start + count]
@@ -80,8 +80,8 @@ def loss_curves(runs, reference=None, title=None, ax=None):
     """Return a figure of train (solid) and validation (dashed) loss per epoch.
 
     `runs`: one Run, or several runs of one configuration (different seeds): their mean is
-    drawn, with the min–max over seeds shaded. `reference`: the seed.json dict, to draw the
-    seed's curves of the same model in grey, or None. `ax`: draw there instead of a new figure.
+    drawn, with the min–max over seeds shaded. `reference`: the original.json dict, to draw the
+    original's curves of the same model in grey, or None. `ax`: draw there instead of a new figure.
     """
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
@@ -106,9 +106,9 @@ def loss_curves(runs, reference=None, title=None, ax=None):
             ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2,
                             linewidth=0, label=f"{label} (min–max)")
         if reference is not None:
-            seed_values = reference["models"][model]["history"][key]
-            ax.plot(np.arange(1, len(seed_values) + 1), seed_values, style, label=f"seed {label}",
-                    zorder=1, **SEED_STYLE)
+            original = reference["models"][model]["history"][key]
+            ax.plot(np.arange(1, len(original) + 1), original, style, label=f"original {label}",
+                    zorder=1, **ORIGINAL_STYLE)
 
     ax.set_yscale(LOSS_YSCALE)
     ax.set_xlabel("epoch")

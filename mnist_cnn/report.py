@@ -1,9 +1,9 @@
-"""The summary table of the recorded runs, side by side with the seed's results.
+"""The summary table of the recorded runs, side by side with the original's results.
 
 Works from saved runs (results/) and the original's parsed logs (mnist_cnn/reference/original.json,
 shipped with the package) only, so
 it never imports Keras. Every number shown comes from one of the two: runs are aggregated per model
-(mean, sample std, min and max over seeds), and the seed's columns repeat its own summary table.
+(mean, sample std, min and max over seeds), and the original's columns repeat its own summary table.
 """
 
 import json
@@ -19,7 +19,7 @@ from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import RESULTS_DIR, RunError, representatives
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
-SEED_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
+ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 REPRODUCED_MARKERS = ("<!-- reproduced:start -->", "<!-- reproduced:end -->")
@@ -27,13 +27,13 @@ HEADLINE_SEED = 0  # the run per model that "What reproduced" sets against the o
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Runs cell of a model without runs
 
-# The seed's four columns, spelled as its summary table spells them, then ours.
+# The original's four columns, spelled as its summary table spells them, then ours.
 SUMMARY_FIELDS = ("Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss",
-                  "Seed Accuracy", "Δ Accuracy", "Seed Log Loss", "Δ Log Loss", "Params",
+                  "Original Accuracy", "Δ Accuracy", "Original Log Loss", "Δ Log Loss", "Params",
                   "s/epoch", "Runs")
-COMPARISON_FIELDS = ("Model #", "Seeds", "Seed Accuracy", "Our Accuracy", "Our Accuracy Range",
-                     "Seed Accuracy in Range?", "Seed Log Loss", "Our Log Loss",
-                     "Our Log Loss Range", "Seed Log Loss in Range?")
+SPREAD_FIELDS = ("Model #", "Seeds", "Original Accuracy", "Our Accuracy", "Our Accuracy Range",
+                     "Original in Our Accuracy Range?", "Original Log Loss", "Our Log Loss",
+                     "Our Log Loss Range", "Original in Our Log Loss Range?")
 TEXT_FIELDS = {"Model #", "Number of Convolutional Layers", "Seeds"}  # left-aligned; numbers right
 
 
@@ -51,7 +51,7 @@ def _check_reference(reference):
             raise ValueError(f"no summary-table row for {name}")
 
 
-def load_seed_reference(path=SEED_REFERENCE):
+def load_original(path=ORIGINAL_REFERENCE):
     """Return the original's parsed results (original.json); raise RunError if unreadable."""
     path = Path(path)
     try:
@@ -59,7 +59,7 @@ def load_seed_reference(path=SEED_REFERENCE):
         _check_reference(reference)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-        raise RunError(f"seed reference {path} is missing or unreadable ({reason}); restore it "
+        raise RunError(f"the original's results {path} are missing or unreadable ({reason}); restore it "
                        f"from git or rebuild it: python scripts/parse_seed.py") from None
     return reference
 
@@ -78,24 +78,25 @@ def _distinct(values):
 
 
 def _model_row(name, runs, reference):
-    """Return the summary of one model's runs against the seed's result."""
-    seed = reference["models"][name]
-    seed_printed = {row["model"]: row for row in reference["summary_table"]}[name]
+    """Return the summary of one model's runs against the original's result."""
+    original = reference["models"][name]
+    original_printed = {row["model"]: row for row in reference["summary_table"]}[name]
     row = {"model": name, "conv_layers": CONV_LAYERS[name],
-           "seed_conv_layers": seed_printed["conv_layers"],
+           "original_conv_layers": original_printed["conv_layers"],
            "n_runs": len(runs), "seeds": sorted(run.config.seed for run in runs),
-           "seed_test_accuracy": seed["test_accuracy"], "seed_test_loss": seed["test_loss"],
-           # The seed's table as it printed it (it truncates some values: 99.19% for 0.99199998).
-           "seed_accuracy_text": seed_printed["test_accuracy"],
-           "seed_loss_text": seed_printed["test_log_loss"]}
+           "original_test_accuracy": original["test_accuracy"],
+           "original_test_loss": original["test_loss"],
+           # The original's table as it printed it (it truncates some values: 99.19% for 0.99199998).
+           "original_accuracy_text": original_printed["test_accuracy"],
+           "original_loss_text": original_printed["test_log_loss"]}
     for metric in ("test_accuracy", "test_loss"):
         mean, std, low, high = _stats([run.metrics[metric] for run in runs])
-        seed_value = row[f"seed_{metric}"]
-        in_range = low <= seed_value <= high if len(runs) > 1 else None
+        original_value = row[f"original_{metric}"]
+        in_range = low <= original_value <= high if len(runs) > 1 else None
         row.update({f"{metric}_mean": mean, f"{metric}_std": std,
                     f"{metric}_min": low, f"{metric}_max": high,
-                    f"delta_{metric}": None if mean is None else mean - seed_value,
-                    f"seed_{metric}_in_range": in_range})
+                    f"delta_{metric}": None if mean is None else mean - original_value,
+                    f"original_{metric}_in_range": in_range})
     if not runs:
         return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch", "device", "backend"))
     return row | {
@@ -111,12 +112,12 @@ def summary_rows(runs, reference=None):
     """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds.
 
     Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
-    test_loss_{mean,std,min,max}, seed_test_accuracy, seed_test_loss, delta_test_accuracy,
-    delta_test_loss (ours minus the seed's), seed_test_{accuracy,loss}_in_range (None for fewer
+    test_loss_{mean,std,min,max}, original_test_accuracy, original_test_loss, delta_test_accuracy,
+    delta_test_loss (ours minus the original's), original_test_{accuracy,loss}_in_range (None for fewer
     than 2 runs), params, seconds_per_epoch, device, backend; ours are None for a model without
     runs. The runs of one model must differ only in their seed.
     """
-    reference = load_seed_reference() if reference is None else reference
+    reference = load_original() if reference is None else reference
     by_model = {name: [] for name in MODEL_NAMES}
     for run in runs:
         by_model[run.config.model].append(run)
@@ -167,8 +168,8 @@ def _range(row, metric, formatter):
 
 
 def _in_range(row, metric):
-    """Say whether the seed's value of `metric` lies within our min–max."""
-    return {True: "yes", False: "no", None: NO_VALUE}[row[f"seed_{metric}_in_range"]]
+    """Say whether the original's value of `metric` lies within our min–max."""
+    return {True: "yes", False: "no", None: NO_VALUE}[row[f"original_{metric}_in_range"]]
 
 
 def _model_label(name):
@@ -179,11 +180,11 @@ def _summary_cells(row):
     """Return the SUMMARY_FIELDS cells of one summary row."""
     ran = row["n_runs"] > 0
     return [
-        _model_label(row["model"]), row["seed_conv_layers"],
+        _model_label(row["model"]), row["original_conv_layers"],
         _spread(row, "test_accuracy", _accuracy), _spread(row, "test_loss", _log_loss),
-        row["seed_accuracy_text"],
+        row["original_accuracy_text"],
         f"{100 * row['delta_test_accuracy']:+.2f} pp" if ran else NO_VALUE,
-        row["seed_loss_text"],
+        row["original_loss_text"],
         f"{row['delta_test_loss']:+.4f}" if ran else NO_VALUE,
         f"{row['params']:,}" if ran else NO_VALUE,
         f"{row['seconds_per_epoch']:.1f}" if ran else NO_VALUE,
@@ -191,13 +192,13 @@ def _summary_cells(row):
     ]
 
 
-def _comparison_cells(row):
-    """Return the COMPARISON_FIELDS cells of one summary row."""
+def _spread_cells(row):
+    """Return the SPREAD_FIELDS cells of one summary row."""
     return [
         _model_label(row["model"]), ", ".join(map(str, row["seeds"])) or NO_RUN,
-        row["seed_accuracy_text"], _spread(row, "test_accuracy", _accuracy),
+        row["original_accuracy_text"], _spread(row, "test_accuracy", _accuracy),
         _range(row, "test_accuracy", _accuracy), _in_range(row, "test_accuracy"),
-        row["seed_loss_text"], _spread(row, "test_loss", _log_loss),
+        row["original_loss_text"], _spread(row, "test_loss", _log_loss),
         _range(row, "test_loss", _log_loss), _in_range(row, "test_loss"),
     ]
 
@@ -212,18 +213,18 @@ def _table(fields, rows):
 
 
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the seed's summary table extended with the seed's values, differences and costs.
+    """Return the original's summary table extended with the original's values, differences and costs.
 
-    `runs` defaults to the seed-protocol runs under `results_dir`; `reference` to original.json.
+    `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
     """
     rows = _resolve_rows(runs, results_dir, reference)
     return _table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
 
 
-def seed_comparison_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return per model the seed's accuracy and log loss against our spread over seeds."""
+def seed_spread_table(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return per model the original's accuracy and log loss against our spread over seeds."""
     rows = _resolve_rows(runs, results_dir, reference)
-    return _table(COMPARISON_FIELDS, [_comparison_cells(row) for row in rows])
+    return _table(SPREAD_FIELDS, [_spread_cells(row) for row in rows])
 
 
 def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
@@ -240,13 +241,13 @@ def reproduction_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
     them, and the differences (ours minus the original's); a closing line counts the models
     whose accuracy and log loss came out better than the original's.
     """
-    reference = load_seed_reference() if reference is None else reference
+    reference = load_original() if reference is None else reference
     runs = protocol_runs(results_dir) if runs is None else runs
     headline = {run.config.model: run for run in runs if run.config.seed == HEADLINE_SEED}
     lines, better_accuracy, better_loss = [], 0, 0
     for name in MODEL_NAMES:
         original = reference["models"][name]
-        accuracy_text, loss_text = _seed_printed(reference, name)
+        accuracy_text, loss_text = _original_printed(reference, name)
         label = f"**{_model_label(name)}** ({CONV_LAYERS[name]} conv layers)"
         run = headline.get(name)
         if run is None:
@@ -313,17 +314,17 @@ def label_counts(y_train, y_test):
     return table
 
 
-def _seed_printed(reference, model):
-    """Return the seed's (accuracy, log loss) as its own summary table prints them."""
+def _original_printed(reference, model):
+    """Return the original's (accuracy, log loss) as its own summary table prints them."""
     row = next(row for row in reference["summary_table"] if row["model"] == model)
     return row["test_accuracy"], row["test_log_loss"]
 
 
 def model_report(runs, reference=None):
-    """Return a table of each run's test results, their mean ± std, and the seed's result."""
+    """Return a table of each run's test results, their mean ± std, and the original's result."""
     runs = list(runs)
-    reference = load_seed_reference() if reference is None else reference
-    seed = reference["models"][runs[0].config.model]
+    reference = load_original() if reference is None else reference
+    original = reference["models"][runs[0].config.model]
     table = PrettyTable(["Run", "Epochs", "Test Accuracy", "Test Log Loss", "s/epoch", "Device"])
     table.align = "r"
     table.align["Run"] = table.align["Device"] = "l"
@@ -337,9 +338,9 @@ def model_report(runs, reference=None):
                        _spread(row, "test_accuracy", _accuracy),
                        _spread(row, "test_loss", _log_loss),
                        f"{row['seconds_per_epoch']:.1f}", ""])
-    table.add_row(["seed notebook", len(seed["history"]["loss"]),
-                   *_seed_printed(reference, runs[0].config.model),
-                   f"{statistics.median(seed['history']['epoch_seconds']):.1f}",
+    table.add_row(["the original", len(original["history"]["loss"]),
+                   *_original_printed(reference, runs[0].config.model),
+                   f"{statistics.median(original['history']['epoch_seconds']):.1f}",
                    "CPU (Keras 2, TF 2.x)"])
     return table
 
@@ -352,12 +353,12 @@ def _curve_facts(history):
 
 
 def observations(runs, reference=None):
-    """Return short observations on one model's runs against the seed, numbers computed."""
+    """Return short observations on one model's runs against the original, numbers computed."""
     runs = list(runs)
-    reference = load_seed_reference() if reference is None else reference
+    reference = load_original() if reference is None else reference
     headline = min(runs, key=lambda run: run.config.seed)
     model = headline.config.model
-    seed = reference["models"][model]
+    original = reference["models"][model]
     lines = []
     if headline.history["val_loss"][0] is not None:
         best, low, last, train = _curve_facts(headline.history)
@@ -365,19 +366,19 @@ def observations(runs, reference=None):
                      f"{headline.config.epochs} ({low:.4f}) and ends at {last:.4f}; the last "
                      f"train loss is {train:.4f}, so validation ends "
                      f"{'above' if last > train else 'below'} train by {abs(last - train):.4f}.")
-    s_best, s_low, s_last, s_train = _curve_facts(seed["history"])
-    lines.append(f"seed notebook: validation loss is lowest at epoch {s_best} ({s_low:.4f}) "
+    s_best, s_low, s_last, s_train = _curve_facts(original["history"])
+    lines.append(f"the original: validation loss is lowest at epoch {s_best} ({s_low:.4f}) "
                  f"and ends at {s_last:.4f}; its last train loss is {s_train:.4f}.")
     row = summary_rows(runs, reference)[MODEL_NAMES.index(model)]
     several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
-    seed_accuracy, seed_loss = _seed_printed(reference, model)
+    original_accuracy, original_loss = _original_printed(reference, model)
     lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
-                 f"seed's {seed_accuracy}: {100 * row['delta_test_accuracy']:+.2f} percentage "
-                 f"points; test log loss {_log_loss(row['test_loss_mean'])} against {seed_loss}.")
-    if row["seed_test_accuracy_in_range"] is not None:
+                 f"original's {original_accuracy}: {100 * row['delta_test_accuracy']:+.2f} percentage "
+                 f"points; test log loss {_log_loss(row['test_loss_mean'])} against {original_loss}.")
+    if row["original_test_accuracy_in_range"] is not None:
         inside = {True: "inside", False: "outside"}
-        lines.append(f"the seed's accuracy lies {inside[row['seed_test_accuracy_in_range']]} and "
-                     f"its log loss {inside[row['seed_test_loss_in_range']]} the range of our "
+        lines.append(f"the original's accuracy lies {inside[row['original_test_accuracy_in_range']]} and "
+                     f"its log loss {inside[row['original_test_loss_in_range']]} the range of our "
                      f"{len(runs)} seeds.")
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
@@ -386,31 +387,31 @@ def observations(runs, reference=None):
                          f"masks afresh, so its later epochs differ from an uninterrupted run's; "
                          f"it is kept as recorded.")
     if not headline.config.is_protocol:
-        lines.append(f"caution: these runs are not the seed protocol ({headline.config.variant}); "
-                     f"compare them with the seed only loosely.")
+        lines.append(f"caution: these runs are not the original protocol ({headline.config.variant}); "
+                     f"compare them with the original only loosely.")
     return "\n".join(f"- {line}" for line in lines)
 
 
 def conclusions(rows):
-    """Return computed conclusions from summary_rows: best models and ranking against the seed."""
+    """Return computed conclusions from summary_rows: best models and ranking against the original."""
     ran = [row for row in rows if row["n_runs"]]
     if not ran:
-        return "- no seed-protocol runs recorded yet."
+        return "- no protocol runs recorded yet."
     lines = []
     for metric, better, name, shown in (("test_accuracy", max, "test accuracy", _accuracy),
                                         ("test_loss", min, "test log loss", _log_loss)):
         ours = better(ran, key=lambda row: row[f"{metric}_mean"])
-        seeds = better(rows, key=lambda row: row[f"seed_{metric}"])
-        lines.append(f"best {name} among the {len(ran)} model(s) with seed-protocol runs: "
-                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the seed's best of all "
-                     f"{len(rows)}: {seeds['model']} ({shown(seeds[f'seed_{metric}'])}).")
+        seeds = better(rows, key=lambda row: row[f"original_{metric}"])
+        lines.append(f"best {name} among the {len(ran)} model(s) with protocol runs: "
+                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the original's best of all "
+                     f"{len(rows)}: {seeds['model']} ({shown(seeds[f'original_{metric}'])}).")
     if len(ran) > 1:
         ranked = sorted(ran, key=lambda row: -row["test_accuracy_mean"])
-        seed_ranked = sorted(ran, key=lambda row: -row["seed_test_accuracy"])
+        original_ranked = sorted(ran, key=lambda row: -row["original_test_accuracy"])
         lines.append("ranking by test accuracy, ours: " + " > ".join(r["model"] for r in ranked))
-        lines.append("the same models ranked by the seed: "
-                     + " > ".join(r["model"] for r in seed_ranked))
+        lines.append("the same models ranked by the original: "
+                     + " > ".join(r["model"] for r in original_ranked))
     missing = [row["model"] for row in rows if not row["n_runs"]]
     if missing:
-        lines.append("no seed-protocol run recorded yet for: " + ", ".join(missing) + ".")
+        lines.append("no protocol run recorded yet for: " + ", ".join(missing) + ".")
     return "\n".join(f"- {line}" for line in lines)

@@ -8,7 +8,7 @@ A run is a folder of three files, written together (temporary folder, then renam
     metrics.json    test_loss, test_accuracy, config, params, backend, device, versions, date, ...
     test_probs.npz  `probs`: softmax outputs on the 10,000 test images, float16 (10000, 10)
 
-Seed-protocol runs live in `results/<model>/seed_<k>/`; any other configuration gets a variant
+Protocol runs live in `results/<model>/seed_<k>/`; any other configuration gets a variant
 folder in between (`results/model_1/epochs1_subset2000/seed_0/`), so a quick run can never
 overwrite or pass for a full one.
 """

@@ -218,7 +218,7 @@ def parse_summary(text):
 
 
 def parse_seed(seed_path):
-    """Parse the whole seed text into the seed.json document."""
+    """Parse the whole seed text into the original.json document."""
     text = seed_path.read_text(encoding="utf-8")
     fits = list(FIT_RE.finditer(text))
     if [(int(m[1]), int(m[2])) for m in fits] != [(i, i) for i in range(1, 8)]:
@@ -260,7 +260,7 @@ def write_atomically(document, out_path):
 
 
 def main(argv=None):
-    """Parse the seed given on the command line and write seed.json."""
+    """Parse the seed given on the command line and write original.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seed", nargs="?", type=Path, default=DEFAULT_SEED,
                         help="the seed text (default: ../shared/seed/... next to the repo)")

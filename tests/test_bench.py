@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn import import_keras
-from mnist_cnn.data import prepare
+from mnist_cnn.data import load_mnist, prepare
 from mnist_cnn.models import MODEL_NAMES, build_model, fused_batchnorm_class, layer_table
 from mnist_cnn.report import BENCH_MARKERS
 from mnist_cnn.speed import PRECISION_NAMES, bench
@@ -120,19 +120,105 @@ def test_bench_reports_every_candidate_and_precision(tiny_result):
     for row in rows:
         samples = row["samples_ms_per_step"]
         assert len(samples["baseline"]) == len(samples["ours"]) == 2
-        assert row["ours_ms_per_step"] == pytest.approx(np.median(samples["ours"]), abs=0.01)
-        assert row["speedup"] == pytest.approx(
-            row["baseline_ms_per_step"] / row["ours_ms_per_step"], rel=1e-2)
+        assert len(row["peak_samples_ms_per_matmul"]) == 2
+        assert all(ms > 0 for ms in samples["baseline"] + samples["ours"])
         assert set(row["accuracy"]) == {"baseline_seed0", "baseline_seed1", row["precision"]}
-        assert all(0 <= m["test_accuracy"] <= 1 for m in row["accuracy"].values())
         assert row["torch_ms_per_step"] is None
-        assert row["peak_fraction"] == pytest.approx(
-            row["gflops_per_s"] / row["peak_gflops"], abs=2e-3)
-        assert row["peak_gflops"] == pytest.approx(bench.matmul_gflops(
-            np.median(row["peak_samples_ms_per_matmul"])), rel=1e-3)
-    assert rows[0]["baseline_ms_per_step"] == rows[1]["baseline_ms_per_step"]
-    assert tiny_result["fp32_peak_gflops"] > 0 and tiny_result["bf16_peak_gflops"] > 0
+    assert tiny_result["settings"]["accuracy_images"] == 256
     json.dumps(tiny_result)  # the --json file must be writable as is
+
+
+def test_time_candidates_take_turns_and_report_ms_per_unit():
+    calls = []
+
+    def timer(key, seconds):
+        def run():
+            calls.append(key)
+            return seconds
+        return run
+
+    samples = bench.time_candidates({"a": (timer("a", 0.5), 10), "b": (timer("b", 0.003), 3)},
+                                    repeats=2, warmup=1)
+    assert samples == {"a": [50.0, 50.0], "b": [1.0, 1.0]}  # 500 ms / 10, 3 ms / 3
+    assert calls == ["a", "b", "a", "b", "a", "b"]  # one warm-up block each, then in turns
+
+
+# Samples that a fake `time_candidates` hands to run_bench, with the numbers a person works out
+# from them by hand: the medians, 2 * 4096**3 FLOPs per peak matmul, and model_1's training step
+# of 3 x 2 x 11,992,448 multiply-adds x 128 images = 9.2102 GFLOP.
+KNOWN_SAMPLES = {
+    "matmul_fp32": [1000.0, 900.0, 1100.0],  # median 1000 ms: 137.4 GFLOP/s
+    "matmul_bf16": [500.0, 600.0, 400.0],    # median 500 ms: 274.9 GFLOP/s
+    "baseline": [300.0, 150.0, 200.0],       # median 200 ms: 46.1 GFLOP/s
+    "ours_fp32": [100.0, 90.0, 120.0],       # median 100 ms: 92.1 GFLOP/s
+    "ours_bf16": [40.0, 35.0, 80.0],         # median 40 ms: 230.3 GFLOP/s
+}
+
+
+def test_bench_rows_are_the_medians_and_ratios_of_the_timed_blocks(small_mnist, monkeypatch):
+    asked = {}
+
+    def fake_time_candidates(timers, repeats):
+        asked.update({key: units for key, (_, units) in timers.items()}, repeats=repeats)
+        return {key: list(KNOWN_SAMPLES[key]) for key in timers}
+
+    monkeypatch.setattr(bench, "time_candidates", fake_time_candidates)
+    result = bench.run_bench(["model_1"], steps=2, repeats=3, precisions=("fp32", "bf16"),
+                             accuracy_images=0, torch=False, data=small_mnist,
+                             log=lambda *_: None)
+    # Each block is normalised by what it runs: `steps` training steps, PEAK_MATMULS matmuls.
+    assert asked == {"matmul_fp32": bench.PEAK_MATMULS, "matmul_bf16": bench.PEAK_MATMULS,
+                     "baseline": 2, "ours_fp32": 2, "ours_bf16": 2, "repeats": 3}
+    fp32, bf16 = result["results"]
+    expected_fp32 = {
+        "baseline_ms_per_step": 200.0, "ours_ms_per_step": 100.0, "speedup": 2.0,
+        "train_gflop_per_step": 9.21, "gflops_per_s": 92.1, "baseline_gflops_per_s": 46.1,
+        "peak_gflops": 137.4, "fp32_peak_gflops": 137.4, "peak_fraction": 0.67,
+        "baseline_peak_fraction": 0.335, "peak_samples_ms_per_matmul": [1000.0, 900.0, 1100.0],
+        "samples_ms_per_step": {"baseline": [300.0, 150.0, 200.0],
+                                "ours": [100.0, 90.0, 120.0]},
+    }
+    expected_bf16 = {  # bf16 is against the fp32 baseline and the bf16 peak
+        "baseline_ms_per_step": 200.0, "ours_ms_per_step": 40.0, "speedup": 5.0,
+        "gflops_per_s": 230.3, "peak_gflops": 274.9, "fp32_peak_gflops": 137.4,
+        "peak_fraction": 0.838, "baseline_peak_fraction": 0.335,
+        "peak_samples_ms_per_matmul": [500.0, 600.0, 400.0],
+    }
+    assert {key: fp32[key] for key in expected_fp32} == expected_fp32
+    assert {key: bf16[key] for key in expected_bf16} == expected_bf16
+    assert (result["fp32_peak_gflops"], result["bf16_peak_gflops"]) == (137.4, 274.9)
+    assert fp32["accuracy"] == bf16["accuracy"] == {}  # --accuracy-images 0 skips the check
+    assert round(bench.best_block_speedup(fp32), 3) == 1.667  # 150 / 90
+
+
+# The accuracy check on REAL images: "ours" must learn like the baseline. model_1 has no batch
+# norm, so this checks our input pipeline (make_dataset's shuffled images and labels) and our
+# compile (loss, Adam's learning rate), not the fused layer (compared with Keras' above).
+# One epoch on the first 2,000 training images in batches of 16 (125 steps; the protocol's 128
+# would take 16 steps, too few to learn), scored on the first 1,000 test images.
+ACCURACY_TRAIN_IMAGES, ACCURACY_TEST_IMAGES, ACCURACY_BATCH = 2000, 1000, 16
+# Measured on this setup with seeds 0-5 (twelve runs, baseline and ours): test accuracy
+# 0.885-0.916, so the seed-to-seed spread is about 0.03 and the largest same-seed gap between
+# ours and the baseline 0.031. Ours may differ from the baseline's two-seed mean by 0.05;
+# chance is 0.1, and a wrong learning rate or shuffled-apart labels fall far below 0.8.
+LEARNS_ACCURACY, BASELINE_TOLERANCE = 0.8, 0.05
+
+
+@pytest.fixture(scope="module")
+def real_mnist():
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    return ((x_train[:ACCURACY_TRAIN_IMAGES], y_train[:ACCURACY_TRAIN_IMAGES]),
+            (x_test[:ACCURACY_TEST_IMAGES], y_test[:ACCURACY_TEST_IMAGES]))
+
+
+def test_our_path_learns_real_mnist_like_the_baseline(real_mnist):
+    metrics = bench._accuracy("model_1", real_mnist, ACCURACY_TRAIN_IMAGES, ("fp32",),
+                              ACCURACY_BATCH, log=lambda *_: None)
+    accuracy = {key: m["test_accuracy"] for key, m in metrics.items()}
+    assert set(accuracy) == {"baseline_seed0", "baseline_seed1", "fp32"}
+    assert all(a > LEARNS_ACCURACY for a in accuracy.values()), accuracy
+    baseline = (accuracy["baseline_seed0"] + accuracy["baseline_seed1"]) / 2
+    assert abs(accuracy["fp32"] - baseline) <= BASELINE_TOLERANCE, accuracy
 
 
 def test_targets_judge_the_numbers_they_are_given(tiny_result):

@@ -1,4 +1,4 @@
-"""MNIST sources, verification and the seed's preprocessing."""
+"""MNIST sources, verification and the original's preprocessing."""
 
 import gzip
 import hashlib

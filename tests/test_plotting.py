@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from mnist_cnn import plotting
 from mnist_cnn.plotting import loss_curves, sample_grid, save_fig, setup_style, tradeoff_plot
-from mnist_cnn.report import load_seed_reference, summary_rows
+from mnist_cnn.report import load_original, summary_rows
 
 from helpers import make_run
 
@@ -29,12 +29,12 @@ def close_figures():
 
 @pytest.fixture(scope="module")
 def reference():
-    return load_seed_reference()
+    return load_original()
 
 
 @pytest.fixture(scope="module")
 def seeds():
-    """Return three seed-protocol runs of model_1."""
+    """Return three protocol runs of model_1."""
     return [make_run("model_1", seed) for seed in range(3)]
 
 
@@ -57,14 +57,14 @@ def test_single_run_draws_train_and_validation(seeds):
 
 def test_reference_adds_the_seeds_curves(seeds, reference):
     ax = loss_curves(seeds[0], reference=reference).axes[0]
-    assert labels_of(ax) == ["train", "seed train", "validation", "seed validation"]
+    assert labels_of(ax) == ["train", "original train", "validation", "original validation"]
     seed_train = ax.get_lines()[1]
     assert list(seed_train.get_ydata()) == reference["models"]["model_1"]["history"]["loss"]
 
 
 def test_several_seeds_draw_the_mean_and_shade_the_spread(seeds, reference):
     ax = loss_curves(seeds, reference=reference).axes[0]
-    assert len(ax.get_lines()) == 4  # ours (train, validation) + the seed's
+    assert len(ax.get_lines()) == 4  # ours (train, validation) + the original's
     mean = np.mean([run.history["val_loss"] for run in seeds], axis=0)
     assert np.allclose(ax.get_lines()[2].get_ydata(), mean)
     assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2

@@ -1,4 +1,4 @@
-"""Check the summary tables and the README update against synthetic runs and the real seed.json."""
+"""Check the summary tables and the README update against synthetic runs and the real original.json."""
 
 import json
 import math
@@ -8,15 +8,15 @@ import pytest
 
 from mnist_cnn import MnistCnnError
 from mnist_cnn.models import MODEL_NAMES
-from mnist_cnn.report import (README_MARKERS, SEED_REFERENCE, load_seed_reference,
-                              seed_comparison_table, summary_markdown, summary_rows,
+from mnist_cnn.report import (README_MARKERS, ORIGINAL_REFERENCE, load_original,
+                              seed_spread_table, summary_markdown, summary_rows,
                               summary_table, update_readme)
 from mnist_cnn.runs import EPOCHS, RunError, save_run
 
 from helpers import PARAMS, make_run
 
 # Synthetic test results, model: {seed: (test accuracy, test log loss)}. model_1's accuracies
-# bracket the seed's 99.20% and its losses all lie below the seed's 0.0323; model_3 has one seed.
+# bracket the original's 99.20% and its losses all lie below the original's 0.0323; model_3 has one seed.
 RESULTS = {
     "model_1": {0: (0.9915, 0.0241), 1: (0.9921, 0.0250), 2: (0.9926, 0.0262)},
     "model_3": {0: (0.9950, 0.0210)},
@@ -33,8 +33,8 @@ def runs():
 
 @pytest.fixture(scope="module")
 def reference():
-    """Return the committed seed.json, read directly."""
-    return json.loads(SEED_REFERENCE.read_text(encoding="utf-8"))
+    """Return the committed original.json, read directly."""
+    return json.loads(ORIGINAL_REFERENCE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_single_run_has_zero_std_and_no_range_verdict(rows):
     accuracy, loss = RESULTS["model_3"][0]
     assert (row["test_accuracy_mean"], row["test_accuracy_std"]) == (accuracy, 0)
     assert (row["test_loss_mean"], row["test_loss_std"]) == (loss, 0)
-    assert row["seed_test_accuracy_in_range"] is None and row["seed_test_loss_in_range"] is None
+    assert row["original_test_accuracy_in_range"] is None and row["original_test_loss_in_range"] is None
 
 
 def test_models_without_runs_keep_a_row(rows, reference):
@@ -76,15 +76,15 @@ def test_models_without_runs_keep_a_row(rows, reference):
         row = rows[name]
         assert row["n_runs"] == 0 and row["seeds"] == []
         for key in ("test_accuracy_mean", "test_loss_std", "delta_test_accuracy", "params",
-                    "seconds_per_epoch", "device", "seed_test_loss_in_range"):
+                    "seconds_per_epoch", "device", "original_test_loss_in_range"):
             assert row[key] is None
-        assert row["seed_test_accuracy"] == reference["models"][name]["test_accuracy"]
+        assert row["original_test_accuracy"] == reference["models"][name]["test_accuracy"]
 
 
 def test_seed_values_come_from_seed_json(rows, reference):
     for name, row in rows.items():
         seed = reference["models"][name]
-        assert (row["seed_test_accuracy"], row["seed_test_loss"]) == (
+        assert (row["original_test_accuracy"], row["original_test_loss"]) == (
             seed["test_accuracy"], seed["test_loss"])
     row = rows["model_1"]
     # Ours minus the original's 0.99199998 and 0.03234020, from RESULTS' means written out.
@@ -92,8 +92,8 @@ def test_seed_values_come_from_seed_json(rows, reference):
                                                        - 0.9919999837875366)
     assert row["delta_test_loss"] == pytest.approx((0.0241 + 0.0250 + 0.0262) / 3
                                                    - 0.032340202385733575)
-    assert row["seed_test_accuracy_in_range"] is True  # 0.9915 <= 0.99199998 <= 0.9926
-    assert row["seed_test_loss_in_range"] is False     # 0.0323 is above our 0.0262
+    assert row["original_test_accuracy_in_range"] is True  # 0.9915 <= 0.99199998 <= 0.9926
+    assert row["original_test_loss_in_range"] is False     # 0.0323 is above our 0.0262
 
 
 def test_rows_refuse_to_average_different_configurations(runs, reference):
@@ -111,8 +111,8 @@ def test_table_starts_with_the_seeds_columns(runs, reference):
     for name in MODEL_NAMES:
         row = cells[name.replace("model_", "Model ")]
         assert row["Number of Convolutional Layers"] == printed[name]["conv_layers"]
-        assert row["Seed Accuracy"] == printed[name]["test_accuracy"]
-        assert row["Seed Log Loss"] == printed[name]["test_log_loss"]
+        assert row["Original Accuracy"] == printed[name]["test_accuracy"]
+        assert row["Original Log Loss"] == printed[name]["test_log_loss"]
 
 
 def test_plus_minus_only_with_several_seeds(runs, reference):
@@ -134,7 +134,7 @@ def test_model_without_runs_shows_dashes(runs, reference):
                   "s/epoch"):
         assert row[field] == "—"
     assert row["Runs"] == "no run"
-    assert row["Seed Accuracy"] == "99.45%"
+    assert row["Original Accuracy"] == "99.45%"
 
 
 def test_differences_are_signed(runs, reference):
@@ -152,7 +152,7 @@ def test_table_reads_protocol_runs_from_results_dir(runs, reference, tmp_path):
     from_disk = summary_table(results_dir=tmp_path, reference=reference).get_string()
     assert from_disk == summary_table(runs, reference=reference).get_string()
     assert table_rows(summary_table(results_dir=tmp_path))["Model 2"]["Runs"] == "no run"
-    assert summary_table(results_dir=tmp_path).get_string() == from_disk  # default seed.json
+    assert summary_table(results_dir=tmp_path).get_string() == from_disk  # default original.json
 
 
 def test_markdown_has_a_row_per_model(runs, reference):
@@ -174,12 +174,12 @@ def test_markdown_has_a_row_per_model(runs, reference):
 
 
 def test_comparison_table_says_whether_the_seed_is_in_range(runs, reference):
-    cells = table_rows(seed_comparison_table(runs, reference=reference))
+    cells = table_rows(seed_spread_table(runs, reference=reference))
     assert cells["Model 1"]["Seeds"] == "0, 1, 2"
-    assert cells["Model 1"]["Seed Accuracy in Range?"] == "yes"
-    assert cells["Model 1"]["Seed Log Loss in Range?"] == "no"
+    assert cells["Model 1"]["Original in Our Accuracy Range?"] == "yes"
+    assert cells["Model 1"]["Original in Our Log Loss Range?"] == "no"
     assert cells["Model 1"]["Our Accuracy Range"] == "99.15% – 99.26%"
-    assert cells["Model 3"]["Seed Accuracy in Range?"] == "—"  # one seed has no range
+    assert cells["Model 3"]["Original in Our Accuracy Range?"] == "—"  # one seed has no range
     assert cells["Model 2"]["Seeds"] == "no run"
 
 
@@ -214,19 +214,19 @@ def test_update_readme_reports_a_missing_file(tmp_path):
         update_readme(tmp_path / "missing.md", "| a |")
 
 
-def test_load_seed_reference_reads_the_committed_file():
-    reference = load_seed_reference()
+def test_load_original_reads_the_committed_file():
+    reference = load_original()
     assert list(reference["models"]) == list(MODEL_NAMES)
 
 
 @pytest.mark.parametrize("content", [None, "{not json", "[]",
                                      '{"models": {}, "summary_table": []}'])
-def test_load_seed_reference_rejects_missing_or_corrupt_files(tmp_path, content):
-    path = tmp_path / "seed.json"
+def test_load_original_rejects_missing_or_corrupt_files(tmp_path, content):
+    path = tmp_path / "original.json"
     if content is not None:
         path.write_text(content)
     with pytest.raises(RunError, match="parse_seed.py"):
-        load_seed_reference(path)
+        load_original(path)
 
 
 def test_label_counts_lists_each_digit():
@@ -249,9 +249,9 @@ def test_model_report_shows_each_run_the_mean_and_the_seed(runs, reference):
     assert rows["model_1 seed 2"]["Test Accuracy"] == "99.26%"
     seed = reference["models"]["model_1"]
     printed = reference["summary_table"][0]
-    assert rows["seed notebook"]["Test Log Loss"] == printed["test_log_loss"]
-    assert rows["seed notebook"]["Test Accuracy"] == printed["test_accuracy"]
-    assert rows["seed notebook"]["Epochs"] == len(seed["history"]["loss"])
+    assert rows["the original"]["Test Log Loss"] == printed["test_log_loss"]
+    assert rows["the original"]["Test Accuracy"] == printed["test_accuracy"]
+    assert rows["the original"]["Epochs"] == len(seed["history"]["loss"])
 
 
 def test_observations_are_computed_from_the_histories(runs, reference):
@@ -268,7 +268,7 @@ def test_observations_are_computed_from_the_histories(runs, reference):
     assert "mean of 3 seeds" in text and "the range of our 3 seeds" in text
     assert "caution" not in text
     short = observations([make_run("model_2", epochs=2)], reference)
-    assert "caution: these runs are not the seed protocol (epochs2)" in short
+    assert "caution: these runs are not the original protocol (epochs2)" in short
 
 
 def test_conclusions_name_the_best_models(rows, reference):
@@ -276,11 +276,11 @@ def test_conclusions_name_the_best_models(rows, reference):
 
     text = conclusions(list(rows.values()))
     # model_3's 0.9950 beats model_1's mean.
-    assert "best test accuracy among the 2 model(s) with seed-protocol runs: model_3" in text
+    assert "best test accuracy among the 2 model(s) with protocol runs: model_3" in text
     seed_best = max(MODEL_NAMES, key=lambda m: reference["models"][m]["test_accuracy"])
-    assert f"the seed's best of all 7: {seed_best}" in text
+    assert f"the original's best of all 7: {seed_best}" in text
     assert "ranking by test accuracy, ours: model_3 > model_1" in text
-    assert "no seed-protocol run recorded yet for: model_2, model_4" in text
+    assert "no protocol run recorded yet for: model_2, model_4" in text
 
 
 def test_representatives_fall_back_to_the_longest_shorter_run(tmp_path):

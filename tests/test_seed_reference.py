@@ -1,5 +1,6 @@
 """Check mnist_cnn/reference/original.json, the seed's logs and results parsed by scripts/parse_seed.py."""
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -14,6 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_JSON = REPO_ROOT / "mnist_cnn" / "reference" / "original.json"
 SEED_TXT = REPO_ROOT.parent / "shared" / "seed" / "000_8f29f4150c7c6a03.txt"
 PARSER = REPO_ROOT / "scripts" / "parse_seed.py"
+# Three models' logs copied verbatim from SEED_TXT (see its first lines): committed, so the
+# parser's repairs are tested in CI too, where ../shared does not exist.
+EXCERPT = Path(__file__).resolve().parent / "data" / "original_excerpt.txt"
 
 MODELS = [f"model_{i}" for i in range(1, 8)]
 FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
@@ -133,3 +137,96 @@ def test_parser_reproduces_committed_json(tmp_path):
     subprocess.run([sys.executable, str(PARSER), str(SEED_TXT), "--out", str(out)],
                    check=True, capture_output=True)
     assert out.read_bytes() == SEED_JSON.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def parser():
+    """Import scripts/parse_seed.py (a script, not part of the package) from its path."""
+    spec = importlib.util.spec_from_file_location("parse_seed", PARSER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def excerpt(parser):
+    """Return {model: its text, from its fit() cell to its printed test scores}."""
+    text = EXCERPT.read_text(encoding="utf-8")
+    fits = list(parser.FIT_RE.finditer(text))
+    ends = [f.start() for f in fits[1:]] + [len(text)]
+    return {f"model_{fit[1]}": text[fit.start():end] for fit, end in zip(fits, ends)}
+
+
+# The repairs the parser must report for the excerpt: every damage kind it repairs except the
+# repeated "Epoch k/30" header (model_4), which the excerpt leaves out.
+EXCERPT_FIXES = {
+    "model_1": [
+        "model_1 epochs 8-22, 24-30: progress line wrapped after 'loss: 0.0' by PDF extraction;"
+        " rejoined with its continuation line (epochs 8, 21 across a page break)",
+        "model_1 epoch 23: progress line wrapped after 'loss: 0.' by PDF extraction;"
+        " rejoined with its continuation line",
+        "model_1 epochs 1-7: unescaped 'val\\_loss'/'val\\_accuracy' to 'val_loss'/'val_accuracy'",
+    ],
+    "model_3": [
+        "model_3 epoch 7: the progress line's start was printed twice across a page break;"
+        " dropped the copy '00000/00000 [-----] - 295s 5ms/step - loss: 0.'",
+        "model_3 epochs 1-30: progress line wrapped after 'loss: 0.' by PDF extraction;"
+        " rejoined with its continuation line (epochs 7, 20 across a page break)",
+    ],
+    "model_7": [
+        "model_7 between epochs 6 and 7: dropped the stray fragment '0.0077 - accuracy: 0.9802"
+        " - val_loss: 0.0370 - val_accuracy: 0.9900', which follows epoch 6's complete line and"
+        " has no progress line or Epoch header of its own",
+        "model_7 epochs 1-30: progress line wrapped after 'loss:' by PDF extraction;"
+        " rejoined with its continuation line",
+    ],
+}
+# Epochs whose lines carry the damage, read off the excerpt by eye:
+# (model, epoch): (seconds, loss, accuracy, val_loss, val_accuracy).
+REPAIRED_EPOCHS = {
+    ("model_1", 1): (94, 0.2324, 0.9297, 0.0571, 0.9808),   # val\_loss, val\_accuracy
+    ("model_1", 8): (89, 0.0297, 0.9905, 0.0307, 0.9908),   # "0.0" | page break | "297 - ..."
+    ("model_1", 21): (89, 0.0135, 0.9954, 0.0295, 0.9927),  # cut, then two fences
+    ("model_1", 23): (107, 0.0117, 0.9962, 0.0277, 0.9928),  # cut after "0." instead of "0.0"
+    ("model_3", 7): (295, 0.0752, 0.9804, 0.0298, 0.9916),  # start printed twice, OCR-garbled
+    ("model_7", 6): (836, 0.0877, 0.9782, 0.0378, 0.9909),  # followed by the stray fragment
+    ("model_7", 7): (832, 0.0801, 0.9804, 0.0352, 0.9917),
+}
+EXCERPT_TEST_SCORES = {
+    "model_1": (0.032340202385733575, 0.9919999837875366),
+    "model_3": (0.023077930994681084, 0.994700014591217),
+    "model_7": (0.018387412990181474, 0.9962999820709229),
+}
+
+
+def test_excerpt_holds_the_expected_models(excerpt):
+    assert list(excerpt) == list(EXCERPT_FIXES)
+
+
+@pytest.mark.parametrize("model", list(EXCERPT_FIXES))
+def test_parser_repairs_the_excerpt(parser, excerpt, seed, model):
+    history, fixes = parser.parse_log(model, excerpt[model].splitlines())
+    assert fixes == EXCERPT_FIXES[model]
+    for (name, epoch), values in REPAIRED_EPOCHS.items():
+        if name == model:
+            got = tuple(history[f][epoch - 1] for f in ("epoch_seconds", *parser.FIELDS))
+            assert got == values, f"{model} epoch {epoch}"
+    # The whole log, as the committed JSON (parsed from the full seed text) holds it.
+    assert history == seed["models"][model]["history"]
+    scores = parser.parse_test_scores(model, excerpt[model])
+    assert (scores["test_loss"], scores["test_accuracy"]) == EXCERPT_TEST_SCORES[model]
+    assert scores == {k: seed["models"][model][k] for k in ("test_loss", "test_accuracy")}
+
+
+def test_excerpt_fixes_are_the_committed_ones(seed):
+    # The excerpt's repairs are exactly what the full parse recorded for these models.
+    committed = [f for f in seed["fixes"] if f.split()[0] in EXCERPT_FIXES]
+    assert committed == sum(EXCERPT_FIXES.values(), [])
+
+
+def test_excerpt_is_verbatim_from_the_seed(excerpt):
+    if not SEED_TXT.exists():
+        pytest.skip(f"seed text not available at {SEED_TXT} (no ../shared checkout, e.g. in CI)")
+    text = SEED_TXT.read_text(encoding="utf-8")
+    for model, segment in excerpt.items():
+        assert segment in text, f"{model}'s excerpt differs from the seed text"

@@ -56,7 +56,7 @@ def test_run_is_complete_on_disk(quick_run):
         assert npz["probs"].shape == (10_000, 10) and npz["probs"].dtype == np.float16
     assert not (results / ".checkpoints").exists()  # removed once the run is saved
     assert [r.path for r in find_runs(results, protocol=False)] == [folder]
-    assert find_runs(results) == []  # a quick run is never a seed-protocol run
+    assert find_runs(results) == []  # a quick run is never a protocol run
 
 
 def test_saved_metrics_agree_with_saved_probabilities(quick_run, mnist):
