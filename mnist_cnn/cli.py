@@ -273,7 +273,7 @@ def build_parser():
     results_option(plot)
 
     from .speed import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
-    bench = command("bench", _cmd_bench, "time the seed-style baseline, our training path and "
+    bench = command("bench", _cmd_bench, "time the original-style baseline, our training path and "
                     "a PyTorch peer, step for step")
     bench.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")
     bench.add_argument("--steps", type=int, default=DEFAULT_STEPS,

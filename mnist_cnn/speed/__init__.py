@@ -1,6 +1,6 @@
 """The speed study beside the package: `mnist-cnn bench` and its PyTorch peer.
 
-It times the seed-style baseline against `mnist_cnn.training`'s path in this process and a plain
+It times the original-style baseline against `mnist_cnn.training`'s path in this process and a plain
 PyTorch peer in a worker process of its own (`bench`, `torch_peer`, `torch_worker`). The study
 never imports it; this module holds only what the command's parser needs, so that building the
 parser imports neither TensorFlow nor PyTorch.
