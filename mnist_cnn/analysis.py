@@ -6,8 +6,10 @@ the models. Every function takes arrays or recorded runs and returns plain value
 notebooks and the tests call the same code.
 """
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -16,9 +18,16 @@ from .data import NUM_CLASSES
 
 CONFIDENCE = 0.95       # of every interval shown
 SIGNIFICANCE = 0.05     # family-wise error rate of each set of pairwise tests (Holm)
+# Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
+COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
 # Keras clips probabilities to [eps, 1 - eps] in its cross-entropy; so does `log_loss`, so that
 # a probability saved as 0 in float16 scores as Keras scored it.
 KERAS_EPSILON = 1e-7
+
+
+def load_costs(path=COSTS):
+    """Return {model: {"params": ..., "train_flops_per_image": ...}}."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The seven CNN architectures of the seed study, layer for layer.
+"""The seven CNN architectures of the original study, layer for layer.
 
 Every layer, padding, initializer and dropout rate follows the spec; `build_model` returns an
 uncompiled `keras.Sequential`. Layer names are fixed per model (`conv2d_1`, `dense_2`, ...) so
@@ -189,6 +189,25 @@ def _define_fused_batchnorm(keras):
             return tf.cast(y, self.compute_dtype)
 
     return FusedBatchNormalization
+
+
+def training_flops_per_image(name):
+    """Return the FLOPs one training image costs model `name`: 3x the forward pass.
+
+    The forward pass counts 2 FLOPs per multiply-add of the convolutions and dense layers (the
+    rest is negligible); the backward pass costs about twice the forward.
+    """
+    model = build_model(name)
+    macs = 0
+    for layer in model.layers:
+        kind = layer.__class__.__name__
+        if kind == "Conv2D":
+            kernel = layer.kernel.shape  # (kh, kw, in, out)
+            _, height, width, _ = layer.output.shape
+            macs += height * width * kernel[0] * kernel[1] * kernel[2] * kernel[3]
+        elif kind == "Dense":
+            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+    return 3 * 2 * macs
 
 
 def parameter_counts(model):

@@ -349,3 +349,22 @@ def test_unknown_model_lists_valid_names():
         build_model("model_99")
     assert isinstance(error.value, UnknownModelError)
     assert all(name in str(error.value) for name in MODEL_NAMES)
+
+
+def test_recorded_costs_match_the_architectures():
+    """mnist_cnn/reference/costs.json (scripts/count_costs.py) must not drift from the models."""
+    import json
+    from pathlib import Path
+
+    from mnist_cnn.models import training_flops_per_image
+
+    path = Path(__file__).resolve().parents[1] / "mnist_cnn" / "reference" / "costs.json"
+    recorded = json.loads(path.read_text())
+    assert sorted(recorded) == sorted(MODEL_NAMES)
+    for name, cost in recorded.items():
+        assert cost["params"] == parameter_counts(build_model(name))[0], name
+        assert cost["train_flops_per_image"] == training_flops_per_image(name), name
+    # model_1 by hand: conv 26*26*(3*3*1*32) + conv 24*24*(3*3*32*64) + dense 9216*128 + 128*10
+    # multiply-adds, 2 FLOPs each, 3x for forward and backward.
+    macs = 26 * 26 * 288 + 24 * 24 * 18432 + 9216 * 128 + 1280
+    assert recorded["model_1"]["train_flops_per_image"] == 6 * macs

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import MnistCnnError, import_keras
-from ..models import CONV_LAYERS, build_model, check_model_name
+from ..models import CONV_LAYERS, build_model, check_model_name, training_flops_per_image
 from ..runs import BATCH_SIZE, LOSS, OPTIMIZER, ConfigError
 from . import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
 
@@ -48,18 +48,8 @@ class BenchError(MnistCnnError):
 
 
 def train_flops_per_step(name, batch_size=BATCH_SIZE):
-    """Return the FLOPs of one training step: 3x the forward pass (2 per multiply-add)."""
-    model = build_model(name)
-    macs = 0
-    for layer in model.layers:
-        kind = layer.__class__.__name__
-        if kind == "Conv2D":
-            kernel = layer.kernel.shape  # (kh, kw, in, out)
-            _, height, width, _ = layer.output.shape
-            macs += height * width * kernel[0] * kernel[1] * kernel[2] * kernel[3]
-        elif kind == "Dense":
-            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
-    return 3 * 2 * macs * batch_size
+    """Return the FLOPs of one training step of `batch_size` images."""
+    return training_flops_per_image(name) * batch_size
 
 
 def matmul_block(precision="fp32", size=PEAK_SIZE, count=PEAK_MATMULS):
