@@ -334,3 +334,64 @@ def _overfitting_claim(name, history, original_history):
                 f"({rise:+.0%}), last train loss {train:.4f}, train/validation gap "
                 f"{last - train:+.4f}")
     return Claim(statement, SUPPORTED if overfits == o_overfits else NOT_SUPPORTED, evidence)
+
+
+# Tables for the analysis notebook: PrettyTables, which notebooks render as HTML.
+
+def _table(fields, rows, text_fields=()):
+    from prettytable import PrettyTable
+
+    table = PrettyTable(list(fields))
+    for field in fields:
+        table.align[field] = "l" if field in text_fields else "r"
+    table.add_rows(rows)
+    return table
+
+
+def pairs_table(tests):
+    """Return the pairwise McNemar tests as a table, most significant first."""
+    rows = [[t.a, t.b, t.result.only_a, t.result.only_b, f"{t.result.p_value:.2g}",
+             f"{t.p_holm:.2g}", t.better if t.significant else "no difference"]
+            for t in sorted(tests, key=lambda t: t.p_holm)]
+    return _table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
+                   f"Better at {SIGNIFICANCE:g}"], rows, {"Model a", "Model b",
+                                                       f"Better at {SIGNIFICANCE:g}"})
+
+
+def _interval_text(interval, scale=1.0, digits=4):
+    if interval.low is None:
+        return f"{interval.mean * scale:.{digits}f} (one run)"
+    return (f"{interval.mean * scale:.{digits}f} [{interval.low * scale:.{digits}f}, "
+            f"{interval.high * scale:.{digits}f}]")
+
+
+def seeds_table(runs_by_model):
+    """Return per model the mean test accuracy and log loss over seeds with 95% intervals."""
+    rows = []
+    for name, runs in runs_by_model.items():
+        if not runs:
+            continue
+        accuracy_ = mean_interval([run.test_accuracy for run in runs])
+        loss = mean_interval([run.test_loss for run in runs])
+        rows.append([name, len(runs), _interval_text(accuracy_, 100, 2),
+                     _interval_text(loss)])
+    return _table(["Model", "Seeds", f"Test accuracy, % [{CONFIDENCE:.0%} CI]",
+                   f"Test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Model"})
+
+
+def ensemble_table(probs, labels):
+    """Return the ensemble's (mean of the models' probabilities) scores beside each model's."""
+    scores = {name: (accuracy(p, labels), log_loss(p, labels)) for name, p in probs.items()}
+    mixed = ensemble(list(probs.values()))
+    best = max(scores, key=lambda name: scores[name][0])
+    rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
+             f"{log_loss(mixed, labels):.4f}"],
+            [f"best single model ({best})", f"{scores[best][0]:.2%}", f"{scores[best][1]:.4f}"]]
+    return _table(["", "Test accuracy", "Test log loss"], rows, {""})
+
+
+def claims_table(claims):
+    """Return the claims with their verdicts and evidence."""
+    return _table(["The original's finding", "Verdict", "Evidence"],
+                  [[c.statement, c.verdict, c.evidence] for c in claims],
+                  {"The original's finding", "Verdict", "Evidence"})

@@ -163,3 +163,29 @@ def test_overfitting_claims_compare_our_curves_with_the_originals(labels):
     assert claims["model_b"].verdict == analysis.SUPPORTED
     assert claims["model_c"].verdict == analysis.NOT_SUPPORTED  # ours turns up, the original's not
     assert "lowest at epoch 2 (0.0500), last 0.0900 (+80%)" in claims["model_a"].evidence
+
+
+def test_tables_render_what_the_analysis_found(labels):
+    probs = models_with_accuracies(labels, {"model_a": 0.90, "model_b": 0.95, "model_c": 0.99})
+    correct = {name: analysis.correctness(p, labels) for name, p in probs.items()}
+    pairs = analysis.pairs_table(analysis.pairwise_mcnemar(correct))
+    first = dict(zip(pairs.field_names, pairs.rows[0]))
+    # model_a is right on the first 90% of the images, model_c on the first 99%: 180 discordant.
+    assert (first["Model a"], first["Model b"], first["Only a right"], first["Only b right"],
+            first["Better at 0.05"]) == ("model_a", "model_c", 0, 180, "model_c")
+    mixed = analysis.ensemble_table(probs, labels)
+    assert mixed.rows[1][0] == "best single model (model_c)" and mixed.rows[1][1] == "99.00%"
+    claims = analysis.claims_table(claims_for(labels, {"model_a": 0.9, "model_c": 0.99}))
+    assert claims.rows[0][1] == analysis.SUPPORTED
+    assert "<table>" in claims.get_html_string()
+
+
+def test_seeds_table_gives_t_intervals_over_seeds():
+    from helpers import make_run
+
+    runs = [make_run("model_1", seed, accuracy, 0.03)
+            for seed, accuracy in enumerate((0.990, 0.992, 0.994))]
+    table = analysis.seeds_table({"model_1": runs, "model_2": [make_run("model_2")]})
+    # Mean 99.20%, std 0.2 points, half width t(0.975, 2) * 0.2 / sqrt(3) = 0.4968 points.
+    assert table.rows[0] == ["model_1", 3, "99.20 [98.70, 99.70]", "0.0300 [0.0300, 0.0300]"]
+    assert table.rows[1] == ["model_2", 1, "99.00 (one run)", "0.0300 (one run)"]
