@@ -15,6 +15,8 @@ import numpy as np
 from scipy import stats
 
 from .data import NUM_CLASSES
+from .models import CONV_LAYERS, MODEL_NAMES
+from .runs import HEADLINE_SEED, RESULTS_DIR, representatives
 
 CONFIDENCE = 0.95       # of every interval shown
 SIGNIFICANCE = 0.05     # family-wise error rate of each set of pairwise tests (Holm)
@@ -23,6 +25,26 @@ COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
 # Keras clips probabilities to [eps, 1 - eps] in its cross-entropy; so does `log_loss`, so that
 # a probability saved as 0 in float16 scores as Keras scored it.
 KERAS_EPSILON = 1e-7
+
+
+def headline_runs(results_dir=RESULTS_DIR):
+    """Return {model: its seed-0 protocol run} for the models that have one, in model order."""
+    runs = representatives(results_dir, protocol_only=True)
+    return {name: run for name, model_runs in runs.items() for run in model_runs
+            if run.config.seed == HEADLINE_SEED}
+
+
+def status_markdown(headline):
+    """Return a Markdown banner saying which models the analysis covers and which it lacks."""
+    missing = [name for name in MODEL_NAMES if name not in headline]
+    if not missing:
+        return (f"**All {len(MODEL_NAMES)} models** have a seed-{HEADLINE_SEED} run under the "
+                f"original protocol: every comparison below covers the whole study.")
+    return (f"**Incomplete study:** seed-{HEADLINE_SEED} protocol runs are recorded for "
+            f"{len(headline)} of {len(MODEL_NAMES)} models "
+            f"({', '.join(headline) or 'none'}); still missing: {', '.join(missing)} "
+            f"(`mnist-cnn reproduce`). Comparisons cover the recorded models only, and claims "
+            f"that need the missing ones are marked \"{UNDECIDED}\".")
 
 
 def load_costs(path=COSTS):

@@ -16,14 +16,13 @@ from prettytable import PrettyTable, TableStyle
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, RunError, representatives
+from .runs import HEADLINE_SEED, RESULTS_DIR, RunError, representatives
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 REPRODUCED_MARKERS = ("<!-- reproduced:start -->", "<!-- reproduced:end -->")
-HEADLINE_SEED = 0  # the run per model that "What reproduced" sets against the original
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Runs cell of a model without runs
 

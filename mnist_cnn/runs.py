@@ -38,6 +38,7 @@ VALIDATION = "test"    # the original validates each epoch on the test set ("non
 TRAIN_SIZE = 60_000    # MNIST training images
 TEST_SIZE = 10_000     # MNIST test images
 RESULTS_DIR = Path("results")  # relative to the working folder, like every path the CLI takes
+HEADLINE_SEED = 0      # each model's run that single-run comparisons use (paired tests, README)
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
 METRICS_KEYS = ("test_loss", "test_accuracy", "config", "params", "backend", "device",

@@ -189,3 +189,19 @@ def test_seeds_table_gives_t_intervals_over_seeds():
     # Mean 99.20%, std 0.2 points, half width t(0.975, 2) * 0.2 / sqrt(3) = 0.4968 points.
     assert table.rows[0] == ["model_1", 3, "99.20 [98.70, 99.70]", "0.0300 [0.0300, 0.0300]"]
     assert table.rows[1] == ["model_2", 1, "99.00 (one run)", "0.0300 (one run)"]
+
+
+def test_headline_runs_and_status_banner(tmp_path):
+    from helpers import make_run
+    from mnist_cnn.runs import save_run
+
+    for run in (make_run("model_1", 0), make_run("model_1", 1), make_run("model_3", 2),
+                make_run("model_2", 0, epochs=2)):
+        save_run(run, tmp_path)
+    headline = analysis.headline_runs(tmp_path)
+    assert [(name, run.config.seed) for name, run in headline.items()] == [("model_1", 0)]
+    banner = analysis.status_markdown(headline)
+    assert banner.startswith("**Incomplete study:**") and "1 of 7 models (model_1)" in banner
+    assert "still missing: model_2, model_3, model_4" in banner
+    complete = analysis.status_markdown({name: None for name in analysis.MODEL_NAMES})
+    assert complete.startswith("**All 7 models**")
