@@ -51,7 +51,7 @@ def setup(seed=42):
 
 @dataclass
 class Selection:
-    """The runs a notebook shows for one model, and a note that says which runs they are."""
+    """The runs a notebook shows for one model, and a note (Markdown) saying which runs they are."""
 
     runs: list
     note: str
@@ -80,10 +80,11 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
             return Selection(shown, note)
         if shown:
             return Selection(shown, (
-                f"No full {EPOCHS}-epoch run of {model} is recorded yet. Shown instead: the "
-                f"longest recorded run, {shown[0].config.epochs} epoch(s) "
-                f"({shown[0].config.variant}), which is NOT the original protocol. To record "
-                f"the full run: mnist-cnn reproduce --models {model}"))
+                f"**No full {EPOCHS}-epoch run of {model} is recorded yet.** Shown instead: "
+                f"the longest recorded run, {shown[0].config.epochs} epoch(s) "
+                f"({shown[0].config.variant}), which is NOT the original protocol, so its "
+                f"numbers are not compared with the original's. To record the full run: "
+                f"`mnist-cnn reproduce --models {model}`"))
     from .training import train_or_load
 
     runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,

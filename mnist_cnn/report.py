@@ -320,7 +320,10 @@ def _original_printed(reference, model):
 
 
 def model_report(runs, reference=None):
-    """Return a table of each run's test results, their mean ± std, and the original's result."""
+    """Return a table of each run's test results, their mean ± std, and the original's result.
+
+    Runs that are not the original protocol (stand-ins) are not set against the original.
+    """
     runs = list(runs)
     reference = load_original() if reference is None else reference
     original = reference["models"][runs[0].config.model]
@@ -337,6 +340,8 @@ def model_report(runs, reference=None):
                        _spread(row, "test_accuracy", _accuracy),
                        _spread(row, "test_loss", _log_loss),
                        f"{row['seconds_per_epoch']:.1f}", ""])
+    if not runs[0].config.is_protocol:
+        return table
     table.add_row(["the original", len(original["history"]["loss"]),
                    *_original_printed(reference, runs[0].config.model),
                    f"{statistics.median(original['history']['epoch_seconds']):.1f}",
@@ -365,6 +370,10 @@ def observations(runs, reference=None):
                      f"{headline.config.epochs} ({low:.4f}) and ends at {last:.4f}; the last "
                      f"train loss is {train:.4f}, so validation ends "
                      f"{'above' if last > train else 'below'} train by {abs(last - train):.4f}.")
+    if not headline.config.is_protocol:
+        lines.append(f"these runs are a stand-in ({headline.config.variant}), not the original "
+                     f"protocol, so they are not compared with the original.")
+        return "\n".join(f"- {line}" for line in lines)
     s_best, s_low, s_last, s_train = _curve_facts(original["history"])
     lines.append(f"the original: validation loss is lowest at epoch {s_best} ({s_low:.4f}) "
                  f"and ends at {s_last:.4f}; its last train loss is {s_train:.4f}.")
@@ -372,12 +381,14 @@ def observations(runs, reference=None):
     several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
     original_accuracy, original_loss = _original_printed(reference, model)
     lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
-                 f"original's {original_accuracy}: {100 * row['delta_test_accuracy']:+.2f} percentage "
-                 f"points; test log loss {_log_loss(row['test_loss_mean'])} against {original_loss}.")
+                 f"original's {original_accuracy}: {100 * row['delta_test_accuracy']:+.2f} "
+                 f"percentage points; test log loss {_log_loss(row['test_loss_mean'])} against "
+                 f"{original_loss}.")
     if row["original_test_accuracy_in_range"] is not None:
         inside = {True: "inside", False: "outside"}
-        lines.append(f"the original's accuracy lies {inside[row['original_test_accuracy_in_range']]} and "
-                     f"its log loss {inside[row['original_test_loss_in_range']]} the range of our "
+        lines.append(f"the original's accuracy lies "
+                     f"{inside[row['original_test_accuracy_in_range']]} and its log loss "
+                     f"{inside[row['original_test_loss_in_range']]} the range of our "
                      f"{len(runs)} seeds.")
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
@@ -385,9 +396,6 @@ def observations(runs, reference=None):
                          f"by an earlier version whose resume started the data order and dropout "
                          f"masks afresh, so its later epochs differ from an uninterrupted run's; "
                          f"it is kept as recorded.")
-    if not headline.config.is_protocol:
-        lines.append(f"caution: these runs are not the original protocol ({headline.config.variant}); "
-                     f"compare them with the original only loosely.")
     return "\n".join(f"- {line}" for line in lines)
 
 

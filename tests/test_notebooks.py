@@ -98,7 +98,7 @@ def test_section_notebook_trains_when_asked(name, tmp_path):
         assert (results / model / "epochs1_subset2000" / "seed_0" / "metrics.json").exists()
         assert (figures / f"loss_{model}.png").exists()
         assert f"trained now: {model} seed 0, epochs1_subset2000" in text
-    assert "caution: these runs are not the original protocol" in text
+    assert "not the original protocol, so they are not compared with the original" in text
     assert list(results.glob("*/*/seed_0/test_probs.npz"))
 
 
