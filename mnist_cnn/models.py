@@ -1,7 +1,7 @@
 """The seven CNN architectures of the original study, layer for layer.
 
-Every layer, padding, initializer and dropout rate follows the original's architecture tables; `build_model` returns an
-uncompiled `keras.Sequential`. Layer names are fixed per model (`conv2d_1`, `dense_2`, ...) so
+Every layer, padding, initializer and dropout rate follows the original's code; `build_model`
+returns an uncompiled `keras.Sequential`. Layer names are fixed per model (`conv2d_1`, `dense_2`, ...) so
 that summaries print the same text in every session.
 """
 
@@ -226,8 +226,8 @@ def layer_settings(layer):
     """Return a layer's (padding, kernel initializer, dropout rate) as text, "" where none applies.
 
     These are the settings in which the seven models differ: padding of conv and pool layers,
-    the kernel initializer of Conv2D and Dense layers (its Keras class name, as the architecture tables write
-    it: "GlorotUniform", "HeUniform"), and the rate of Dropout layers. Other layers, batch norm
+    the kernel initializer of Conv2D and Dense layers (its Keras class name: "GlorotUniform",
+    "HeUniform"), and the rate of Dropout layers. Other layers, batch norm
     included (plain or fused), have none of them.
     """
     keras = import_keras()
