@@ -10,6 +10,8 @@ Modules, by layer (a module imports only from the layers below it):
               rule for which runs represent a model (`representative_runs`)
     models    the seven exact architectures (`build_model`, `summary_text`)
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
+    machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
+    analysis  paired tests, intervals, errors, costs and the original's claims (no Keras)
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

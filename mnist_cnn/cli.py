@@ -5,16 +5,20 @@ stderr and exit code 2, before anything is written.
 """
 
 import argparse
+import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from . import MnistCnnError
+from .machine import machine_name
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
-from .runs import (RESULTS_DIR, RunConfig, load_run, representatives, run_dir,
-                   train_arguments)
+from .runs import (RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, RunConfig, RunError, load_run,
+                   representatives, run_dir, train_arguments)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
@@ -22,6 +26,10 @@ LOGS = ".logs"       # worker logs of `--jobs N`, inside the results folder (ign
 WORKER_POLL_S = 1.0  # how often the parent checks on its workers
 # Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
 WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+# For `reproduce`'s time estimate, read without importing Keras:
+CHECKPOINTS = ".checkpoints"  # training.CHECKPOINTS: unfinished runs, under the results folder
+BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
+VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,22 +122,165 @@ def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
         raise SystemExit(1)
 
 
+def _verbosity():
+    """Keras' fit verbosity: a progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
 def _cmd_train(args):
     settings = {field.name: getattr(args, field.name) for field in RunConfig.options()
                 if field.name != "seed"}
     configs = [RunConfig(model, seed=seed, **settings)
                for model in args.models for seed in args.seed]
-    # Progress bars on a terminal; one line per epoch in a log file.
-    _train_all(configs, args.results_dir, verbose=1 if sys.stdout.isatty() else 2,
-               jobs=args.jobs)
+    _train_all(configs, args.results_dir, verbose=_verbosity(), jobs=args.jobs)
+
+
+def _recorded_timings(results_dir):
+    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
+
+    An unreadable run is left out: it is no reason to refuse an estimate.
+    """
+    root, timings = Path(results_dir), []
+    for folder in sorted(root.glob("model_*/**/seed_*")):
+        if not folder.is_dir() or any(p.startswith(".") for p in folder.relative_to(root).parts):
+            continue  # staging folders and checkpoints, as in runs.find_runs
+        try:
+            run = load_run(folder)
+        except RunError:
+            continue
+        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
+        if seconds:
+            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
+    return timings
+
+
+def _bench_timings(device):
+    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
+
+    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
+    """
+    try:
+        result = json.loads(Path(BENCH_JSON).read_text())
+        machine = result["machine"]
+        if f"CPU: {machine['cpu']} ({machine['cores']} cores)" != device:
+            return {}, None
+        return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
+                 if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, None
+
+
+def _epoch_steps(config):
+    """Return an epoch's work in training steps: its batches, plus validation's share."""
+    steps = math.ceil((config.subset or TRAIN_SIZE) / config.batch_size)
+    if config.validation == "test":
+        steps += VALIDATION_STEP_SHARE * math.ceil(TEST_SIZE / config.batch_size)
+    return steps
+
+
+def _seconds_per_epoch(config, device, timings, bench):
+    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
+
+    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
+    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
+    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
+    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`.
+    """
+    same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
+            for recorded, ran_on, seconds in timings
+            if ran_on == device and recorded.model == config.model
+            and recorded.batch_size == config.batch_size]
+    full = [seconds for recorded, seconds in same if recorded.subset is None]
+    if full:
+        return statistics.median(full), "the recorded runs' s/epoch"
+    if same:
+        return (statistics.median(seconds for _, seconds in same),
+                "subset runs' s/epoch scaled to 60,000 images")
+    ms_per_step, batch_size = bench[0].get(config.model), bench[1]
+    if ms_per_step is not None and batch_size == config.batch_size:
+        return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
+    return None, None
+
+
+def _epochs_done(config, results_dir):
+    """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
+    folder = Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        done = state["epochs_done"]
+        if (RunConfig.from_dict(state["config"]) == config and isinstance(done, int)
+                and 0 < done <= config.epochs and (folder / state["model_file"]).is_file()):
+            return done
+    except (OSError, ValueError, KeyError, TypeError, MnistCnnError):
+        pass
+    return 0
+
+
+def _duration(seconds):
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 100 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
+    """Return the lines `reproduce` prints before it trains.
+
+    How many of `configs` are `recorded`, which are to be trained (all with `retrain`) and
+    roughly how long they take on this machine (`device`, default `machine_name()`): the
+    s/epoch of the runs recorded on it (or its benchmark) times the epochs left to train.
+    """
+    todo = list(configs) if retrain else [c for c in configs if c not in recorded]
+    counts = f"{len(recorded)} of {_plural(len(configs), 'run')} recorded"
+    if not todo:
+        if len(configs) == 1:
+            return [f"{counts}; nothing to train"]
+        return [f"all {len(configs)} runs recorded; nothing to train"]
+    device = device or machine_name()
+    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
+    names, total, sources, unknown = [], 0.0, [], []
+    for config in todo:
+        done = _epochs_done(config, results_dir)
+        names.append(f"{config.model} seed {config.seed}"
+                     + (f" (resumes after epoch {done})" if done else ""))
+        seconds, source = _seconds_per_epoch(config, device, timings, bench)
+        if seconds is None:
+            unknown.append(f"{config.model} seed {config.seed}")
+            continue
+        total += seconds * (config.epochs - done)
+        if source not in sources:
+            sources.append(source)
+    what = f"retraining all {len(todo)}" if retrain else f"{len(todo)} to train"
+    here = f"on this machine ({device})"
+    if not sources:
+        estimate = (f"time to train: unknown {here}: no run of these models recorded or "
+                    "benchmarked on it")
+    elif not unknown:
+        estimate = f"time to train: about {_duration(total)} {here}, from {' and '.join(sources)}"
+    else:
+        estimate = (f"time to train: about {_duration(total)} {here} for "
+                    f"{len(todo) - len(unknown)} of the {len(todo)}, from {' and '.join(sources)}; "
+                    f"unknown for {', '.join(unknown)} (no run of the model recorded or "
+                    "benchmarked on this machine)")
+    return [f"{counts}; {what}: {', '.join(names)}", estimate]
 
 
 def _cmd_reproduce(args):
-    configs = [RunConfig(model, seed=seed) for model in args.models for seed in args.seeds]
+    configs = list(dict.fromkeys(RunConfig(model, seed=seed)
+                                 for model in args.models for seed in args.seeds))
+    recorded = []
     for config in configs:  # a corrupt run stops the command now, not after hours of training
-        if run_dir(config, args.results_dir).exists() and not args.retrain:
-            load_run(run_dir(config, args.results_dir))
-    _train_all(configs, args.results_dir, verbose=2, jobs=args.jobs, reuse=True,
+        folder = run_dir(config, args.results_dir)
+        if folder.exists() and (args.retrain or load_run(folder).config == config):
+            recorded.append(config)
+    for line in _reproduce_plan(configs, recorded, args.results_dir, args.retrain):
+        print(line, flush=True)
+    _train_all(configs, args.results_dir, verbose=_verbosity(), jobs=args.jobs, reuse=True,
                retrain=args.retrain)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from . import __version__, import_keras
 from .data import load_mnist, prepare
 from .files import write_json
+from .machine import cpu_name
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
                    RunConfig, load_run, run_dir, save_run)
@@ -241,17 +242,6 @@ def describe_device():
     except Exception:  # a broken accelerator stack still trains on the CPU
         pass
     return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
-
-
-def cpu_name():
-    """Return the processor's model name."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def library_versions():

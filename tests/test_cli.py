@@ -360,3 +360,153 @@ def test_light_commands_do_not_import_tensorflow(args, tmp_path):
                           text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "HEAVY:", done.stderr
+
+
+# `reproduce` says what it will train, and for how long, before it trains. The synthetic runs
+# are recorded on make_run's device; its per-run median s/epoch is 10 + seed.
+THIS_MACHINE = "CPU: test (2 cores)"
+
+
+@pytest.fixture
+def reproduce(fake_training, monkeypatch, tmp_path, capsys):
+    """Run `mnist-cnn reproduce ARGS` in process on THIS_MACHINE, with no benchmark unless a
+    test writes tmp_path/bench.json; return the lines it printed."""
+    import mnist_cnn.cli
+
+    monkeypatch.setattr(mnist_cnn.cli, "machine_name", lambda: THIS_MACHINE)
+    monkeypatch.setattr(mnist_cnn.cli, "BENCH_JSON", tmp_path / "bench.json")
+
+    def run(*args):
+        code = mnist_cnn.cli.main(["reproduce", *map(str, args),
+                                   "--results-dir", str(tmp_path / "results")])
+        assert code == 0
+        return capsys.readouterr().out.splitlines()
+    return run
+
+
+@pytest.fixture
+def timed_results(tmp_path):
+    """Runs recorded on THIS_MACHINE: model_1 seeds 0 and 4 (10 and 14 s/epoch: median 12) and
+    a 3-epoch variant of model_3 (seed 2: 12 s/epoch); and a model_3 run from another machine,
+    at 100 s/epoch, that no estimate may use."""
+    results = tmp_path / "results"
+    for run in (make_run("model_1", seed=0), make_run("model_1", seed=4),
+                make_run("model_3", seed=2, epochs=3)):
+        save_run(run, results)
+    elsewhere = make_run("model_3", seed=3)
+    elsewhere.metrics["device"] = "GPU: elsewhere"
+    elsewhere.history["epoch_seconds"] = [100.0] * EPOCHS
+    save_run(elsewhere, results)
+    return results
+
+
+def test_reproduce_plan_counts_names_and_times_the_missing_runs(timed_results, reproduce,
+                                                                 fake_training):
+    out = reproduce("--models", "model_1", "model_3", "--seeds", 0, 1)
+    # model_1 seed 1: 30 epochs x 12 s = 360 s; model_3 seeds 0 and 1: 2 x 30 x 12 s = 720 s.
+    assert out[:2] == [
+        "1 of 4 runs recorded; 3 to train: model_1 seed 1, model_3 seed 0, model_3 seed 1",
+        "time to train: about 18 min on this machine (CPU: test (2 cores)), "
+        "from the recorded runs' s/epoch"]
+    assert fake_training == [RunConfig("model_1", seed=1), RunConfig("model_3", seed=0),
+                             RunConfig("model_3", seed=1)]
+
+
+def test_reproduce_plan_with_nothing_missing_or_with_retrain(timed_results, reproduce,
+                                                            fake_training):
+    out = reproduce("--models", "model_1", "--seeds", 0, 4)
+    assert out[0] == "all 2 runs recorded; nothing to train"
+    assert "up to date: model_1 seed 0" in out[1] and fake_training == []
+    out = reproduce("--models", "model_1", "--seeds", 0, 1, "--retrain")
+    assert out[:2] == ["1 of 2 runs recorded; retraining all 2: model_1 seed 0, model_1 seed 1",
+                       "time to train: about 12 min on this machine (CPU: test (2 cores)), "
+                       "from the recorded runs' s/epoch"]
+
+
+def test_reproduce_plan_subtracts_the_epochs_a_checkpoint_has_done(timed_results, reproduce):
+    from mnist_cnn.training import checkpoint_dir
+
+    config = RunConfig("model_1", seed=1)
+    folder = checkpoint_dir(config, timed_results)
+    folder.mkdir(parents=True)
+    (folder / "epoch_12.keras").write_bytes(b"a model")
+    (folder / "state.json").write_text(json.dumps(
+        {"config": config.to_dict(), "epochs_done": 12, "model_file": "epoch_12.keras"}))
+    out = reproduce("--models", "model_1", "--seeds", 1)
+    # 30 - 12 = 18 epochs left, at 12 s: 216 s.
+    assert out[:2] == ["0 of 1 run recorded; 1 to train: model_1 seed 1 (resumes after epoch 12)",
+                       "time to train: about 4 min on this machine (CPU: test (2 cores)), "
+                       "from the recorded runs' s/epoch"]
+
+
+def test_reproduce_plan_says_unknown_without_runs_or_a_benchmark_of_this_machine(
+        timed_results, reproduce, monkeypatch, tmp_path):
+    import mnist_cnn.cli
+
+    # A benchmark of another machine (THIS_MACHINE, not this one) does not apply either.
+    (tmp_path / "bench.json").write_text(json.dumps(
+        {"machine": {"cpu": "test", "cores": 2}, "settings": {"batch_size": 128},
+         "results": [{"model": "model_1", "precision": "fp32", "ours_ms_per_step": 1.0}]}))
+    monkeypatch.setattr(mnist_cnn.cli, "machine_name", lambda: "CPU: test (64 cores)")
+    out = reproduce("--models", "model_1", "model_3", "--seeds", 1)
+    assert out[:2] == ["0 of 2 runs recorded; 2 to train: model_1 seed 1, model_3 seed 1",
+                       "time to train: unknown on this machine (CPU: test (64 cores)): no run of "
+                       "these models recorded or benchmarked on it"]
+
+
+def test_reproduce_plan_falls_back_to_a_benchmark_of_this_machine(timed_results, reproduce,
+                                                                  tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(
+        {"machine": {"cpu": "test", "cores": 2}, "settings": {"batch_size": 128},
+         "results": [{"model": "model_5", "precision": "fp32", "ours_ms_per_step": 100.0},
+                     {"model": "model_5", "precision": "bf16", "ours_ms_per_step": 1.0}]}))
+    out = reproduce("--models", "model_1", "model_5", "model_7", "--seeds", 1)
+    # model_5: 100 ms x (469 training steps + 79 validation batches / 3) = 49.53 s/epoch,
+    # x 30 = 1486 s; with model_1's 360 s: 1846 s. model_7 has nothing to go on.
+    assert out[1] == (
+        f"time to train: about 31 min on this machine (CPU: test (2 cores)) for 2 of the 3, "
+        f"from the recorded runs' s/epoch and {bench.as_posix()}'s ms/step; unknown for "
+        f"model_7 seed 1 (no run of the model recorded or benchmarked on this machine)")
+
+
+def test_reproduce_plan_scales_a_subset_run_to_the_full_training_set(reproduce, tmp_path):
+    # 3 epochs on 1,280 images with validation: 10 training steps + 79/3 for validation; the
+    # protocol's epoch is 469 + 79/3 steps, 13.6 times the work: 12 s -> 163.6 s/epoch,
+    # x 30 epochs = 4908 s; for two seeds 9816 s = 2.7 h.
+    save_run(make_run("model_2", seed=2, epochs=3, subset=1280), tmp_path / "results")
+    assert reproduce("--models", "model_2", "--seeds", 0, 1)[1] == (
+        "time to train: about 2.7 h on this machine (CPU: test (2 cores)), "
+        "from subset runs' s/epoch scaled to 60,000 images")
+    # Now that (fake) training recorded seeds 0 and 1 on the full set (10 and 11 s/epoch), their
+    # median is the estimate, not the subset run: 10.5 s x 30 = 315 s.
+    assert reproduce("--models", "model_2", "--seeds", 3)[1] == (
+        "time to train: about 5 min on this machine (CPU: test (2 cores)), "
+        "from the recorded runs' s/epoch")
+
+
+@pytest.mark.parametrize("command", [["reproduce", "--models", "model_1"], ["train", "model_1"]])
+@pytest.mark.parametrize("terminal, verbose", [(True, 1), (False, 2)],
+                         ids=["terminal", "log file"])
+def test_training_shows_a_progress_bar_only_on_a_terminal(fake_training, monkeypatch, tmp_path,
+                                                          command, terminal, verbose):
+    import mnist_cnn.training
+    from mnist_cnn.cli import main
+
+    fake, seen = mnist_cnn.training.train, []
+
+    def spy(config, data=None, **how):
+        seen.append(how["verbose"])
+        return fake(config, data, **how)
+
+    monkeypatch.setattr(mnist_cnn.training, "train", spy)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    assert main([*command, "--results-dir", str(tmp_path / "results")]) == 0
+    assert seen == [verbose]
+
+
+def test_machine_name_is_the_device_name_training_records():
+    from mnist_cnn.machine import machine_name
+    from mnist_cnn.training import describe_device
+
+    assert machine_name() == describe_device()

@@ -1,0 +1,51 @@
+"""Name this machine's training device without importing Keras.
+
+`training.describe_device` records a device name in every run's metrics.json, e.g.
+'CPU: AMD EPYC (2 cores)'; `machine_name` gives the same name from the operating system alone,
+so that `mnist-cnn reproduce` can find the runs recorded on this machine before it loads Keras.
+"""
+
+import os
+import platform
+from pathlib import Path
+
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")  # one folder per GPU the NVIDIA driver sees
+
+
+def cpu_name():
+    """Return the processor's model name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_name():
+    """Return the model name of the first GPU the NVIDIA driver lists, or None.
+
+    None as well where CUDA_VISIBLE_DEVICES hides every GPU (Keras then trains on the CPU).
+    """
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "0").strip() in ("", "-1"):
+        return None
+    try:
+        for info in sorted(NVIDIA_GPUS.glob("*/information")):
+            for line in info.read_text().splitlines():
+                if line.startswith("Model:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine_name():
+    """Return the device name that `training.describe_device` would record on this machine.
+
+    'GPU: <model>' where an NVIDIA GPU is visible, as the deep-learning frameworks name it,
+    else 'CPU: <processor> (<N> cores)'. A best guess for a GPU the installed backend cannot
+    use: Keras then records the CPU.
+    """
+    gpu = gpu_name()
+    return f"GPU: {gpu}" if gpu else f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
