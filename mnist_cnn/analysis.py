@@ -372,12 +372,12 @@ def _table(fields, rows, text_fields=()):
 
 def pairs_table(tests):
     """Return the pairwise McNemar tests as a table, most significant first."""
+    verdict = f"Better (p < {SIGNIFICANCE:g})"
     rows = [[t.a, t.b, t.result.only_a, t.result.only_b, f"{t.result.p_value:.2g}",
              f"{t.p_holm:.2g}", t.better if t.significant else "no difference"]
             for t in sorted(tests, key=lambda t: t.p_holm)]
     return _table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
-                   f"Better at {SIGNIFICANCE:g}"], rows, {"Model a", "Model b",
-                                                       f"Better at {SIGNIFICANCE:g}"})
+                   verdict], rows, {"Model a", "Model b", verdict})
 
 
 def _interval_text(interval, scale=1.0, digits=4):

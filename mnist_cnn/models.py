@@ -239,12 +239,11 @@ def layer_settings(layer):
             str(rate) if rate is not None else "")
 
 
-def summary_text(model):
-    """Return a plain-text architecture table with total and trainable parameter counts.
+def architecture_table(model):
+    """Return a PrettyTable of `model`'s layers (a notebook renders it as HTML).
 
     One row per layer: index, name, type (as `layer_table` names it), output shape, parameters,
     then padding, kernel initializer and dropout rate where the layer has one (`layer_settings`).
-    Every line is at most 120 characters wide for all seven models, fused batch norm included.
     """
     from prettytable import PrettyTable
 
@@ -256,7 +255,20 @@ def summary_text(model):
     for (index, kind, shape, params), layer in zip(layer_table(model), model.layers):
         table.add_row([index, layer.name, kind, str(shape), f"{params:,}",
                        *layer_settings(layer)])
+    return table
+
+
+def parameter_summary(model):
+    """Return the total, trainable and non-trainable parameter counts as three lines."""
     total, trainable = parameter_counts(model)
-    return (f'Model "{model.name}" ({CONV_LAYERS[model.name]} conv layers)\n{table}\n'
-            f"Total params: {total:,}\nTrainable params: {trainable:,}\n"
+    return (f"Total params: {total:,}\nTrainable params: {trainable:,}\n"
             f"Non-trainable params: {total - trainable:,}")
+
+
+def summary_text(model):
+    """Return a plain-text architecture table with total and trainable parameter counts.
+
+    Every line is at most 120 characters wide for all seven models, fused batch norm included.
+    """
+    return (f'Model "{model.name}" ({CONV_LAYERS[model.name]} conv layers)\n'
+            f"{architecture_table(model)}\n{parameter_summary(model)}")

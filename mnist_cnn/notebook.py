@@ -39,6 +39,7 @@ def project_root(start=None):
 
 def setup(seed=42):
     """Prepare a notebook: work from the project's top folder, fix seeds, set plot style."""
+    import matplotlib.pyplot as plt
     import numpy as np
 
     from .plotting import setup_style
@@ -47,6 +48,19 @@ def setup(seed=42):
     random.seed(seed)
     np.random.seed(seed)
     setup_style()
+    plt.ioff()  # figures appear where `show_figure` shows them, once each
+
+
+def show_figure(fig, name, figures_dir):
+    """Save `fig` as <figures_dir>/<name>.png, say where, show it in the notebook, close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plotting import save_fig
+
+    print("saved", save_fig(fig, name, figures_dir))
+    display(fig)
+    plt.close(fig)
 
 
 @dataclass

@@ -172,7 +172,7 @@ def test_tables_render_what_the_analysis_found(labels):
     first = dict(zip(pairs.field_names, pairs.rows[0]))
     # model_a is right on the first 90% of the images, model_c on the first 99%: 180 discordant.
     assert (first["Model a"], first["Model b"], first["Only a right"], first["Only b right"],
-            first["Better at 0.05"]) == ("model_a", "model_c", 0, 180, "model_c")
+            first["Better (p < 0.05)"]) == ("model_a", "model_c", 0, 180, "model_c")
     mixed = analysis.ensemble_table(probs, labels)
     assert mixed.rows[1][0] == "best single model (model_c)" and mixed.rows[1][1] == "99.00%"
     claims = analysis.claims_table(claims_for(labels, {"model_a": 0.9, "model_c": 0.99}))

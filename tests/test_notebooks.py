@@ -23,7 +23,10 @@ SECTION_NOTEBOOKS = {
     "03_five_conv_layers.ipynb": SECTIONS[5],
     "04_seven_conv_layers.ipynb": SECTIONS[7],
 }
-ALL_NOTEBOOKS = ["00_data_overview.ipynb", *SECTION_NOTEBOOKS, "05_conclusion.ipynb"]
+ALL_NOTEBOOKS = ["00_data_overview.ipynb", *SECTION_NOTEBOOKS, "05_conclusion.ipynb",
+                 "06_analysis.ipynb"]
+MAX_LINE = 120       # characters of a printed line: wider ones wrap on GitHub
+MIN_IMAGE_PX = 600   # width of every figure as GitHub shows it
 MAX_BYTES = 2_000_000
 
 
@@ -83,7 +86,7 @@ def test_section_notebook_has_parameters_and_images(name):
             namespace["SUBSET"]) == (False, runs.EPOCHS, [0], None)
     images = [output for cell in code_cells(nb) for output in cell["outputs"]
               if "image/png" in output.get("data", {})]
-    assert len(images) == len(SECTION_NOTEBOOKS[name])  # one loss-curve figure per model
+    assert len(images) == 2 * len(SECTION_NOTEBOOKS[name])  # loss and accuracy curves per model
 
 
 @pytest.mark.parametrize("name", SECTION_NOTEBOOKS)
@@ -125,12 +128,13 @@ def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
     assert committed_files(root) == before
 
 
-@pytest.mark.parametrize("name", ["00_data_overview.ipynb", "05_conclusion.ipynb"])
+@pytest.mark.parametrize("name", ["00_data_overview.ipynb", "05_conclusion.ipynb",
+                                  "06_analysis.ipynb"])
 def test_overview_and_conclusion_run_into_other_folders(name, tmp_path):
     """The notebooks that train nothing also write only where their parameters say."""
     figures = tmp_path / "figures"
     parameters = {"FIGURES_DIR": str(figures)}
-    if name == "05_conclusion.ipynb":  # one quick run, so there is something to conclude from
+    if name != "00_data_overview.ipynb":  # one recorded run, so there is something to analyse
         from helpers import make_run
         from mnist_cnn.runs import save_run
 
@@ -140,3 +144,28 @@ def test_overview_and_conclusion_run_into_other_folders(name, tmp_path):
     assert list(figures.glob("*.png"))
     assert all(output.get("name") != "stderr" for cell in code_cells(nb)
                for output in cell["outputs"])
+
+
+def test_notebook_reads_well_on_github(notebook):
+    """Printed lines fit the page, figures are wide enough, the original is never "the seed"."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    _, nb = notebook
+    for cell in code_cells(nb):
+        for output in cell["outputs"]:
+            for line in "".join(output.get("text", "")).splitlines():
+                assert len(line) <= MAX_LINE, line
+            data = output.get("data", {})
+            if "image/png" in data:
+                with Image.open(io.BytesIO(base64.b64decode(data["image/png"]))) as image:
+                    assert image.width >= MIN_IMAGE_PX
+            shown = "".join(output.get("text", "")) + "".join(data.get("text/plain", "")) + \
+                "".join(data.get("text/markdown", "")) + "".join(data.get("text/html", ""))
+            for slip in ("seed notebook", "the seed's", "Seed Accuracy", "seed protocol"):
+                assert slip not in shown, slip
+    tables = [output for cell in code_cells(nb) for output in cell["outputs"]
+              if "+---" in "".join(output.get("text", ""))]
+    assert not tables, "tables are shown as HTML, not printed"
