@@ -417,3 +417,22 @@ def claims_table(claims):
     return _table(["The original's finding", "Verdict", "Evidence"],
                   [[c.statement, c.verdict, c.evidence] for c in claims],
                   {"The original's finding", "Verdict", "Evidence"})
+
+
+def differences_table(runs_by_model):
+    """Return the differences between models' mean test scores, with Welch intervals.
+
+    Only pairs of models with two or more seeds each have a row; the table is empty otherwise.
+    """
+    several = {name: runs for name, runs in runs_by_model.items() if len(runs) >= 2}
+    names = list(several)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            accuracy_ = difference_interval([r.test_accuracy for r in several[a]],
+                                            [r.test_accuracy for r in several[b]])
+            loss = difference_interval([r.test_loss for r in several[a]],
+                                       [r.test_loss for r in several[b]])
+            rows.append([f"{a} − {b}", _interval_text(accuracy_, 100, 2), _interval_text(loss)])
+    return _table(["Models", f"Δ test accuracy, points [{CONFIDENCE:.0%} CI]",
+                   f"Δ test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Models"})

@@ -205,3 +205,17 @@ def test_headline_runs_and_status_banner(tmp_path):
     assert "still missing: model_2, model_3, model_4" in banner
     complete = analysis.status_markdown({name: None for name in analysis.MODEL_NAMES})
     assert complete.startswith("**All 7 models**")
+
+
+def test_differences_table_needs_two_models_with_seeds():
+    from helpers import make_run
+
+    a = [make_run("model_1", s, acc, 0.03) for s, acc in enumerate((0.990, 0.992, 0.994))]
+    b = [make_run("model_3", s, acc, 0.02) for s, acc in enumerate((0.995, 0.996))]
+    table = analysis.differences_table({"model_1": a, "model_3": b, "model_2": a[:1]})
+    assert len(table.rows) == 1 and table.rows[0][0] == "model_1 − model_3"
+    interval = analysis.difference_interval([0.990, 0.992, 0.994], [0.995, 0.996])
+    assert table.rows[0][1] == (f"{100 * interval.mean:.2f} [{100 * interval.low:.2f}, "
+                                f"{100 * interval.high:.2f}]")
+    assert table.rows[0][1].startswith("-0.35 [")
+    assert not analysis.differences_table({"model_1": a}).rows
