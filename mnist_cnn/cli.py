@@ -104,7 +104,8 @@ def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
             config = pending.pop(0)
             log = logs / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
             command = [sys.executable, "-m", "mnist_cnn.cli",
-                       *_worker_arguments(config, reuse, retrain), "--results-dir", str(results_dir)]
+                       *_worker_arguments(config, reuse, retrain),
+                       "--results-dir", str(results_dir)]
             with open(log, "w") as out:
                 worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
             running[worker] = (config, log)

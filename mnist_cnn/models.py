@@ -1,8 +1,8 @@
 """The seven CNN architectures of the original study, layer for layer.
 
 Every layer, padding, initializer and dropout rate follows the original's code; `build_model`
-returns an uncompiled `keras.Sequential`. Layer names are fixed per model (`conv2d_1`, `dense_2`, ...) so
-that summaries print the same text in every session.
+returns an uncompiled `keras.Sequential`. Layer names are fixed per model (`conv2d_1`, `dense_2`,
+...) so that summaries print the same text in every session.
 """
 
 import math

@@ -58,7 +58,8 @@ def load_original(path=ORIGINAL_REFERENCE):
         _check_reference(reference)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-        raise RunError(f"the original's results {path} are missing or unreadable ({reason}); restore it "
+        raise RunError(f"the original's results {path} are missing or unreadable ({reason}); "
+                       f"restore it "
                        f"from git or rebuild it: python scripts/parse_seed.py") from None
     return reference
 
@@ -85,7 +86,7 @@ def _model_row(name, runs, reference):
            "n_runs": len(runs), "seeds": sorted(run.config.seed for run in runs),
            "original_test_accuracy": original["test_accuracy"],
            "original_test_loss": original["test_loss"],
-           # The original's table as it printed it (it truncates some values: 99.19% for 0.99199998).
+           # The original's table as printed (it truncates some values: 99.19% for 0.99199998).
            "original_accuracy_text": original_printed["test_accuracy"],
            "original_loss_text": original_printed["test_log_loss"]}
     for metric in ("test_accuracy", "test_loss"):
@@ -112,8 +113,8 @@ def summary_rows(runs, reference=None):
 
     Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
     test_loss_{mean,std,min,max}, original_test_accuracy, original_test_loss, delta_test_accuracy,
-    delta_test_loss (ours minus the original's), original_test_{accuracy,loss}_in_range (None for fewer
-    than 2 runs), params, seconds_per_epoch, device, backend; ours are None for a model without
+    delta_test_loss (ours minus the original's), original_test_{accuracy,loss}_in_range (None
+    for fewer than 2 runs), params, seconds_per_epoch, device, backend; ours are None for a model without
     runs. The runs of one model must differ only in their seed.
     """
     reference = load_original() if reference is None else reference
@@ -212,7 +213,7 @@ def _table(fields, rows):
 
 
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the original's summary table extended with the original's values, differences and costs.
+    """Return the summary table: the original's columns, its values, differences and costs.
 
     `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
     """
@@ -392,7 +393,8 @@ def observations(runs, reference=None):
                      f"{len(runs)} seeds.")
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
-            lines.append(f"{run.label} was resumed after epoch {run.metrics['resumed_after_epoch']} "
+            epoch = run.metrics["resumed_after_epoch"]
+            lines.append(f"{run.label} was resumed after epoch {epoch} "
                          f"by an earlier version whose resume started the data order and dropout "
                          f"masks afresh, so its later epochs differ from an uninterrupted run's; "
                          f"it is kept as recorded.")
@@ -400,7 +402,7 @@ def observations(runs, reference=None):
 
 
 def conclusions(rows):
-    """Return computed conclusions from summary_rows: best models and ranking against the original."""
+    """Return computed conclusions from summary_rows: best models, ranking against the original."""
     ran = [row for row in rows if row["n_runs"]]
     if not ran:
         return "- no protocol runs recorded yet."
@@ -410,7 +412,8 @@ def conclusions(rows):
         ours = better(ran, key=lambda row: row[f"{metric}_mean"])
         seeds = better(rows, key=lambda row: row[f"original_{metric}"])
         lines.append(f"best {name} among the {len(ran)} model(s) with protocol runs: "
-                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the original's best of all "
+                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the original's best of "
+                     f"all "
                      f"{len(rows)}: {seeds['model']} ({shown(seeds[f'original_{metric}'])}).")
     if len(ran) > 1:
         ranked = sorted(ran, key=lambda row: -row["test_accuracy_mean"])

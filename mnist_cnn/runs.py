@@ -29,7 +29,7 @@ from .files import write_json
 from .models import MODEL_NAMES, check_model_name
 
 # The original protocol, shared by all seven models.
-EPOCHS = 30            # the original's code, logs and conclusion use 30 (its intro's "85" is a slip)
+EPOCHS = 30            # the original's code, logs and conclusion (its intro's "85" is a slip)
 BATCH_SIZE = 128       # the Keras mnist_cnn example's batch size
 OPTIMIZER = "adam"     # Keras' Adam; every setting but the learning rate at Keras defaults
 LEARNING_RATE = 1e-3   # Adam's default, as the original passes it

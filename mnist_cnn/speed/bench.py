@@ -1,4 +1,4 @@
-"""Time our training path against the original-style baseline and a PyTorch peer (`mnist-cnn bench`).
+"""Time our training path against the original-style baseline and a PyTorch peer (`bench`).
 
 Candidates, per model, all on the same images:
     baseline  what the original (and most users) write: `Sequential`, `compile` with defaults,
