@@ -257,8 +257,12 @@ class Claim:
     evidence: str
 
 
-def _depth_verdict(tests, depth, measure):
-    """Judge "more conv layers, better `measure`" from pairwise tests between models."""
+def _depth_verdict(tests, depth, measure, missing=()):
+    """Judge "more conv layers, better `measure`" from pairwise tests between models.
+
+    A significant win of a shallower model refutes the claim at once; support needs every model
+    of the study (`missing` names those without a run).
+    """
     across = [t for t in tests if depth[t.a] != depth[t.b]]
     if len({depth[name] for t in across for name in (t.a, t.b)}) < 2:
         return UNDECIDED, f"runs of fewer than two depths are recorded"
@@ -276,6 +280,8 @@ def _depth_verdict(tests, depth, measure):
                 f"{named(shallower_wins)}")
     if shallower_wins:
         return NOT_SUPPORTED, evidence
+    if missing:
+        return UNDECIDED, evidence + f"; no run yet for {', '.join(missing)}"
     if deeper_wins:
         return SUPPORTED, evidence
     return UNDECIDED, evidence + "; no significant difference yet"
@@ -291,6 +297,7 @@ def check_claims(probs, labels, depth, histories, original_histories, claimed_be
     be settled when all of them have runs).
     """
     models = list(models or depth)
+    missing = [name for name in models if name not in probs]
     labels = np.asarray(labels)
     correct = {name: correctness(p, labels) for name, p in probs.items()}
     accuracy_tests = pairwise_mcnemar(correct)
@@ -298,9 +305,9 @@ def check_claims(probs, labels, depth, histories, original_histories, claimed_be
                                     for name, p in probs.items()})
     claims = [
         Claim("More convolutional layers give a better test accuracy.",
-              *_depth_verdict(accuracy_tests, depth, "accuracy (McNemar)")),
+              *_depth_verdict(accuracy_tests, depth, "accuracy (McNemar)", missing)),
         Claim("More convolutional layers give a lower test log loss.",
-              *_depth_verdict(loss_tests, depth, "log loss (paired t-test)")),
+              *_depth_verdict(loss_tests, depth, "log loss (paired t-test)", missing)),
         Claim(f"{claimed_best} is the best of the seven models.",
               *_best_verdict(claimed_best, correct, accuracy_tests, models)),
     ]

@@ -145,6 +145,10 @@ def test_claims_undecided_without_differences_or_runs(labels):
     # model_c best among those recorded, but model_b has no run yet.
     partial = claims_for(labels, {"model_a": 0.90, "model_c": 0.99})
     assert partial[2].verdict == analysis.UNDECIDED and "no run yet for model_b" in partial[2].evidence
+    # Deeper better so far, but a model is missing: not yet supported; a counterexample refutes.
+    assert partial[0].verdict == analysis.UNDECIDED and "no run yet for model_b" in partial[0].evidence
+    refuted = claims_for(labels, {"model_a": 0.99, "model_c": 0.90})
+    assert refuted[0].verdict == analysis.NOT_SUPPORTED
     claimed_missing = claims_for(labels, {"model_a": 0.90, "model_b": 0.99})
     assert claimed_missing[2].verdict == analysis.UNDECIDED
     one_depth = analysis.check_claims(models_with_accuracies(labels, {"model_a": 0.9}), labels,
@@ -176,7 +180,7 @@ def test_tables_render_what_the_analysis_found(labels):
     mixed = analysis.ensemble_table(probs, labels)
     assert mixed.rows[1][0] == "best single model (model_c)" and mixed.rows[1][1] == "99.00%"
     claims = analysis.claims_table(claims_for(labels, {"model_a": 0.9, "model_c": 0.99}))
-    assert claims.rows[0][1] == analysis.SUPPORTED
+    assert claims.rows[0][1] == analysis.UNDECIDED  # model_b has no run yet
     assert "<table>" in claims.get_html_string()
 
 
