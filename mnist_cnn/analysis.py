@@ -16,6 +16,7 @@ from scipy import stats
 
 from .data import NUM_CLASSES
 from .models import CONV_LAYERS, MODEL_NAMES
+from .report import text_table
 from .runs import HEADLINE_SEED, RESULTS_DIR, representatives
 
 CONFIDENCE = 0.95       # of every interval shown
@@ -178,8 +179,7 @@ def accuracy(probs, labels):
 
 def log_loss(probs, labels):
     """Return the mean categorical cross-entropy of `probs` (clipped as Keras clips them)."""
-    probs = np.clip(np.asarray(probs, np.float64), KERAS_EPSILON, 1 - KERAS_EPSILON)
-    return float(-np.mean(np.log(probs[np.arange(len(labels)), np.asarray(labels)])))
+    return float(per_image_log_loss(probs, labels).mean())
 
 
 def confusion_matrix(labels, predicted):
@@ -367,23 +367,13 @@ def _overfitting_claim(name, history, original_history):
 
 # Tables for the analysis notebook: PrettyTables, which notebooks render as HTML.
 
-def _table(fields, rows, text_fields=()):
-    from prettytable import PrettyTable
-
-    table = PrettyTable(list(fields))
-    for field in fields:
-        table.align[field] = "l" if field in text_fields else "r"
-    table.add_rows(rows)
-    return table
-
-
 def pairs_table(tests):
     """Return the pairwise McNemar tests as a table, most significant first."""
     verdict = f"Better (p < {SIGNIFICANCE:g})"
     rows = [[t.a, t.b, t.result.only_a, t.result.only_b, f"{t.result.p_value:.2g}",
              f"{t.p_holm:.2g}", t.better if t.significant else "no difference"]
             for t in sorted(tests, key=lambda t: t.p_holm)]
-    return _table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
+    return text_table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
                    verdict], rows, {"Model a", "Model b", verdict})
 
 
@@ -404,7 +394,7 @@ def seeds_table(runs_by_model):
         loss = mean_interval([run.test_loss for run in runs])
         rows.append([name, len(runs), _interval_text(accuracy_, 100, 2),
                      _interval_text(loss)])
-    return _table(["Model", "Seeds", f"Test accuracy, % [{CONFIDENCE:.0%} CI]",
+    return text_table(["Model", "Seeds", f"Test accuracy, % [{CONFIDENCE:.0%} CI]",
                    f"Test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Model"})
 
 
@@ -416,12 +406,12 @@ def ensemble_table(probs, labels):
     rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
              f"{log_loss(mixed, labels):.4f}"],
             [f"best single model ({best})", f"{scores[best][0]:.2%}", f"{scores[best][1]:.4f}"]]
-    return _table(["", "Test accuracy", "Test log loss"], rows, {""})
+    return text_table(["", "Test accuracy", "Test log loss"], rows, {""})
 
 
 def claims_table(claims):
     """Return the claims with their verdicts and evidence."""
-    return _table(["The original's finding", "Verdict", "Evidence"],
+    return text_table(["The original's finding", "Verdict", "Evidence"],
                   [[c.statement, c.verdict, c.evidence] for c in claims],
                   {"The original's finding", "Verdict", "Evidence"})
 
@@ -441,5 +431,5 @@ def differences_table(runs_by_model):
             loss = difference_interval([r.test_loss for r in several[a]],
                                        [r.test_loss for r in several[b]])
             rows.append([f"{a} − {b}", _interval_text(accuracy_, 100, 2), _interval_text(loss)])
-    return _table(["Models", f"Δ test accuracy, points [{CONFIDENCE:.0%} CI]",
+    return text_table(["Models", f"Δ test accuracy, points [{CONFIDENCE:.0%} CI]",
                    f"Δ test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Models"})

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from . import MnistCnnError
-from .machine import machine_name
+from .machine import cpu_device, machine_name
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import (RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, RunConfig, RunError, load_run,
-                   representatives, run_dir, train_arguments)
+                   read_checkpoint, representatives, run_dir, run_folders, train_arguments)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
@@ -27,7 +27,6 @@ WORKER_POLL_S = 1.0  # how often the parent checks on its workers
 # Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
 WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 # For `reproduce`'s time estimate, read without importing Keras:
-CHECKPOINTS = ".checkpoints"  # training.CHECKPOINTS: unfinished runs, under the results folder
 BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
 VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
 
@@ -141,10 +140,8 @@ def _recorded_timings(results_dir):
 
     An unreadable run is left out: it is no reason to refuse an estimate.
     """
-    root, timings = Path(results_dir), []
-    for folder in sorted(root.glob("model_*/**/seed_*")):
-        if not folder.is_dir() or any(p.startswith(".") for p in folder.relative_to(root).parts):
-            continue  # staging folders and checkpoints, as in runs.find_runs
+    timings = []
+    for folder in run_folders(results_dir):
         try:
             run = load_run(folder)
         except RunError:
@@ -163,7 +160,7 @@ def _bench_timings(device):
     try:
         result = json.loads(Path(BENCH_JSON).read_text())
         machine = result["machine"]
-        if f"CPU: {machine['cpu']} ({machine['cores']} cores)" != device:
+        if cpu_device(machine["cpu"], machine["cores"]) != device:
             return {}, None
         return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
                  if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
@@ -205,16 +202,11 @@ def _seconds_per_epoch(config, device, timings, bench):
 
 def _epochs_done(config, results_dir):
     """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
-    folder = Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
     try:
-        state = json.loads((folder / "state.json").read_text())
-        done = state["epochs_done"]
-        if (RunConfig.from_dict(state["config"]) == config and isinstance(done, int)
-                and 0 < done <= config.epochs and (folder / state["model_file"]).is_file()):
-            return done
-    except (OSError, ValueError, KeyError, TypeError, MnistCnnError):
-        pass
-    return 0
+        state = read_checkpoint(config, results_dir)
+    except ValueError:
+        return 0  # `train` will ignore it too
+    return state["epochs_done"] if state else 0
 
 
 def _duration(seconds):

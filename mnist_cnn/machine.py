@@ -40,6 +40,14 @@ def gpu_name():
     return None
 
 
+def cpu_device(cpu=None, cores=None):
+    """Return the device name of a CPU as runs record it: 'CPU: <processor> (<N> cores)'.
+
+    Defaults: this machine's processor and core count.
+    """
+    return f"CPU: {cpu or cpu_name()} ({cores or os.cpu_count()} cores)"
+
+
 def machine_name():
     """Return the device name that `training.describe_device` would record on this machine.
 
@@ -48,4 +56,4 @@ def machine_name():
     use: Keras then records the CPU.
     """
     gpu = gpu_name()
-    return f"GPU: {gpu}" if gpu else f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+    return f"GPU: {gpu}" if gpu else cpu_device()

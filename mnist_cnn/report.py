@@ -203,11 +203,11 @@ def _spread_cells(row):
     ]
 
 
-def _table(fields, rows):
-    """Return a PrettyTable of `rows` under `fields`."""
+def text_table(fields, rows, text_fields=TEXT_FIELDS):
+    """Return a PrettyTable of `rows` under `fields`: `text_fields` left-aligned, numbers right."""
     table = PrettyTable(list(fields))
     for field in fields:
-        table.align[field] = "l" if field in TEXT_FIELDS else "r"
+        table.align[field] = "l" if field in text_fields else "r"
     table.add_rows(rows)
     return table
 
@@ -218,13 +218,13 @@ def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
     """
     rows = _resolve_rows(runs, results_dir, reference)
-    return _table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
+    return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
 
 
 def seed_spread_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     """Return per model the original's accuracy and log loss against our spread over seeds."""
     rows = _resolve_rows(runs, results_dir, reference)
-    return _table(SPREAD_FIELDS, [_spread_cells(row) for row in rows])
+    return text_table(SPREAD_FIELDS, [_spread_cells(row) for row in rows])
 
 
 def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):

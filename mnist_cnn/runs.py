@@ -38,6 +38,7 @@ VALIDATION = "test"    # the original validates each epoch on the test set ("non
 TRAIN_SIZE = 60_000    # MNIST training images
 TEST_SIZE = 10_000     # MNIST test images
 RESULTS_DIR = Path("results")  # relative to the working folder, like every path the CLI takes
+CHECKPOINTS = ".checkpoints"  # unfinished runs' checkpoints, under the results folder (git-ignored)
 HEADLINE_SEED = 0      # each model's run that single-run comparisons use (paired tests, README)
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
@@ -145,6 +146,34 @@ def train_arguments(config):
     return arguments
 
 
+def checkpoint_dir(config, results_dir=RESULTS_DIR):
+    """Return the folder holding the unfinished-run checkpoint of `config`."""
+    return Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
+
+
+def read_checkpoint(config, results_dir=RESULTS_DIR):
+    """Return the checkpoint state of `config` (state.json), or None where there is none.
+
+    Raise ValueError when the file is unreadable, belongs to another configuration, or names a
+    model file that is missing.
+    """
+    folder = checkpoint_dir(config, results_dir)
+    if not (folder / "state.json").exists():
+        return None
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        if RunConfig.from_dict(state["config"]) != config:
+            raise ValueError("it belongs to another configuration")
+        done = state["epochs_done"]
+        if not (isinstance(done, int) and 0 < done <= config.epochs):
+            raise ValueError(f"epochs_done {done!r} does not fit {config.epochs} epochs")
+        if not (folder / state["model_file"]).is_file():
+            raise ValueError(f"its model file {state['model_file']} is missing")
+    except (OSError, KeyError, TypeError, ValueError, MnistCnnError) as e:
+        raise ValueError(str(e) or type(e).__name__) from None
+    return state
+
+
 def retrain_hint(config):
     """Return the command that recreates the run of `config`."""
     return "mnist-cnn " + " ".join(train_arguments(config))
@@ -243,13 +272,17 @@ def load_run(path):
     return Run(path, config, history, metrics, probs)
 
 
+def run_folders(results_dir=RESULTS_DIR):
+    """Return the folders of the recorded runs under `results_dir` (not staging or checkpoints)."""
+    root = Path(results_dir)
+    return [folder for folder in sorted(root.glob("model_*/**/seed_*")) if folder.is_dir()
+            and not any(part.startswith(".") for part in folder.relative_to(root).parts)]
+
+
 def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
     """Return the runs under `results_dir` (protocol runs only unless `protocol=False`)."""
-    root = Path(results_dir)
     runs = []
-    for folder in sorted(root.glob("model_*/**/seed_*")):
-        if not folder.is_dir() or any(p.startswith(".") for p in folder.relative_to(root).parts):
-            continue  # staging folders and checkpoints
+    for folder in run_folders(results_dir):
         run = load_run(folder)
         if (model is None or run.config.model == model) and (run.config.is_protocol or not protocol):
             runs.append(run)

@@ -10,8 +10,6 @@ deletes it once the run is saved.
 """
 
 import importlib
-import json
-import os
 import platform
 import shutil
 import time
@@ -23,15 +21,14 @@ import numpy as np
 from . import __version__, import_keras
 from .data import load_mnist, prepare
 from .files import write_json
-from .machine import cpu_name
+from .machine import cpu_device
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
-                   RunConfig, load_run, run_dir, save_run)
+                   RunConfig, checkpoint_dir, load_run, read_checkpoint, run_dir, save_run)
 
 keras = import_keras()
 fused_batchnorm_class()  # registered before any checkpoint that uses it is loaded
 
-CHECKPOINTS = ".checkpoints"  # under the results folder; ignored by git
 # Training steps per compiled call on an accelerator: the device runs many batches without
 # returning to Python. On the CPU a step is long enough that one per call costs little.
 ACCELERATOR_STEPS_PER_EXECUTION = 32
@@ -127,11 +124,6 @@ def steps_per_execution_for(device):
     return 1 if device.startswith("CPU") else ACCELERATOR_STEPS_PER_EXECUTION
 
 
-def checkpoint_dir(config, results_dir=RESULTS_DIR):
-    """Return the folder holding the unfinished-run checkpoint of `config`."""
-    return Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
-
-
 class _EpochRecorder(keras.callbacks.Callback):
     """Record each epoch's metrics and wall time, and checkpoint the model after it."""
 
@@ -189,15 +181,13 @@ def restore_random_state(model, state):
         variable.assign(np.array(value, dtype=variable.dtype))
 
 
-def _resume_point(config, folder, log):
+def _resume_point(config, results_dir, log):
     """Return (model, epochs_done, history) from a usable checkpoint, or None."""
-    state_file = folder / "state.json"
-    if not state_file.exists():
-        return None
+    folder = checkpoint_dir(config, results_dir)
     try:
-        state = json.loads(state_file.read_text())
-        if RunConfig.from_dict(state["config"]) != config:
-            raise ValueError("it belongs to another configuration")
+        state = read_checkpoint(config, results_dir)
+        if state is None:
+            return None
         model = keras.models.load_model(folder / state["model_file"])
         restore_random_state(model, state["random_state"])
         return model, int(state["epochs_done"]), state["history"]
@@ -241,7 +231,7 @@ def describe_device():
                 return f"GPU: {details.get('device_name', gpus[0].name)}"
     except Exception:  # a broken accelerator stack still trains on the CPU
         pass
-    return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+    return cpu_device()
 
 
 def library_versions():
@@ -289,7 +279,7 @@ def train(model, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
     history = {key: [] for key in HISTORY_KEYS}
     log(f"== training {config.model} seed {config.seed}: {config.epochs} epochs"
         f"{' (' + config.variant + ')' if config.variant else ''}")
-    resumed = _resume_point(config, folder, log)
+    resumed = _resume_point(config, results_dir, log)
     if resumed:
         net, start_epoch, history = resumed
         log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")

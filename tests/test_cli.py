@@ -424,7 +424,7 @@ def test_reproduce_plan_with_nothing_missing_or_with_retrain(timed_results, repr
 
 
 def test_reproduce_plan_subtracts_the_epochs_a_checkpoint_has_done(timed_results, reproduce):
-    from mnist_cnn.training import checkpoint_dir
+    from mnist_cnn.runs import checkpoint_dir
 
     config = RunConfig("model_1", seed=1)
     folder = checkpoint_dir(config, timed_results)

@@ -9,8 +9,8 @@ import pytest
 
 from mnist_cnn import import_keras, notebook, training
 from mnist_cnn.data import load_mnist
-from mnist_cnn.runs import HISTORY_KEYS, RunConfig, find_runs, load_run, run_dir
-from mnist_cnn.training import checkpoint_dir, train, train_or_load
+from mnist_cnn.runs import HISTORY_KEYS, RunConfig, checkpoint_dir, find_runs, load_run, run_dir
+from mnist_cnn.training import train, train_or_load
 
 keras = import_keras()
 

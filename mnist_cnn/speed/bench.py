@@ -216,7 +216,7 @@ def _accuracy(name, data, images, precisions, batch_size, log):
 
 def machine():
     """Describe the machine the benchmark ran on."""
-    from ..training import cpu_name
+    from ..machine import cpu_name
 
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "system": platform.system(),
             "release": platform.release(), "python": platform.python_version()}
