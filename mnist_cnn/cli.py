@@ -182,7 +182,8 @@ def _seconds_per_epoch(config, device, timings, bench):
     The median s/epoch of the model's runs recorded on `device` with the same batch size (any
     seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
     scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
-    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`.
+    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
+    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`).
     """
     same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
             for recorded, ran_on, seconds in timings
@@ -197,7 +198,32 @@ def _seconds_per_epoch(config, device, timings, bench):
     ms_per_step, batch_size = bench[0].get(config.model), bench[1]
     if ms_per_step is not None and batch_size == config.batch_size:
         return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
-    return None, None
+    return _scaled_by_flops(config, device, timings)
+
+
+def _scaled_by_flops(config, device, timings):
+    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
+
+    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
+    among those with full-training-set runs on `device` at the same batch size: its median
+    s/step times the ratio of the FLOPs. (None, None) without such runs. Rough: a step's fixed
+    costs do not scale with FLOPs, so this is the estimate of last resort.
+    """
+    from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
+
+    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
+    per_step = {}
+    for recorded, ran_on, seconds in timings:
+        if (ran_on == device and recorded.subset is None and recorded.model != config.model
+                and recorded.batch_size == config.batch_size):
+            per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
+    if not per_step:
+        return None, None
+    nearest = min(per_step, key=lambda name: (abs(math.log(flops[name] / flops[config.model])),
+                                              name))
+    seconds = (statistics.median(per_step[nearest]) * flops[config.model] / flops[nearest]
+               * _epoch_steps(config))
+    return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
 
 
 def _epochs_done(config, results_dir):

@@ -461,13 +461,28 @@ def test_reproduce_plan_falls_back_to_a_benchmark_of_this_machine(timed_results,
         {"machine": {"cpu": "test", "cores": 2}, "settings": {"batch_size": 128},
          "results": [{"model": "model_5", "precision": "fp32", "ours_ms_per_step": 100.0},
                      {"model": "model_5", "precision": "bf16", "ours_ms_per_step": 1.0}]}))
-    out = reproduce("--models", "model_1", "model_5", "model_7", "--seeds", 1)
+    out = reproduce("--models", "model_1", "model_5", "--seeds", 1)
     # model_5: 100 ms x (469 training steps + 79 validation batches / 3) = 49.53 s/epoch,
-    # x 30 = 1486 s; with model_1's 360 s: 1846 s. model_7 has nothing to go on.
+    # x 30 = 1486 s; with model_1's 360 s: 1846 s.
     assert out[1] == (
-        f"time to train: about 31 min on this machine (CPU: test (2 cores)) for 2 of the 3, "
-        f"from the recorded runs' s/epoch and {bench.as_posix()}'s ms/step; unknown for "
-        f"model_7 seed 1 (no run of the model recorded or benchmarked on this machine)")
+        f"time to train: about 31 min on this machine (CPU: test (2 cores)), "
+        f"from the recorded runs' s/epoch and {bench.as_posix()}'s ms/step")
+
+
+def test_reproduce_plan_scales_the_nearest_model_by_training_flops(timed_results, reproduce):
+    from mnist_cnn.analysis import load_costs
+
+    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
+    # model_7's FLOPs are nearer model_3's than model_1's, so model_3's run on this machine
+    # (12 s/epoch) is scaled, not model_1's; the run of model_3 elsewhere (100 s) is not used,
+    # nor is a subset run of model_6 (model_7's FLOPs exactly): subset runs only stand in for
+    # their own model.
+    assert flops["model_1"] < flops["model_3"] < flops["model_7"] == flops["model_6"]
+    save_run(make_run("model_6", seed=2, epochs=3, subset=1280), timed_results)
+    expected = 30 * 12.0 * flops["model_7"] / flops["model_3"]
+    assert reproduce("--models", "model_7", "--seeds", 1)[1] == (
+        f"time to train: about {expected / 60:.0f} min on this machine (CPU: test (2 cores)), "
+        "from model_3's s/epoch scaled by training FLOPs")
 
 
 def test_reproduce_plan_scales_a_subset_run_to_the_full_training_set(reproduce, tmp_path):
