@@ -40,6 +40,7 @@ DIGIT_INCHES = 0.75   # width of one digit in sample_grid (rows get a quarter mo
 GALLERY_INCHES = 1.0  # width of one digit in mistakes_gallery (its caption is wider)
 CELL_INCHES = 0.21    # one cell of a confusion matrix: room for a 2-digit count at 10 pt
 MARKERS_BELOW = 10    # runs with fewer epochs get a marker on every epoch
+LATE_FROM_EPOCH = 10  # all_models_curves' second row starts here, past the first epochs' drop
 MIN_LOG_SPAN = 0.65   # decades: a log axis shows at least this much, so 3 ticks get labels
 # The multiples of each power of ten that a log axis may label, sparsest first (see _log_axis).
 LOG_SUBS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), tuple(np.arange(1.0, 10.0)))
@@ -235,8 +236,10 @@ def all_models_curves(histories, reference, key="val_loss", title=None):
 
     `histories`: {model: history dict}, e.g. each model's seed-0 run's `.history`; `reference`:
     the original.json dict (None: our panel only). One colour and marker per model, the same in
-    both panels, which share the y axis (log for a loss); a model of ours trained for fewer epochs
-    than the protocol says so in the legend.
+    all panels; the panels of a row share their y axis (log for a loss). Where a run goes past
+    LATE_FROM_EPOCH, a second row shows the epochs from there on a linear axis of their own,
+    where the first epochs' large losses no longer squash the curves together. A model of ours
+    trained for fewer epochs than the protocol says so in the legend.
     """
     if not histories:
         raise ValueError("all_models_curves needs at least one history")
@@ -244,29 +247,38 @@ def all_models_curves(histories, reference, key="val_loss", title=None):
     if reference is not None:
         panels.append(("original", {name: model["history"]
                                     for name, model in reference["models"].items()}))
-    fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False, dpi=DPI,
-                             figsize=(FIGSIZE[0], FIGSIZE[1] + 0.6), layout="constrained")
     names = [*MODEL_NAMES, *(name for name in histories if name not in MODEL_NAMES)]
     names = [name for name in names if any(name in drawn for _, drawn in panels)]
-    drawn = []
-    for (panel, panel_histories), ax in zip(panels, axes[0]):
-        for name in names:
-            values = panel_histories.get(name, {}).get(key)
-            if not values or not _finite(values):
-                continue
-            ax.plot(np.arange(1, len(values) + 1), values, color=MODEL_COLORS.get(name, "0.3"),
-                    marker=MODEL_MARKERS.get(name, "o"), markersize=5, linewidth=1.6,
-                    markevery=1 if len(values) < MARKERS_BELOW else (names.index(name) % 5, 5))
-            drawn.append(values)
-        ax.set_title(panel)
-        ax.set_xlabel("epoch")
-    if not drawn:
+    curves_of = [{name: values for name in names
+                  if (values := panel_histories.get(name, {}).get(key)) and _finite(values)}
+                 for _, panel_histories in panels]
+    if not any(curves_of):
         raise ValueError(f"no history holds {key!r}")
-    if "loss" in key:
-        _log_axis(axes[0, 0])
-    else:
-        _accuracy_axis(axes[0, 0], drawn)
-    axes[0, 0].set_ylabel(KEY_LABELS.get(key, key))
+    late = any(len(values) > LATE_FROM_EPOCH for curves in curves_of for values in curves.values())
+    rows = 2 if late else 1
+    fig, axes = plt.subplots(rows, len(panels), sharey="row", squeeze=False, dpi=DPI,
+                             figsize=(FIGSIZE[0], FIGSIZE[1] * (1.75 if late else 1) + 0.6),
+                             layout="constrained")
+    for row, first in enumerate((1, LATE_FROM_EPOCH)[:rows]):
+        for (panel, _), curves, ax in zip(panels, curves_of, axes[row]):
+            for name, values in curves.items():
+                shown = values[first - 1:]
+                if not shown:
+                    continue
+                ax.plot(np.arange(first, len(values) + 1), shown,
+                        color=MODEL_COLORS.get(name, "0.3"), marker=MODEL_MARKERS.get(name, "o"),
+                        markersize=5, linewidth=1.6,
+                        markevery=(1 if len(shown) < MARKERS_BELOW
+                                   else (names.index(name) % 5, 5)))
+            ax.set_title(panel if row == 0 else f"{panel}, epochs {LATE_FROM_EPOCH} on")
+            ax.set_xlabel("epoch")
+        drawn = [line.get_ydata() for ax in axes[row] for line in ax.get_lines()]
+        label = KEY_LABELS.get(key, key)
+        if row == 0 and "loss" in key:
+            _log_axis(axes[0, 0])
+        elif "loss" not in key:
+            _accuracy_axis(axes[row, 0], drawn)
+        axes[row, 0].set_ylabel(label)
     short = {name: len(h[key]) for name, h in histories.items() if len(h.get(key) or ()) < EPOCHS}
     handles = [Line2D([], [], color=MODEL_COLORS.get(name, "0.3"), linewidth=1.6,
                       marker=MODEL_MARKERS.get(name, "o"), markersize=5,

@@ -17,10 +17,12 @@ from matplotlib.figure import Figure
 
 from mnist_cnn import plotting
 from mnist_cnn.models import MODEL_NAMES
-from mnist_cnn.plotting import (accuracy_curves, all_models_curves, confusion_matrices, curves,
-                                loss_curves, metric_vs_cost, mistakes_gallery, sample_grid,
-                                save_fig, setup_style, tradeoff_plot)
+from mnist_cnn.plotting import (LATE_FROM_EPOCH, accuracy_curves, all_models_curves,
+                                confusion_matrices, curves, loss_curves, metric_vs_cost,
+                                mistakes_gallery, sample_grid, save_fig, setup_style,
+                                tradeoff_plot)
 from mnist_cnn.report import load_original, summary_rows
+from mnist_cnn.runs import EPOCHS
 
 from helpers import make_run
 
@@ -344,9 +346,20 @@ def test_curves_refuses_an_unknown_metric(seeds):
 def test_all_models_curves_puts_ours_beside_the_original(seeds, reference):
     histories = {"model_1": seeds[0].history, "model_3": make_run("model_3", epochs=2).history}
     fig = all_models_curves(histories, reference)
-    ours, original = fig.axes
+    ours, original, ours_late, original_late = fig.axes
     assert (ours.get_title(), original.get_title()) == ("ours", "original")
     assert ours.get_shared_y_axes().joined(ours, original)
+    # The second row: epochs from LATE_FROM_EPOCH, linear, its own y range shared across it.
+    assert ours_late.get_title() == f"ours, epochs {LATE_FROM_EPOCH} on"
+    assert ours_late.get_shared_y_axes().joined(ours_late, original_late)
+    assert not ours_late.get_shared_y_axes().joined(ours_late, ours)
+    assert ours_late.get_yscale() == "linear" and ours.get_yscale() == "log"
+    assert len(ours_late.get_lines()) == 1  # model_3's 2 epochs never reach it
+    late = ours_late.get_lines()[0]
+    assert list(late.get_xdata()) == list(range(LATE_FROM_EPOCH, EPOCHS + 1))
+    assert list(late.get_ydata()) == histories["model_1"]["val_loss"][LATE_FROM_EPOCH - 1:]
+    # The falling curve's first epochs lie above the late row's range: they no longer set it.
+    assert ours_late.get_ylim()[1] < histories["model_1"]["val_loss"][0]
     assert len(ours.get_lines()) == 2 and len(original.get_lines()) == len(MODEL_NAMES)
     assert list(ours.get_lines()[1].get_ydata()) == histories["model_3"]["val_loss"]
     legend = [text.get_text() for text in fig.legends[0].get_texts()]
