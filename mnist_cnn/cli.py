@@ -243,10 +243,6 @@ def _duration(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def _plural(n, word):
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
     """Return the lines `reproduce` prints before it trains.
 
@@ -255,7 +251,9 @@ def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
     s/epoch of the runs recorded on it (or its benchmark) times the epochs left to train.
     """
     todo = list(configs) if retrain else [c for c in configs if c not in recorded]
-    counts = f"{len(recorded)} of {_plural(len(configs), 'run')} recorded"
+    from .report import plural
+
+    counts = f"{len(recorded)} of {plural(len(configs), 'run')} recorded"
     if not todo:
         if len(configs) == 1:
             return [f"{counts}; nothing to train"]

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .report import plural
 from .runs import EPOCHS, RESULTS_DIR, RunConfig, representative_runs
 
 NOTEBOOK_TIMEOUT_S = None  # a cell may train for hours when runs are missing
@@ -71,6 +72,11 @@ class Selection:
     note: str
 
 
+def _seed_list(seeds):
+    """Return 'seed 0' or 'seeds 0, 2'."""
+    return f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
+
+
 def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
                  results_dir=RESULTS_DIR, verbose=2):
     """Return the runs a notebook shows for `model`, training only what must be trained.
@@ -85,17 +91,17 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
         if shown and shown[0].config.is_protocol:
             seeds_done = [run.config.seed for run in shown]
             missing = [seed for seed in seeds if seed not in seeds_done]
-            note = (f"Showing the {len(shown)} recorded protocol run(s) of {model} "
-                    f"(seeds {', '.join(map(str, seeds_done))}).")
+            note = (f"Showing the {plural(len(shown), 'recorded protocol run')} of {model} "
+                    f"({_seed_list(seeds_done)}).")
             if missing:
-                note += (f" Requested but not recorded yet: seeds {', '.join(map(str, missing))} "
+                note += (f" Requested but not recorded yet: {_seed_list(missing)} "
                          f"(mnist-cnn reproduce --models {model} --seeds "
                          f"{' '.join(map(str, missing))}).")
             return Selection(shown, note)
         if shown:
             return Selection(shown, (
                 f"**No full {EPOCHS}-epoch run of {model} is recorded yet.** Shown instead: "
-                f"the longest recorded run, {shown[0].config.epochs} epoch(s) "
+                f"the longest recorded run, {plural(shown[0].config.epochs, 'epoch')} "
                 f"({shown[0].config.variant}), which is NOT the original protocol, so its "
                 f"numbers are not compared with the original's. To record the full run: "
                 f"`mnist-cnn reproduce --models {model}`"))
@@ -104,7 +110,7 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
     runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
                           verbose=verbose) for config in configs]
     how = "trained now" if retrain else "recorded or trained now"
-    return Selection(runs, f"Showing {len(runs)} run(s) of {model}, {how}: "
+    return Selection(runs, f"Showing {plural(len(runs), 'run')} of {model}, {how}: "
                            f"{', '.join(run.label for run in runs)}.")
 
 

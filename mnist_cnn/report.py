@@ -40,6 +40,11 @@ class ReadmeError(MnistCnnError, ValueError):
     """A README that has no place marked for the results table."""
 
 
+def plural(n, word):
+    """Return e.g. '1 run' or '3 runs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _check_reference(reference):
     """Raise ValueError unless `reference` holds every model's results and summary-table row."""
     printed = {row.get("model"): row for row in reference["summary_table"]}
@@ -262,7 +267,7 @@ def reproduction_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
                      f"original's {accuracy_text} ({100 * d_accuracy:+.2f} pp); test log loss "
                      f"{_log_loss(run.test_loss)} against {loss_text} ({d_loss:+.4f}).")
     if headline:
-        lines.append(f"\nOf the {len(headline)} model(s) with a seed-{HEADLINE_SEED} run, "
+        lines.append(f"\nOf the {plural(len(headline), 'model')} with a seed-{HEADLINE_SEED} run, "
                      f"{better_accuracy} came out with a higher test accuracy than the original's "
                      f"and {better_loss} with a lower test log loss. These are single runs; the "
                      f"notebooks show the spread over seeds where a model has several.")
@@ -411,7 +416,7 @@ def conclusions(rows):
                                         ("test_loss", min, "test log loss", _log_loss)):
         ours = better(ran, key=lambda row: row[f"{metric}_mean"])
         seeds = better(rows, key=lambda row: row[f"original_{metric}"])
-        lines.append(f"best {name} among the {len(ran)} model(s) with protocol runs: "
+        lines.append(f"best {name} among the {plural(len(ran), 'model')} with protocol runs: "
                      f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the original's best of "
                      f"all "
                      f"{len(rows)}: {seeds['model']} ({shown(seeds[f'original_{metric}'])}).")

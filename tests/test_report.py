@@ -282,7 +282,7 @@ def test_conclusions_name_the_best_models(rows, reference):
 
     text = conclusions(list(rows.values()))
     # model_3's 0.9950 beats model_1's mean.
-    assert "best test accuracy among the 2 model(s) with protocol runs: model_3" in text
+    assert "best test accuracy among the 2 models with protocol runs: model_3" in text
     seed_best = max(MODEL_NAMES, key=lambda m: reference["models"][m]["test_accuracy"])
     assert f"the original's best of all 7: {seed_best}" in text
     assert "ranking by test accuracy, ours: model_3 > model_1" in text
@@ -318,7 +318,7 @@ def test_what_reproduced_sets_each_seed_0_run_against_the_original(runs, referen
                         "original's 99.47% (+0.03 pp); test log loss 0.0210 against 0.0230 "
                         "(-0.0021).")
     assert lines[1].startswith("- **Model 2** (3 conv layers): no seed-0 protocol run recorded")
-    assert ("Of the 2 model(s) with a seed-0 run, 1 came out with a higher test accuracy than "
+    assert ("Of the 2 models with a seed-0 run, 1 came out with a higher test accuracy than "
             "the original's and 2 with a lower test log loss") in text
 
 

@@ -196,7 +196,11 @@ def test_collect_runs_prefers_recorded_protocol_runs(tmp_path, monkeypatch):
     shown = notebook.collect_runs("model_3", seeds=[0, 1], results_dir=tmp_path)
     assert [run.config.seed for run in shown.runs] == [0, 2]
     assert all(run.config.is_protocol for run in shown.runs)
-    assert "not recorded yet: seeds 1 (mnist-cnn reproduce" in shown.note
+    assert shown.note.startswith("Showing the 2 recorded protocol runs of model_3 (seeds 0, 2).")
+    assert "not recorded yet: seed 1 (mnist-cnn reproduce" in shown.note
+    save_run(make_run("model_5", seed=0), tmp_path)
+    one = notebook.collect_runs("model_5", results_dir=tmp_path)
+    assert one.note == "Showing the 1 recorded protocol run of model_5 (seed 0)."
 
 
 def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch):
@@ -215,7 +219,7 @@ def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch)
     shown = notebook.collect_runs("model_4", epochs=1, subset=2000, seeds=[0, 1], retrain=True,
                                   results_dir=tmp_path)
     assert trained == [RunConfig("model_4", epochs=1, subset=2000, seed=s) for s in (0, 1)]
-    assert shown.note.startswith("Showing 2 run(s) of model_4, trained now")
+    assert shown.note.startswith("Showing 2 runs of model_4, trained now")
 
 
 def test_same_seed_gives_the_same_run_and_another_seed_another(mnist, tmp_path,
