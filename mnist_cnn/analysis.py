@@ -374,7 +374,7 @@ def pairs_table(tests):
              f"{t.p_holm:.2g}", t.better if t.significant else "no difference"]
             for t in sorted(tests, key=lambda t: t.p_holm)]
     return text_table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
-                   verdict], rows, {"Model a", "Model b", verdict})
+                      verdict], rows, {"Model a", "Model b", verdict})
 
 
 def _interval_text(interval, scale=1.0, digits=4):
@@ -395,7 +395,7 @@ def seeds_table(runs_by_model):
         rows.append([name, len(runs), _interval_text(accuracy_, 100, 2),
                      _interval_text(loss)])
     return text_table(["Model", "Seeds", f"Test accuracy, % [{CONFIDENCE:.0%} CI]",
-                   f"Test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Model"})
+                      f"Test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Model"})
 
 
 def ensemble_table(probs, labels):
@@ -412,8 +412,8 @@ def ensemble_table(probs, labels):
 def claims_table(claims):
     """Return the claims with their verdicts and evidence."""
     return text_table(["The original's finding", "Verdict", "Evidence"],
-                  [[c.statement, c.verdict, c.evidence] for c in claims],
-                  {"The original's finding", "Verdict", "Evidence"})
+                      [[c.statement, c.verdict, c.evidence] for c in claims],
+                      {"The original's finding", "Verdict", "Evidence"})
 
 
 def differences_table(runs_by_model):
@@ -432,4 +432,4 @@ def differences_table(runs_by_model):
                                        [r.test_loss for r in several[b]])
             rows.append([f"{a} − {b}", _interval_text(accuracy_, 100, 2), _interval_text(loss)])
     return text_table(["Models", f"Δ test accuracy, points [{CONFIDENCE:.0%} CI]",
-                   f"Δ test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Models"})
+                      f"Δ test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Models"})

@@ -250,9 +250,9 @@ def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
     roughly how long they take on this machine (`device`, default `machine_name()`): the
     s/epoch of the runs recorded on it (or its benchmark) times the epochs left to train.
     """
-    todo = list(configs) if retrain else [c for c in configs if c not in recorded]
     from .report import plural
 
+    todo = list(configs) if retrain else [c for c in configs if c not in recorded]
     counts = f"{len(recorded)} of {plural(len(configs), 'run')} recorded"
     if not todo:
         if len(configs) == 1:

@@ -262,23 +262,21 @@ def all_models_curves(histories, reference, key="val_loss", title=None):
     for row, first in enumerate((1, LATE_FROM_EPOCH)[:rows]):
         for (panel, _), curves, ax in zip(panels, curves_of, axes[row]):
             for name, values in curves.items():
-                shown = values[first - 1:]
-                if not shown:
-                    continue
-                ax.plot(np.arange(first, len(values) + 1), shown,
-                        color=MODEL_COLORS.get(name, "0.3"), marker=MODEL_MARKERS.get(name, "o"),
-                        markersize=5, linewidth=1.6,
-                        markevery=(1 if len(shown) < MARKERS_BELOW
-                                   else (names.index(name) % 5, 5)))
+                shown = values[first - 1:]  # empty for a run that ends before `first`
+                if shown:
+                    ax.plot(np.arange(first, len(values) + 1), shown,
+                            color=MODEL_COLORS.get(name, "0.3"),
+                            marker=MODEL_MARKERS.get(name, "o"), markersize=5, linewidth=1.6,
+                            markevery=(1 if len(shown) < MARKERS_BELOW
+                                       else (names.index(name) % 5, 5)))
             ax.set_title(panel if row == 0 else f"{panel}, epochs {LATE_FROM_EPOCH} on")
             ax.set_xlabel("epoch")
-        drawn = [line.get_ydata() for ax in axes[row] for line in ax.get_lines()]
-        label = KEY_LABELS.get(key, key)
-        if row == 0 and "loss" in key:
-            _log_axis(axes[0, 0])
-        elif "loss" not in key:
-            _accuracy_axis(axes[row, 0], drawn)
-        axes[row, 0].set_ylabel(label)
+        if "loss" not in key:
+            _accuracy_axis(axes[row, 0], [line.get_ydata() for ax in axes[row]
+                                          for line in ax.get_lines()])
+        elif row == 0:
+            _log_axis(axes[0, 0])  # the late row stays linear: its range is narrow
+        axes[row, 0].set_ylabel(KEY_LABELS.get(key, key))
     short = {name: len(h[key]) for name, h in histories.items() if len(h.get(key) or ()) < EPOCHS}
     handles = [Line2D([], [], color=MODEL_COLORS.get(name, "0.3"), linewidth=1.6,
                       marker=MODEL_MARKERS.get(name, "o"), markersize=5,
