@@ -98,6 +98,11 @@ def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
     logs = Path(results_dir) / LOGS
     logs.mkdir(parents=True, exist_ok=True)
     pending, running, failed = list(configs), {}, []
+    began = time.monotonic()
+
+    def at():
+        return f"at {time.monotonic() - began:.0f} s"
+
     while pending or running:
         while pending and len(running) < jobs:
             config = pending.pop(0)
@@ -108,16 +113,16 @@ def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
             with open(log, "w") as out:
                 worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
             running[worker] = (config, log)
-            print(f"== started {config.model} seed {config.seed} (log: {log})", flush=True)
+            print(f"== started {config.model} seed {config.seed} {at()} (log: {log})", flush=True)
         time.sleep(WORKER_POLL_S)
         for worker in [w for w in running if w.poll() is not None]:
             config, log = running.pop(worker)
             if worker.returncode:
                 failed.append(config)
-                print(f"== FAILED {config.model} seed {config.seed} (exit "
+                print(f"== FAILED {config.model} seed {config.seed} {at()} (exit "
                       f"{worker.returncode}); see {log}", flush=True)
             else:
-                print(log.read_text().strip().splitlines()[-1], flush=True)
+                print(f"{log.read_text().strip().splitlines()[-1]} ({at()})", flush=True)
     if failed:
         raise SystemExit(1)
 
@@ -288,8 +293,9 @@ def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
 
 
 def _cmd_reproduce(args):
+    # Seed by seed: whatever finishes before an interruption covers the models evenly.
     configs = list(dict.fromkeys(RunConfig(model, seed=seed)
-                                 for model in args.models for seed in args.seeds))
+                                 for seed in args.seeds for model in args.models))
     recorded = []
     for config in configs:  # a corrupt run stops the command now, not after hours of training
         folder = run_dir(config, args.results_dir)

@@ -29,8 +29,13 @@ import keras
 params = {name: parameter_counts(build_model(name)) for name in MODEL_NAMES}
 run = train("model_1", epochs=2, subset=512, batch_size=64, steps_per_execution=4,
             results_dir=sys.argv[1], verbose=0)
+# 9 steps an epoch: 4 steps a call does not divide them (Keras would read past the epoch's end)
+histories = [train("model_1", epochs=2, subset=576, batch_size=64, steps_per_execution=steps,
+                   results_dir=f"{sys.argv[1]}/steps{steps}", verbose=0).history
+             for steps in (1, 4)]
 print(json.dumps({"backend": keras.backend.backend(), "params": params,
-                  "epochs": len(run.history["loss"]), "metrics": run.metrics}))
+                  "epochs": len(run.history["loss"]), "metrics": run.metrics,
+                  "histories": histories}))
 """
 
 
@@ -61,3 +66,11 @@ def test_jax_training_records_a_complete_run(jax_run):
     assert run.metrics["backend"] == "jax" and run.metrics["versions"]["jax"]
     assert run.metrics["device"].startswith("CPU")
     assert run.test_accuracy > 0.5  # 16 steps of 64 images: far above chance (0.1)
+
+
+def test_steps_per_call_leave_every_epoch_its_own_batches_under_jax(jax_run):
+    probe, _ = jax_run
+    one_step, four_steps = probe["histories"]
+    assert len(four_steps["loss"]) == 2
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert four_steps[key] == pytest.approx(one_step[key], rel=1e-5), key

@@ -405,11 +405,11 @@ def test_reproduce_plan_counts_names_and_times_the_missing_runs(timed_results, r
     out = reproduce("--models", "model_1", "model_3", "--seeds", 0, 1)
     # model_1 seed 1: 30 epochs x 12 s = 360 s; model_3 seeds 0 and 1: 2 x 30 x 12 s = 720 s.
     assert out[:2] == [
-        "1 of 4 runs recorded; 3 to train: model_1 seed 1, model_3 seed 0, model_3 seed 1",
+        "1 of 4 runs recorded; 3 to train: model_3 seed 0, model_1 seed 1, model_3 seed 1",
         "time to train: about 18 min on this machine (CPU: test (2 cores)), "
         "from the recorded runs' s/epoch"]
-    assert fake_training == [RunConfig("model_1", seed=1), RunConfig("model_3", seed=0),
-                             RunConfig("model_3", seed=1)]
+    assert fake_training == [RunConfig("model_3", seed=0), RunConfig("model_1", seed=1),
+                             RunConfig("model_3", seed=1)]  # seed by seed
 
 
 def test_reproduce_plan_with_nothing_missing_or_with_retrain(timed_results, reproduce,

@@ -50,6 +50,7 @@ def test_run_is_complete_on_disk(quick_run):
                                       "validation"}
     assert metrics["backend"] == keras.backend.backend()
     assert metrics["device"] and metrics["date"] and metrics["versions"]["keras"]
+    assert metrics["matmul_precision"] == "float32"
     assert metrics["params"] == {"total": 1_199_882, "trainable": 1_199_882}
     assert math.isclose(metrics["total_seconds"], sum(history["epoch_seconds"]), rel_tol=1e-6)
     with np.load(folder / "test_probs.npz") as npz:
@@ -158,6 +159,26 @@ def test_checkpoint_keeps_the_dropout_streams(mnist, tmp_path):
     assert training.random_state(fresh) == state["random_state"]
     with pytest.raises(ValueError, match="random streams"):
         training.restore_random_state(training.training_model("model_3"), state["random_state"])
+
+
+def test_full_float32_turns_tf32_off():
+    assert training.use_full_float32() == "float32"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        assert not tf.config.experimental.tensor_float_32_execution_enabled()
+
+
+@pytest.mark.parametrize("device, steps, requested, expected", [
+    ("CPU: x (2 cores)", 469, None, 1),
+    ("GPU: NVIDIA H100", 469, None, 7),   # 469 = 7 x 67: 32 a call would cross epochs
+    ("GPU: NVIDIA H100", 512, None, training.ACCELERATOR_STEPS_PER_EXECUTION),
+    ("GPU: NVIDIA H100", 9, 4, 3),
+    ("GPU: NVIDIA H100", 13, None, 13),  # a whole epoch a call
+    ("GPU: NVIDIA H100", 131, None, 1),  # a prime above the request: one at a time
+    ("CPU: x (2 cores)", 8, 64, 8),
+])
+def test_steps_per_call_divide_the_epoch(device, steps, requested, expected):
+    assert training.steps_per_execution_for(device, steps, requested) == expected
 
 
 def test_epoch_order_is_a_fresh_shuffle_per_epoch_and_a_function_of_seed_and_epoch():

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Train the study's missing runs on a lent GPU machine within a time limit; pack what finished.
+#
+# Runs there, in the repository root, under the machine's own python3 (JAX, no TensorFlow), with
+# the git-ignored folders .whl/ (keras, namex, optree, prettytable, wcwidth as cp312 wheels) and
+# .carry/mnist.npz carried along: see benchmarks/ACCELERATOR.md. Protocol runs, fp32 (`train`
+# sets full float32 matmuls), seed by seed (`reproduce`'s order), JOBS at a time on one GPU;
+# runs already recorded under results/ are skipped. After LIMIT seconds the unfinished runs
+# are interrupted and dropped: only complete runs come back, in $OUT/runs.tar.gz.
+#
+# usage: OUT=/some/dir scripts/accelerator_study.sh LIMIT "MODELS" "SEEDS" [JOBS]
+set -u
+LIMIT=${1:?seconds of training}
+MODELS=${2:?models}
+SEEDS=${3:?seeds}
+JOBS=${4:-4}
+OUT=${OUT:?set OUT to the folder that comes back}
+
+PYTHON=${PYTHON:-python3}  # another interpreter (and REQUIRE_GPU=0) for a dry run here
+
+if [ -d .whl ]; then
+    $PYTHON -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || exit 1
+fi
+export PYTHONPATH=/tmp/site:. KERAS_BACKEND=jax MNIST_CNN_DATA=.carry/mnist.npz \
+    PYTHONUNBUFFERED=1
+# The stack must see the GPU before minutes are spent on it.
+set -o pipefail
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  $PYTHON -c "
+import jax
+from mnist_cnn.training import describe_device, library_versions
+print(describe_device(), library_versions(), flush=True)
+assert '${REQUIRE_GPU:-1}' == '0' or jax.devices()[0].platform == 'gpu', jax.devices()
+"; } 2>&1 | tee "$OUT/stack.txt" || exit 1
+set +o pipefail
+
+# A run is saved whole (renamed into place), so a new metrics.json marks a complete run. The
+# archive is rebuilt as runs land: if the machine is taken back early, what finished comes back.
+pack() {
+    find results -name metrics.json -newer /tmp/study_start -printf '%h\n' | sort > /tmp/new_runs
+    tar czf /tmp/runs.tar.gz -T /tmp/new_runs && mv /tmp/runs.tar.gz "$OUT/runs.tar.gz"
+}
+nvidia-smi dmon -s u -d 5 > "$OUT/gpu_use.txt" 2>&1 &
+touch /tmp/study_start
+(while sleep 15; do pack; done) &
+echo "started $(date -u +%FT%TZ)" > "$OUT/times.txt"
+# shellcheck disable=SC2086  # MODELS and SEEDS are word lists
+timeout -s INT -k 20 "$LIMIT" $PYTHON -m mnist_cnn.cli reproduce --models $MODELS \
+    --seeds $SEEDS --jobs "$JOBS" > "$OUT/reproduce.log" 2>&1
+pkill -INT -f "mnist_cnn.cli reproduce"  # the workers; their unfinished runs are dropped
+sleep 5
+pkill -KILL -f "mnist_cnn.cli reproduce"
+kill %1 %2 2>/dev/null
+wait
+echo "ended $(date -u +%FT%TZ)" >> "$OUT/times.txt"
+pack
+tar czf "$OUT/logs.tar.gz" results/.logs
+echo "complete runs: $(wc -l < /tmp/new_runs)"
+cat /tmp/new_runs
+grep -h "^== model" "$OUT/reproduce.log" | tail -40
