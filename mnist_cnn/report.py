@@ -82,6 +82,29 @@ def _distinct(values):
     return ", ".join(sorted(set(values)))
 
 
+def device_kind(device):
+    """Return the kind of a run's device, e.g. 'GPU' for 'GPU: NVIDIA H200'."""
+    return device.split(":", 1)[0]
+
+
+def _seconds_by_kind(runs):
+    """Return {device kind: median s/epoch of the runs on it}, CPU first.
+
+    Epochs on a GPU take seconds where a CPU takes minutes: one median over both says nothing.
+    """
+    kinds = sorted({device_kind(run.metrics["device"]) for run in runs}, key=lambda k: k != "CPU")
+    return {kind: statistics.median(run.seconds_per_epoch for run in runs
+                                    if device_kind(run.metrics["device"]) == kind)
+            for kind in kinds}
+
+
+def _seconds_text(by_kind):
+    """Return the s/epoch cell: '110.9', or '110.9 CPU, 2.1 GPU' for runs on several kinds."""
+    if len(by_kind) == 1:
+        return f"{next(iter(by_kind.values())):.1f}"
+    return ", ".join(f"{seconds:.1f} {kind}" for kind, seconds in by_kind.items())
+
+
 def _model_row(name, runs, reference):
     """Return the summary of one model's runs against the original's result."""
     original = reference["models"][name]
@@ -103,11 +126,13 @@ def _model_row(name, runs, reference):
                     f"delta_{metric}": None if mean is None else mean - original_value,
                     f"original_{metric}_in_range": in_range})
     if not runs:
-        return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch", "device", "backend"))
+        return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch",
+                                    "seconds_per_epoch_by_kind", "device", "backend"))
     return row | {
         "epochs": runs[0].config.epochs,
         "params": runs[0].metrics["params"]["total"],
         "seconds_per_epoch": statistics.median(run.seconds_per_epoch for run in runs),
+        "seconds_per_epoch_by_kind": _seconds_by_kind(runs),
         "device": _distinct(run.metrics["device"] for run in runs),
         "backend": _distinct(run.metrics["backend"] for run in runs),
     }
@@ -119,8 +144,9 @@ def summary_rows(runs, reference=None):
     Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
     test_loss_{mean,std,min,max}, original_test_accuracy, original_test_loss, delta_test_accuracy,
     delta_test_loss (ours minus the original's), original_test_{accuracy,loss}_in_range (None
-    for fewer than 2 runs), params, seconds_per_epoch, device, backend; ours are None for a model without
-    runs. The runs of one model must differ only in their seed.
+    for fewer than 2 runs), params, seconds_per_epoch (over all runs),
+    seconds_per_epoch_by_kind ({'CPU': s, 'GPU': s}), device, backend; ours are None for a model
+    without runs. The runs of one model must differ only in their seed.
     """
     reference = load_original() if reference is None else reference
     by_model = {name: [] for name in MODEL_NAMES}
@@ -192,7 +218,7 @@ def _summary_cells(row):
         row["original_loss_text"],
         f"{row['delta_test_loss']:+.4f}" if ran else NO_VALUE,
         f"{row['params']:,}" if ran else NO_VALUE,
-        f"{row['seconds_per_epoch']:.1f}" if ran else NO_VALUE,
+        _seconds_text(row["seconds_per_epoch_by_kind"]) if ran else NO_VALUE,
         str(row["n_runs"]) if ran else NO_RUN,
     ]
 

@@ -59,6 +59,7 @@ def test_rows_aggregate_each_models_seeds(rows):
     assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], EPOCHS)
     assert row["conv_layers"] == 2 and row["params"] == PARAMS["model_1"]
     assert row["seconds_per_epoch"] == 11.0  # the median of the per-run medians 10, 11, 12
+    assert row["seconds_per_epoch_by_kind"] == {"CPU": 11.0}
     assert (row["device"], row["backend"]) == ("CPU: test (2 cores)", "tensorflow")
 
 
@@ -126,6 +127,16 @@ def test_plus_minus_only_with_several_seeds(runs, reference):
     only_one_seed = summary_table([run for run in runs if run.config.seed == 0],
                                   reference=reference)
     assert "±" not in only_one_seed.get_string()
+
+
+def test_seconds_per_epoch_are_given_per_device_kind(reference):
+    runs = [make_run("model_3", seed=seed) for seed in (0, 1, 2)]  # medians 10, 11, 12 s
+    runs[2].metrics["device"] = "GPU: NVIDIA H200"
+    row = summary_rows(runs, reference)[2]
+    assert row["seconds_per_epoch_by_kind"] == {"CPU": 10.5, "GPU": 12.0}
+    cells = table_rows(summary_table(runs, reference=reference))["Model 3"]
+    assert cells["s/epoch"] == "10.5 CPU, 12.0 GPU"
+    assert table_rows(summary_table(runs[:2], reference=reference))["Model 3"]["s/epoch"] == "10.5"
 
 
 def test_model_without_runs_shows_dashes(runs, reference):
