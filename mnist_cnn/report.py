@@ -99,9 +99,9 @@ def _seconds_by_kind(runs):
 
 
 def _seconds_text(by_kind):
-    """Return the s/epoch cell: '110.9', or '110.9 CPU, 2.1 GPU' for runs on several kinds."""
-    if len(by_kind) == 1:
-        return f"{next(iter(by_kind.values())):.1f}"
+    """Return the s/epoch cell: '110.9' for CPU runs, else e.g. '2.1 GPU' or '110.9 CPU, 2.1 GPU'."""
+    if list(by_kind) == ["CPU"]:
+        return f"{by_kind['CPU']:.1f}"
     return ", ".join(f"{seconds:.1f} {kind}" for kind, seconds in by_kind.items())
 
 

@@ -3,7 +3,7 @@
 #
 # Runs there, in the repository root, under the machine's own python3 (JAX, no TensorFlow), with
 # the git-ignored folders .whl/ (keras, namex, optree, prettytable, wcwidth as cp312 wheels) and
-# .carry/mnist.npz carried along: see benchmarks/ACCELERATOR.md. Protocol runs, fp32 (`train`
+# .carry/mnist.npz carried along: see benchmarks/ACCELERATOR.md (its records: benchmarks/accelerator/). Protocol runs, fp32 (`train`
 # sets full float32 matmuls), seed by seed (`reproduce`'s order), JOBS at a time on one GPU;
 # runs already recorded under results/ are skipped. After LIMIT seconds the unfinished runs
 # are interrupted and dropped: only complete runs come back, in $OUT/runs.tar.gz.
@@ -55,7 +55,7 @@ kill %1 %2 2>/dev/null
 wait
 echo "ended $(date -u +%FT%TZ)" >> "$OUT/times.txt"
 pack
-tar czf "$OUT/logs.tar.gz" results/.logs
+[ -d results/.logs ] && tar czf "$OUT/logs.tar.gz" results/.logs  # workers' logs (--jobs > 1)
 echo "complete runs: $(wc -l < /tmp/new_runs)"
 cat /tmp/new_runs
 grep -h "^== model" "$OUT/reproduce.log" | tail -40

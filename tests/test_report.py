@@ -137,6 +137,8 @@ def test_seconds_per_epoch_are_given_per_device_kind(reference):
     cells = table_rows(summary_table(runs, reference=reference))["Model 3"]
     assert cells["s/epoch"] == "10.5 CPU, 12.0 GPU"
     assert table_rows(summary_table(runs[:2], reference=reference))["Model 3"]["s/epoch"] == "10.5"
+    on_gpu = table_rows(summary_table(runs[2:], reference=reference))["Model 3"]
+    assert on_gpu["s/epoch"] == "12.0 GPU"
 
 
 def test_model_without_runs_shows_dashes(runs, reference):

@@ -42,3 +42,35 @@ def test_run_records_where_and_how_it_ran(run):
     if run.config.validation == "test":
         # The last epoch's validation is evaluate() on the same weights and test set.
         assert abs(run.history["val_loss"][-1] - run.test_loss) < 1e-3
+
+
+def _accelerator_report():
+    """Import scripts/accelerator_report.py (a script, not part of the package)."""
+    import importlib.util
+
+    path = RESULTS.parent / "scripts" / "accelerator_report.py"
+    spec = importlib.util.spec_from_file_location("accelerator_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_runs_are_full_float32_and_their_report_is_current():
+    report = _accelerator_report()
+    runs = report.gpu_runs(RESULTS)
+    if not runs:
+        pytest.skip("no run recorded on a GPU")
+    assert all(run.metrics["matmul_precision"] == "float32" for run in runs)
+    calls = [report.read_call(folder) for folder in sorted(report.RECORDS.glob("call_*"))]
+    assert report.OUT.read_text() == report.report(runs, calls), (
+        "benchmarks/ACCELERATOR.md is stale: python scripts/accelerator_report.py")
+
+
+def test_call_timeline_pairs_starts_with_finishes():
+    report = _accelerator_report()
+    log = ("== started model_2 seed 1 at 6 s (log: x)\n"
+           "== model_2 seed 0: test accuracy 0.99, test log loss 0.02, 1 s/epoch -> y (at 7 s)\n"
+           "== started model_3 seed 1 at 10 s (log: x)\n"
+           "== model_2 seed 1: test accuracy 0.99, test log loss 0.02, 4.6 s/epoch -> y (at 185 s)\n"
+           "mnist-cnn: interrupted; run the same command again\n")
+    assert report.timeline(log) == {("model_2", 1): [6, 185], ("model_3", 1): [10, None]}
