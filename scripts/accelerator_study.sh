@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Train the study's missing runs on a lent GPU machine within a time limit; pack what finished.
 #
-# Runs there, in the repository root, under the machine's own python3 (JAX, no TensorFlow), with
-# the git-ignored folders .whl/ (keras, namex, optree, prettytable, wcwidth as cp312 wheels) and
-# .carry/mnist.npz carried along: see benchmarks/ACCELERATOR.md (its records: benchmarks/accelerator/). Protocol runs, fp32 (`train`
-# sets full float32 matmuls), seed by seed (`reproduce`'s order), JOBS at a time on one GPU;
-# runs already recorded under results/ are skipped. After LIMIT seconds the unfinished runs
-# are interrupted and dropped: only complete runs come back, in $OUT/runs.tar.gz.
+# Runs there, in the repository root, under the machine's own python3 (JAX, no TensorFlow).
+# Protocol runs, fp32 (`train` turns TF32 off), seed by seed (`reproduce`'s order), JOBS at a time
+# on the one GPU; runs already recorded under results/ are skipped. After LIMIT seconds the
+# unfinished runs are interrupted and dropped: only complete runs come back, in $OUT/runs.tar.gz,
+# with the call's record (keep it in benchmarks/accelerator/call_<n>/ with a command.txt, then
+# run scripts/accelerator_report.py).
+#
+# Set-up here, once: what the machine lacks goes in two git-ignored folders named in the call's
+# carry: .whl/ with cp312 wheels of keras==3.15.1 namex==0.1.0 optree==0.20.0 prettytable==3.18.0
+# wcwidth==0.9.4 (`pip download --no-deps --only-binary=:all: --python-version 3.12
+# --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64
+# --platform manylinux_2_17_x86_64 -d .whl ...`), and .carry/mnist.npz (`mnist-cnn data`, then
+# copy ~/.keras/datasets/mnist.npz).
 #
 # usage: OUT=/some/dir scripts/accelerator_study.sh LIMIT "MODELS" "SEEDS" [JOBS]
 set -u
