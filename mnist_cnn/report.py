@@ -371,7 +371,7 @@ def model_report(runs, reference=None):
         table.add_row([f"mean ± std of {len(runs)}", runs[0].config.epochs,
                        _spread(row, "test_accuracy", _accuracy),
                        _spread(row, "test_loss", _log_loss),
-                       f"{row['seconds_per_epoch']:.1f}", ""])
+                       _seconds_text(row["seconds_per_epoch_by_kind"]), ""])
     if not runs[0].config.is_protocol:
         return table
     table.add_row(["the original", len(original["history"]["loss"]),

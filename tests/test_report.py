@@ -9,7 +9,7 @@ import pytest
 from mnist_cnn import MnistCnnError
 from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.report import (README_MARKERS, ORIGINAL_REFERENCE, load_original,
-                              seed_spread_table, summary_markdown, summary_rows,
+                              model_report, seed_spread_table, summary_markdown, summary_rows,
                               summary_table, update_readme)
 from mnist_cnn.runs import EPOCHS, RunError, save_run
 
@@ -139,6 +139,8 @@ def test_seconds_per_epoch_are_given_per_device_kind(reference):
     assert table_rows(summary_table(runs[:2], reference=reference))["Model 3"]["s/epoch"] == "10.5"
     on_gpu = table_rows(summary_table(runs[2:], reference=reference))["Model 3"]
     assert on_gpu["s/epoch"] == "12.0 GPU"
+    mean_row = model_report(runs, reference).rows[3]
+    assert mean_row[0] == "mean ± std of 3" and mean_row[4] == "10.5 CPU, 12.0 GPU"
 
 
 def test_model_without_runs_shows_dashes(runs, reference):
