@@ -82,7 +82,7 @@ def _distinct(values):
     return ", ".join(sorted(set(values)))
 
 
-def device_kind(device):
+def _device_kind(device):
     """Return the kind of a run's device, e.g. 'GPU' for 'GPU: NVIDIA H200'."""
     return device.split(":", 1)[0]
 
@@ -92,14 +92,14 @@ def _seconds_by_kind(runs):
 
     Epochs on a GPU take seconds where a CPU takes minutes: one median over both says nothing.
     """
-    kinds = sorted({device_kind(run.metrics["device"]) for run in runs}, key=lambda k: k != "CPU")
+    kinds = sorted({_device_kind(run.metrics["device"]) for run in runs}, key=lambda k: k != "CPU")
     return {kind: statistics.median(run.seconds_per_epoch for run in runs
-                                    if device_kind(run.metrics["device"]) == kind)
+                                    if _device_kind(run.metrics["device"]) == kind)
             for kind in kinds}
 
 
 def _seconds_text(by_kind):
-    """Return the s/epoch cell: '110.9' for CPU runs, else e.g. '2.1 GPU' or '110.9 CPU, 2.1 GPU'."""
+    """Return the s/epoch cell: '110.9' for CPU runs, else '2.1 GPU' or '110.9 CPU, 2.1 GPU'."""
     if list(by_kind) == ["CPU"]:
         return f"{by_kind['CPU']:.1f}"
     return ", ".join(f"{seconds:.1f} {kind}" for kind, seconds in by_kind.items())
