@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_cnn.analysis import load_costs
+from mnist_cnn.cli import VALIDATION_STEP_SHARE
 from mnist_cnn.files import write_text
 from mnist_cnn.runs import EPOCHS, RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, find_runs
 
@@ -23,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "accelerator"
 OUT = ROOT / "benchmarks" / "ACCELERATOR.md"
 TARGET_SECONDS = 120  # issue 9's target: one seed's 7 x 30 study in under 2 minutes
-VALIDATION_SHARE = 1 / 3  # a validation image runs forward only: about a third of a training step
 # "== started model_5 seed 0 at 12 s (log: ...)" and "== model_5 seed 0: ... (at 301 s)"
 STARTED = re.compile(r"^== started (model_\d) seed (\d+) at (\d+) s")
 FINISHED = re.compile(r"^== (model_\d) seed (\d+): test accuracy .* \(at (\d+) s\)$")
@@ -41,12 +41,13 @@ def timeline(log_text):
 
 
 def read_call(folder):
-    """Return one call's record: command, stack line, start, end, timeline, mean GPU busy %."""
+    """Return one call's record: command, JOBS, stack lines, start, end, timeline, GPU busy %."""
     times = dict(line.split(" ", 1) for line in (folder / "times.txt").read_text().splitlines())
     busy = [int(line.split()[1]) for line in (folder / "gpu_use.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
-    return {"name": folder.name,
-            "command": (folder / "command.txt").read_text().strip(),
+    command = (folder / "command.txt").read_text().strip()
+    return {"name": folder.name, "command": command,
+            "jobs": int(command.split()[-1]),  # the script's last argument
             "stack": (folder / "stack.txt").read_text().strip().splitlines(),
             "started": datetime.fromisoformat(times["started"]),
             "ended": datetime.fromisoformat(times["ended"]),
@@ -63,7 +64,13 @@ def gpu_runs(results_dir=ROOT / RESULTS_DIR):
 def epoch_flops(model, costs):
     """Return the FLOPs of one protocol epoch of `model`: training steps plus validation."""
     per_image = costs[model]["train_flops_per_image"]
-    return per_image * (TRAIN_SIZE + VALIDATION_SHARE * TEST_SIZE)
+    return per_image * (TRAIN_SIZE + VALIDATION_STEP_SHARE * TEST_SIZE)
+
+
+def call_of(run, calls):
+    """Return the call that trained `run`: the one whose start and end enclose its date."""
+    finished = datetime.fromisoformat(run.metrics["date"])
+    return next(call for call in calls if call["started"] <= finished <= call["ended"])
 
 
 def report(runs, calls):
@@ -91,13 +98,11 @@ def report(runs, calls):
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for call in calls:
-        mine = [run for run in runs
-                if call["started"] <= datetime.fromisoformat(run.metrics["date"]) <= call["ended"]]
-        jobs = int(call["command"].split()[-1])
-        for run in mine:
+        for run in [run for run in runs if call_of(run, calls) is call]:
             seconds = run.history["epoch_seconds"]
             rate = epoch_flops(run.config.model, costs) / run.seconds_per_epoch / 1e12
-            lines.append(f"| {call['name']} | {run.config.model} | {run.config.seed} | {jobs} | "
+            lines.append(f"| {call['name']} | {run.config.model} | {run.config.seed} | "
+                         f"{call['jobs']} | "
                          f"{seconds[0]:.1f} | {run.seconds_per_epoch:.2f} | {rate:.0f} | "
                          f"{run.metrics['total_seconds'] / 60:.1f} | {run.test_accuracy:.4f} | "
                          f"{run.test_loss:.4f} |")
@@ -137,9 +142,7 @@ def report(runs, calls):
                          "from the first start to the last finish, sharing the GPU with the "
                          "other runs of the call (model_1's runs are on a CPU)")
     study = sum(epoch_flops(name, costs) for name in costs) * EPOCHS
-    alone = [run for run in runs if int(next(
-        c for c in calls if c["started"] <= datetime.fromisoformat(run.metrics["date"])
-        <= c["ended"])["command"].split()[-1]) == 1]
+    alone = [run for run in runs if call_of(run, calls)["jobs"] == 1]
     rates = [epoch_flops(run.config.model, costs) / run.seconds_per_epoch for run in alone]
     lines += [
         "",
