@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine (virtual environment, packages, MNIST):
 #   make reproduce   the study: train every missing seed-protocol run, then run the notebooks
 #   make test        unit tests and nbval over the notebooks (what CI runs)
+#   make test-fast   the tests that neither train, run notebooks nor need a cluster (a minute)
+#   make lock        re-lock requirements.lock after a change to pyproject.toml's dependencies
 # Options: RETRAIN=1 retrains runs that are already recorded; SEEDS="0 1 2 3 4" for more seeds.
 
 PYTHON ?= python3
@@ -9,21 +11,41 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEEDS  ?= 0
 
-.PHONY: install data test reproduce notebooks table plot bench clean
+UV_VERSION := 0.13.9
 
-$(STAMP): pyproject.toml
+.PHONY: install lock data test test-fast reproduce notebooks table plot bench clean
+
+# Exactly the packages of requirements.lock, checked against their hashes; then the project
+# itself, built without network access by the locked setuptools (-qq: it warns about the data
+# folder mnist_cnn/reference and about editable installs on every build).
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,notebooks]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -qq --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(STAMP)
+
+# Lock pyproject.toml's dependencies (extras test, notebooks, cluster) into requirements.lock,
+# keeping the locked versions pyproject.toml still allows; UPGRADE=1 takes the newest instead.
+# The uv command it runs is written at the top of requirements.lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 data: install
 	$(BIN)/mnist-cnn data
 
 test: data
 	$(BIN)/python -m pytest
+
+# The quick suite (under a minute): no real training, no notebook runs, no cluster. nbval stays
+# unloaded, so addopts, which holds its options, is replaced.
+test-fast: data
+	$(BIN)/python -m pytest -p no:nbval -o addopts=-ra \
+		-m "not training and not notebooks and not cluster"
 
 reproduce: data
 	$(BIN)/mnist-cnn reproduce --seeds $(SEEDS) $(if $(RETRAIN),--retrain)

@@ -1,4 +1,4 @@
-"""Test-session settings shared by the unit tests and nbval's notebook runs."""
+"""Test-session settings shared by the unit tests and nbval's notebook runs, and their markers."""
 
 import os
 import shutil
@@ -15,3 +15,10 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="mnist-cnn-figures-")
         os.environ["MNIST_CNN_FIGURES_DIR"] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark nbval's notebook items `notebooks`, so that `-m "not notebooks"` leaves them out."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker("notebooks")

@@ -1,51 +1,48 @@
-"""Analysis beyond the original, from the saved test probabilities only (never Keras).
+"""The study's analysis, from the saved test probabilities only (never Keras).
 
-Paired tests between models on the same 10,000 test images (exact McNemar, Holm's correction),
-intervals over seeds, confusion matrices, the most confidently wrong digits, and the ensemble of
-the models. Every function takes arrays or recorded runs and returns plain values, so the
-notebooks and the tests call the same code.
+Two levels, kept apart because they answer different questions:
+- architectures, judged over seeds: each model's mean and interval, the original's result against
+  where one new run of ours would fall (fidelity), differences between architectures (Welch,
+  Holm), the probability that a run of one beats a run of another, each model's chance of being
+  the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise and the seeds that would
+  decide what is undecided, the backend's effect, overfitting over seeds, and the original's
+  claims judged from all of it;
+- trained networks, one seed each: exact McNemar tests (do two networks differ on these 10,000
+  images?), with how often two seeds of one architecture already "differ", confusion matrices,
+  the most confidently wrong digits and the ensemble.
+Every function takes scores, histories or arrays and returns plain values.
 """
 
+import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy import stats as scipy_stats
 
+from . import stats
 from .data import NUM_CLASSES
 from .models import CONV_LAYERS, MODEL_NAMES
 from .report import text_table
-from .runs import HEADLINE_SEED, RESULTS_DIR, representatives
+from .runs import EPOCHS, HEADLINE_SEED, TEST_SIZE
+from .scores import (accuracy, correctness, images_right, log_loss, per_image_log_loss,  # noqa: F401
+                     predictions)
+from .stats import CONFIDENCE, SIGNIFICANCE, holm
 
-CONFIDENCE = 0.95       # of every interval shown
-SIGNIFICANCE = 0.05     # family-wise error rate of each set of pairwise tests (Holm)
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
-# Keras clips probabilities to [eps, 1 - eps] in its cross-entropy; so does `log_loss`, so that
-# a probability saved as 0 in float16 scores as Keras scored it.
-KERAS_EPSILON = 1e-7
+# A model with fewer seeds than this borrows the seed-to-seed SD pooled over all models: an SD
+# from two runs is too rough to build an interval on.
+POOL_BELOW = 3
+# Overfitting is read from the second half of training (epochs 16-30 of 30): past the first
+# epochs' fall, where a rising validation loss means the model is fitting noise.
+OVERFIT_FROM_EPOCH = EPOCHS // 2 + 1
+SHALLOWEST = "model_1"  # the only two-conv-layer model: every depth claim is also judged without it
 
-
-def headline_runs(results_dir=RESULTS_DIR):
-    """Return {model: its seed-0 protocol run} for the models that have one, in model order."""
-    runs = representatives(results_dir, protocol_only=True)
-    return {name: run for name, model_runs in runs.items() for run in model_runs
-            if run.config.seed == HEADLINE_SEED}
-
-
-def status_markdown(headline):
-    """Return a Markdown banner saying which models the analysis covers and which it lacks."""
-    missing = [name for name in MODEL_NAMES if name not in headline]
-    if not missing:
-        return (f"**All {len(MODEL_NAMES)} models** have a seed-{HEADLINE_SEED} run under the "
-                f"original protocol: every comparison below covers the whole study.")
-    return (f"**Incomplete study:** seed-{HEADLINE_SEED} protocol runs are recorded for "
-            f"{len(headline)} of {len(MODEL_NAMES)} models "
-            f"({', '.join(headline) or 'none'}); still missing: {', '.join(missing)} "
-            f"(`mnist-cnn reproduce`). Comparisons cover the recorded models only, and claims "
-            f"that need the missing ones are marked \"{UNDECIDED}\".")
+SUPPORTED, PARTLY, NOT_SUPPORTED, UNDECIDED = (
+    "supported", "partly supported", "not supported", "undecided")
 
 
 def load_costs(path=COSTS):
@@ -53,9 +50,437 @@ def load_costs(path=COSTS):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+# --- measures -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Measure:
+    """A test score as the analysis reads it: how to get it from a run and which way is better."""
+
+    name: str                 # "accuracy" or "log_loss"
+    label: str                # as a reader sees it
+    higher_is_better: bool
+    digits: int               # decimals shown
+    unit: str                 # after a value ("%" or "")
+    difference_unit: str      # after a difference ("pp" or "")
+    bounds: tuple             # the values a run can take: intervals for one run are cut to them
+
+    def of(self, score):
+        """Return this measure of a RunScore (accuracy in percent: images right / 100)."""
+        return score.accuracy_percent if self.name == "accuracy" else score.log_loss
+
+    def original(self, reference, model):
+        """Return the original's value, from its logs (accuracy as images right / 100)."""
+        values = reference["models"][model]
+        if self.name == "accuracy":
+            return images_right(values["test_accuracy"]) / (TEST_SIZE / 100)
+        return values["test_loss"]
+
+    def text(self, value):
+        return f"{value:.{self.digits}f}{self.unit}"
+
+    def difference_text(self, value):
+        return f"{value:+.{self.digits}f}{' ' + self.difference_unit if self.difference_unit else ''}"
+
+    def better(self, a, b):
+        """Whether value `a` is better than `b`."""
+        return a > b if self.higher_is_better else a < b
+
+
+ACCURACY = Measure("accuracy", "test accuracy", True, 2, "%", "pp", (0.0, 100.0))
+LOG_LOSS = Measure("log_loss", "test log loss", False, 4, "", "", (0.0, math.inf))
+MEASURES = (ACCURACY, LOG_LOSS)
+
+
+def values(scores, measure):
+    """Return {model: [the measure of each run]}."""
+    return {name: [measure.of(s) for s in runs] for name, runs in scores.items()}
+
+
+# --- architectures over seeds ------------------------------------------------------------
+
+def seed_noise(scores, measure, without=()):
+    """Return the seed-to-seed SD pooled over the models (those in `without` left out), and dof."""
+    return stats.pooled_sd([v for name, v in values(scores, measure).items()
+                            if name not in without])
+
+
+def model_estimates(scores, measure):
+    """Return {model: Estimate} of the measure's mean over seeds.
+
+    A model with fewer than POOL_BELOW seeds uses the SD pooled over every model (marked
+    `pooled`); the others their own.
+    """
+    sd, dof = seed_noise(scores, measure)
+    estimates = {}
+    for name, model_values in values(scores, measure).items():
+        if len(model_values) < POOL_BELOW and sd is not None:
+            estimates[name] = stats.mean_estimate(model_values, sd, dof)
+        else:
+            estimates[name] = stats.mean_estimate(model_values)
+    return estimates
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The original's result against the 95% prediction interval of one new run of ours."""
+
+    model: str
+    measure: str
+    original: float
+    mean: float
+    low: float | None
+    high: float | None
+    seeds: int
+    pooled: bool
+
+    @property
+    def inside(self):
+        """Whether the original's value lies inside the interval (None without one)."""
+        if self.low is None:
+            return None
+        # Both accuracies are whole images / 100: a tolerance far below one image absorbs the
+        # floats' last bits, so that the same count is never called outside.
+        slack = 1e-9 * max(1.0, abs(self.original))
+        return bool(self.low - slack <= self.original <= self.high + slack)
+
+
+def fidelity(scores, reference, measure):
+    """Return one Fidelity per model with runs: is the original's result one we could get?"""
+    entries = []
+    for name, estimate in model_estimates(scores, measure).items():
+        low, high = stats.prediction_interval(estimate)
+        if low is not None:  # a run's score cannot leave its range (a log loss is never < 0)
+            low, high = max(low, measure.bounds[0]), min(high, measure.bounds[1])
+        entries.append(Fidelity(name, measure.name, measure.original(reference, name),
+                                estimate.mean, None if low is None else float(low),
+                                None if high is None else float(high), estimate.n,
+                                estimate.pooled))
+    return entries
+
+
+@dataclass(frozen=True)
+class ArchitecturePair:
+    """Two architectures compared over their seeds on one measure."""
+
+    a: str
+    b: str
+    difference: stats.Difference   # mean(a) − mean(b), Welch
+    p_holm: float | None
+    p_a_beats_b: float             # P(a run of a scores better than a run of b)
+    p_low: float
+    p_high: float
+
+    @property
+    def significant(self):
+        return self.p_holm is not None and self.p_holm < SIGNIFICANCE
+
+
+def architecture_pairs(scores, measure):
+    """Return every pair of models with runs: Welch test over seeds (Holm over all pairs) and
+    the probability that a run of one beats a run of the other, with a bootstrap interval."""
+    return list(_architecture_pairs(tuple((name, tuple(runs)) for name, runs in scores.items()),
+                                    measure))
+
+
+@functools.lru_cache(maxsize=16)
+def _architecture_pairs(scores, measure):
+    """architecture_pairs over hashable scores: the bootstraps run once per study and measure."""
+    by_model = values(dict(scores), measure)
+    names = [name for name in MODEL_NAMES if name in by_model]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    differences = [stats.welch(by_model[a], by_model[b]) for a, b in pairs]
+    testable = [i for i, d in enumerate(differences) if d.p_value is not None]
+    adjusted = dict(zip(testable, holm([differences[i].p_value for i in testable])))
+    sign = 1 if measure.higher_is_better else -1
+    result = []
+    for i, ((a, b), difference) in enumerate(zip(pairs, differences)):
+        p, low, high = stats.prob_of_improvement_interval(
+            [sign * v for v in by_model[a]], [sign * v for v in by_model[b]])
+        result.append(ArchitecturePair(a, b, difference, adjusted.get(i), p, low, high))
+    return tuple(result)
+
+
+def best_probabilities(scores, measure):
+    """Return {model: probability that its mean is the best of the study}."""
+    return stats.prob_best(model_estimates(scores, measure), measure.higher_is_better)
+
+
+def depth_groups(scores, measure, without=()):
+    """Return [(conv layers, [values of every run of that depth])], shallowest first."""
+    groups = {}
+    for name, model_values in values(scores, measure).items():
+        if name not in without:
+            groups.setdefault(CONV_LAYERS[name], []).extend(model_values)
+    return sorted(groups.items())
+
+
+def depth_trend(scores, measure, without=(), better=True):
+    """Test that the measure improves with depth over all runs (worsens, with `better=False`)."""
+    groups = [v for _, v in depth_groups(scores, measure, without)]
+    return stats.jonckheere(groups, increasing=measure.higher_is_better == better)
+
+
+def depth_steps(scores, measure):
+    """Return [(shallower, deeper, Welch difference deeper − shallower)] between adjacent depths."""
+    groups = depth_groups(scores, measure)
+    return [(d1, d2, stats.welch(v2, v1)) for (d1, v1), (d2, v2) in zip(groups, groups[1:])]
+
+
+@dataclass(frozen=True)
+class Power:
+    """What the seeds recorded can detect, and what it would take to separate the leaders."""
+
+    sd: float | None
+    dof: int
+    seeds: int                 # seeds per model today (the fewest any model has)
+    detectable: float          # the smallest difference detectable now (POWER, SIGNIFICANCE)
+    leaders: tuple             # the two best models by mean
+    gap: float                 # their observed difference
+    seeds_to_separate: int | None
+
+
+def power(scores, measure):
+    """Return the seed-to-seed SD (without model_1, whose runs spread more), the difference the
+    recorded seeds can detect, and the seeds per model that would separate the two leaders."""
+    sd, dof = seed_noise(scores, measure, without=(SHALLOWEST,))
+    if sd is None:
+        sd, dof = seed_noise(scores, measure)
+    seeds = min(len(runs) for runs in scores.values())
+    estimates = model_estimates(scores, measure)
+    ranked = sorted(estimates, key=lambda n: estimates[n].mean, reverse=measure.higher_is_better)
+    leaders = tuple(ranked[:2])
+    gap = abs(estimates[leaders[0]].mean - estimates[leaders[1]].mean) if len(ranked) > 1 else 0.0
+    detectable = stats.detectable_difference(sd, seeds) if sd is not None else math.inf
+    needed = stats.seeds_needed(gap, sd) if sd is not None else None
+    return Power(sd, dof, seeds, detectable, leaders, gap, needed)
+
+
+def backend_effect(scores, measure):
+    """Return the effect of Keras on JAX (GPU) against TensorFlow (CPU) within models, or None.
+
+    values ~ model + backend by least squares: only models with runs on both backends inform
+    it. Backend and device change together here, so the effect is of the pair.
+    """
+    rows = [(name, s.backend == "jax", measure.of(s)) for name, runs in scores.items()
+            for s in runs]
+    try:
+        return stats.additive_effect([v for *_, v in rows], [n for n, *_ in rows],
+                                     [j for _, j, _ in rows])
+    except ValueError:
+        return None
+
+
+# --- overfitting over seeds ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CurveTrend:
+    """One history's second half: the relative slopes of validation and training loss."""
+
+    val_slope: float     # % of the mean validation loss per epoch
+    p_rise: float        # one-sided p-value that validation loss rises
+    train_slope: float   # % of the mean training loss per epoch
+
+    @property
+    def rises(self):
+        """Validation loss rises significantly while training loss falls: overfitting."""
+        return self.p_rise < SIGNIFICANCE and self.train_slope < 0
+
+
+def curve_trend(history, from_epoch=OVERFIT_FROM_EPOCH):
+    """Return the CurveTrend of one history from `from_epoch` (1-based) on."""
+    val = np.asarray(history["val_loss"][from_epoch - 1:], float)
+    train = np.asarray(history["loss"][from_epoch - 1:], float)
+    val_fit, train_fit = stats.slope(val), stats.slope(train)
+    return CurveTrend(100 * val_fit.slope / val.mean(), val_fit.p_rise,
+                      100 * train_fit.slope / train.mean())
+
+
+# --- the original's claims ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the original's findings, our verdict over seeds, and the evidence."""
+
+    id: str
+    statement: str
+    source: str            # where the original says it, or what we infer it from
+    verdict: str
+    evidence: str
+    summary: str = ""                    # the evidence in a few plain words
+    seeds_to_decide: int | None = None   # for "undecided": seeds per model that would decide
+
+    def to_dict(self):
+        return {"id": self.id, "statement": self.statement, "source": self.source,
+                "verdict": self.verdict, "evidence": self.evidence, "summary": self.summary,
+                "seeds_to_decide": self.seeds_to_decide}
+
+
+FROM_TABLE = ("inferred from the original's summary table (its text ranks nothing); it reports "
+              "one run per model")
+FROM_CURVES = ("the original's conclusion says it checks each model's train and validation "
+               "curves for overfitting but names no model; inferred from its curves")
+
+
+def _ordinal(n):
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _names_text(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def p_text(p):
+    """Return 'p = 0.015', or 'p < 0.001' for the smallest."""
+    return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
+
+
+def _depth_claim(scores, measure):
+    """Judge "more conv layers, better `measure`" over all runs, with and without model_1."""
+    claim_id = f"depth-{measure.name.replace('_', '-')}"
+    direction = "higher" if measure.higher_is_better else "lower"
+    statement = f"More convolutional layers give a {direction} {measure.label}."
+    depths = depth_groups(scores, measure)
+    if len(depths) < 2:
+        return Claim(claim_id, statement, FROM_TABLE, UNDECIDED,
+                     "runs of fewer than two depths are recorded")
+    trend = depth_trend(scores, measure)
+    reverse = depth_trend(scores, measure, better=False)
+    steps = depth_steps(scores, measure)
+    without = (depth_trend(scores, measure, without=(SHALLOWEST,))
+               if len(depth_groups(scores, measure, (SHALLOWEST,))) > 1 else None)
+    step_text = "; ".join(
+        f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
+        + (f" [{measure.difference_text(d.low)}, {measure.difference_text(d.high)}]"
+           if d.low is not None else "") for d1, d2, d in steps)
+    evidence = (f"Jonckheere–Terpstra trend over all {sum(len(v) for _, v in depths)} runs: "
+                f"{p_text(trend.p_value)}"
+                + (f"; without {SHALLOWEST}: {p_text(without.p_value)}" if without else "")
+                + f"; mean steps between depths (95% Welch intervals): {step_text}")
+    all_steps_better = all(measure.better(d.difference, 0) for *_, d in steps)
+    shown = [f"{d1} to {d2}" for d1, d2, d in steps if d.low is not None
+             and measure.better(d.low if measure.higher_is_better else d.high, 0)]
+    not_shown = [f"{d1} to {d2} ({measure.difference_text(d.difference)})" for d1, d2, d in steps
+                 if f"{d1} to {d2}" not in shown]
+    summary = ((f"the mean improves clearly from {' and from '.join(shown)} layers"
+                if shown else "no step between depths is clear on its own")
+               + (f"; not clearly from {' or '.join(not_shown)}" if shown and not_shown else ""))
+    if trend.p_value < SIGNIFICANCE:
+        if without is not None and without.p_value < SIGNIFICANCE and all_steps_better:
+            return Claim(claim_id, statement, FROM_TABLE, SUPPORTED, evidence, summary)
+        return Claim(claim_id, statement, FROM_TABLE, PARTLY, evidence, summary)
+    if reverse.p_value < SIGNIFICANCE:
+        return Claim(claim_id, statement, FROM_TABLE, NOT_SUPPORTED, evidence,
+                     f"deeper models score {'lower' if measure.higher_is_better else 'higher'}")
+    sd, _ = seed_noise(scores, measure)
+    spread = abs(np.mean(depths[-1][1]) - np.mean(depths[0][1]))
+    needed = stats.seeds_needed(spread, sd) if sd else None
+    return Claim(claim_id, statement, FROM_TABLE, UNDECIDED,
+                 evidence + "; no trend either way", "no trend either way", needed)
+
+
+def _best_claim(scores, measure, claimed="model_7"):
+    """Judge "`claimed` is the best model" from the Holm-adjusted tests over seeds."""
+    statement = f"{claimed} has the best {measure.label} of the seven models."
+    if claimed not in scores or len(scores) < 2:
+        return Claim(f"{claimed}-best", statement, FROM_TABLE, UNDECIDED,
+                     f"{claimed} or the models it is compared with have no runs")
+    pairs = [p for p in architecture_pairs(scores, measure) if claimed in (p.a, p.b)]
+    estimates = model_estimates(scores, measure)
+    ranked = sorted(estimates, key=lambda n: estimates[n].mean, reverse=measure.higher_is_better)
+    chances = best_probabilities(scores, measure)
+
+    def gain(pair):  # claimed minus the other, in the measure's better direction
+        d = pair.difference.difference * (1 if pair.a == claimed else -1)
+        return d if measure.higher_is_better else -d
+
+    beaten = [p for p in pairs if p.significant and gain(p) < 0]
+    beats = [p for p in pairs if p.significant and gain(p) > 0]
+    evidence = (f"{claimed} ranks {_ordinal(ranked.index(claimed) + 1)} of {len(ranked)} on mean "
+                f"{measure.label} ({measure.text(estimates[claimed].mean)}; best "
+                f"{ranked[0]} {measure.text(estimates[ranked[0]].mean)}); probability of being "
+                f"the best: {claimed} {chances.get(claimed, 0):.2f}, "
+                + ", ".join(f"{n} {chances[n]:.2f}" for n in sorted(chances, key=chances.get,
+                                                                    reverse=True)
+                            if n != claimed)
+                + f"; significantly better than {claimed} (Holm over seeds): "
+                + (", ".join(p.b if p.a == claimed else p.a for p in beaten) or "none"))
+    rank = ranked.index(claimed) + 1
+    summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean, with a "
+               f"{chances.get(claimed, 0):.0%} chance of being the best")
+    if beaten:
+        return Claim(f"{claimed}-best", statement, FROM_TABLE, NOT_SUPPORTED, evidence,
+                     summary + "; " + _names_text(p.b if p.a == claimed else p.a for p in beaten)
+                     + " clearly better")
+    if len(beats) == len(pairs):
+        return Claim(f"{claimed}-best", statement, FROM_TABLE, SUPPORTED, evidence,
+                     summary + "; clearly better than every other model")
+    rival = ranked[0] if ranked[0] != claimed else ranked[1]
+    sd, _ = seed_noise(scores, measure)
+    needed = (stats.seeds_needed(estimates[rival].mean - estimates[claimed].mean, sd)
+              if sd else None)
+    return Claim(f"{claimed}-best", statement, FROM_TABLE, UNDECIDED,
+                 evidence + f"; the closest question, {claimed} against {rival}, is open",
+                 summary + f"; no model is clearly better or worse than it but {SHALLOWEST}"
+                 if all(p.significant == (SHALLOWEST in (p.a, p.b)) for p in pairs)
+                 else summary + "; the differences are within seed noise", needed)
+
+
+def _overfitting_claim(name, histories, original_history):
+    """Judge the original's curve of `name` (overfits or not) by the mean slope over our seeds."""
+    original = curve_trend(original_history)
+    span = f"epochs {OVERFIT_FROM_EPOCH}–{EPOCHS}"
+    if original.rises:
+        statement = (f"{name} overfits: its validation loss rises over {span} while its "
+                     f"training loss falls.")
+    else:
+        statement = f"{name} does not overfit: its validation loss does not rise over {span}."
+    source = (FROM_CURVES + f" (the original's validation loss there: "
+              f"{original.val_slope:+.2f}% per epoch, one-sided {p_text(original.p_rise)})")
+    trends = [curve_trend(h) for h in histories]
+    if len(trends) < 2:
+        return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
+                     f"{len(trends)} run recorded; a verdict over seeds needs two or more")
+    slopes = [t.val_slope for t in trends]
+    estimate = stats.mean_estimate(slopes)
+    rising = sum(t.rises for t in trends)
+    evidence = (f"validation loss over {span}, mean over {len(trends)} seeds: "
+                f"{estimate.mean:+.2f}% per epoch [{estimate.low:+.2f}, {estimate.high:+.2f}]; "
+                f"it rises significantly while training loss falls in {rising} of "
+                f"{len(trends)} seeds")
+    rises, falls = estimate.low > 0, estimate.high < 0
+    if rises or falls:
+        verdict = SUPPORTED if rises == original.rises else NOT_SUPPORTED
+        summary = (f"ours {'rises' if rises else 'falls'} over seeds "
+                   f"({estimate.mean:+.1f}% per epoch; a significant rise in {rising} of "
+                   f"{len(trends)} seeds)")
+        return Claim(f"overfitting-{name}", statement, source, verdict, evidence, summary)
+    needed = stats.seeds_needed(estimate.mean, estimate.sd) if estimate.sd else None
+    return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
+                 evidence + "; the interval holds both a rise and a fall",
+                 f"ours moves {estimate.mean:+.1f}% per epoch on average, within seed noise "
+                 f"(a significant rise in {rising} of {len(trends)} seeds)", needed)
+
+
+def judge_claims(scores, histories, reference):
+    """Return the original's claims with verdicts over seeds.
+
+    `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]};
+    `reference`: the original's results (report.load_original).
+    """
+    claims = [_depth_claim(scores, ACCURACY), _depth_claim(scores, LOG_LOSS),
+              _best_claim(scores, ACCURACY)]
+    claims += [_overfitting_claim(name, histories.get(name, []),
+                                  reference["models"][name]["history"])
+               for name in MODEL_NAMES]
+    return claims
+
+
+# --- trained networks, one seed each -------------------------------------------------------
+
 @dataclass(frozen=True)
 class McNemarResult:
-    """Images only model a got right, only model b got right, and the exact two-sided p-value."""
+    """Images only network a got right, only network b got right, and the exact p-value."""
 
     only_a: int
     only_b: int
@@ -65,7 +490,7 @@ class McNemarResult:
 def mcnemar(correct_a, correct_b):
     """Return the exact (binomial) two-sided McNemar test of two per-image correctness arrays.
 
-    Under the null hypothesis the two models are equally accurate, so each image that exactly
+    Under the null hypothesis the two networks are equally accurate, so each image that exactly
     one of them gets right is equally likely to favour either: the smaller count is binomial
     (n = discordant images, p = 1/2). With no discordant image the p-value is 1.
     """
@@ -77,24 +502,13 @@ def mcnemar(correct_a, correct_b):
     n = only_a + only_b
     if n == 0:
         return McNemarResult(0, 0, 1.0)
-    p_value = stats.binomtest(min(only_a, only_b), n, 0.5, alternative="two-sided").pvalue
+    p_value = scipy_stats.binomtest(min(only_a, only_b), n, 0.5, alternative="two-sided").pvalue
     return McNemarResult(only_a, only_b, min(1.0, float(p_value)))
-
-
-def holm(p_values):
-    """Return Holm's step-down adjusted p-values, in the order given."""
-    p_values = list(p_values)
-    order = sorted(range(len(p_values)), key=p_values.__getitem__)
-    adjusted, running = [0.0] * len(p_values), 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 @dataclass(frozen=True)
 class PairTest:
-    """One pair of models compared on the same test images."""
+    """Two trained networks compared on the same test images."""
 
     a: str
     b: str
@@ -107,14 +521,14 @@ class PairTest:
 
     @property
     def better(self):
-        """The model that got more of the discordant images right (None on a tie)."""
+        """The network that got more of the discordant images right (None on a tie)."""
         if self.result.only_a == self.result.only_b:
             return None
         return self.a if self.result.only_a > self.result.only_b else self.b
 
 
 def pairwise_mcnemar(correct):
-    """Return McNemar's test for every pair of {model: correctness array}, Holm-adjusted."""
+    """Return McNemar's test for every pair of {name: correctness array}, Holm-adjusted."""
     names = list(correct)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     results = [mcnemar(correct[a], correct[b]) for a, b in pairs]
@@ -123,63 +537,41 @@ def pairwise_mcnemar(correct):
 
 
 @dataclass(frozen=True)
-class Interval:
-    """A mean over runs with its sample std and a t confidence interval (None for one run)."""
+class McNemarBySeed:
+    """Per seed, McNemar between the models' networks of that seed; and, as a calibration, how
+    often two seeds of the same architecture differ by the same test."""
 
-    mean: float
-    std: float | None
-    low: float | None
-    high: float | None
-    n: int
+    by_seed: dict = field(default_factory=dict)  # {seed: [PairTest]} (Holm within the seed)
+    same_architecture: list = field(default_factory=list)  # [(model, seed a, seed b, result)]
 
-
-def mean_interval(values, confidence=CONFIDENCE):
-    """Return the mean of `values` and its two-sided t confidence interval."""
-    values = np.asarray(values, float)
-    if values.size == 0:
-        raise ValueError("no values")
-    mean = float(values.mean())
-    if values.size == 1:
-        return Interval(mean, None, None, None, 1)
-    std = float(values.std(ddof=1))
-    half = stats.t.ppf((1 + confidence) / 2, values.size - 1) * std / math.sqrt(values.size)
-    return Interval(mean, std, mean - half, mean + half, int(values.size))
+    @property
+    def same_architecture_share(self):
+        """The share of same-architecture pairs with p < SIGNIFICANCE (no correction)."""
+        if not self.same_architecture:
+            return None
+        return sum(r.p_value < SIGNIFICANCE for *_, r in self.same_architecture) / len(
+            self.same_architecture)
 
 
-def difference_interval(a_values, b_values, confidence=CONFIDENCE):
-    """Return mean(a) - mean(b) with Welch's t confidence interval (None with under 2 each)."""
-    a, b = np.asarray(a_values, float), np.asarray(b_values, float)
-    difference = float(a.mean() - b.mean())
-    if a.size < 2 or b.size < 2:
-        return Interval(difference, None, None, None, int(min(a.size, b.size)))
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return Interval(difference, 0.0, difference, difference, int(min(a.size, b.size)))
-    dof = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
-    half = stats.t.ppf((1 + confidence) / 2, dof) * se
-    return Interval(difference, se, difference - half, difference + half,
-                    int(min(a.size, b.size)))
+def mcnemar_by_seed(runs_by_model, labels):
+    """Return McNemar's tests within each seed and between the seeds of each architecture."""
+    correct = {name: {run.config.seed: correctness(run.probs, labels) for run in runs}
+               for name, runs in runs_by_model.items() if runs}
+    seeds = sorted({seed for by_seed in correct.values() for seed in by_seed})
+    by_seed = {}
+    for seed in seeds:
+        networks = {name: c[seed] for name, c in correct.items() if seed in c}
+        if len(networks) > 1:
+            by_seed[seed] = pairwise_mcnemar(networks)
+    same = [(name, s1, s2, mcnemar(c[s1], c[s2])) for name, c in correct.items()
+            for i, s1 in enumerate(sorted(c)) for s2 in sorted(c)[i + 1:]]
+    return McNemarBySeed(by_seed, same)
 
 
-def predictions(probs):
-    """Return the predicted digit of each image."""
-    return np.asarray(probs).argmax(axis=1)
-
-
-def correctness(probs, labels):
-    """Return whether each image's predicted digit is its label."""
-    return predictions(probs) == np.asarray(labels)
-
-
-def accuracy(probs, labels):
-    """Return the fraction of images predicted right."""
-    return float(correctness(probs, labels).mean())
-
-
-def log_loss(probs, labels):
-    """Return the mean categorical cross-entropy of `probs` (clipped as Keras clips them)."""
-    return float(per_image_log_loss(probs, labels).mean())
+def headline_networks(runs_by_model):
+    """Return {model: its seed-HEADLINE_SEED run}: the networks the per-network sections show."""
+    return {name: run for name, runs in runs_by_model.items() for run in runs
+            if run.config.seed == HEADLINE_SEED}
 
 
 def confusion_matrix(labels, predicted):
@@ -202,200 +594,88 @@ def ensemble(prob_arrays):
     return np.mean([np.asarray(p, np.float64) for p in prob_arrays], axis=0)
 
 
-def per_image_log_loss(probs, labels):
-    """Return each image's cross-entropy (clipped as Keras clips it)."""
-    probs = np.clip(np.asarray(probs, np.float64), KERAS_EPSILON, 1 - KERAS_EPSILON)
-    return -np.log(probs[np.arange(len(labels)), np.asarray(labels)])
+# --- tables for the analysis notebook (PrettyTables, which notebooks render as HTML) ------
+
+def _interval(measure, low, high):
+    return f"[{measure.text(low)}, {measure.text(high)}]" if low is not None else "—"
 
 
-@dataclass(frozen=True)
-class PairedLoss:
-    """Mean per-image log loss of a minus b on the same images, with a paired t-test."""
-
-    a: str
-    b: str
-    difference: float
-    p_value: float
-    p_holm: float = 1.0
-
-    @property
-    def significant(self):
-        return self.p_holm < SIGNIFICANCE
-
-    @property
-    def better(self):
-        """The model with the lower mean log loss."""
-        return self.b if self.difference > 0 else self.a
-
-
-def pairwise_log_loss(losses):
-    """Return a paired t-test of per-image log losses for every pair of {model: losses}.
-
-    With 10,000 images the mean difference is close to normal whatever the losses' shape.
-    """
-    names = list(losses)
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
-    raw = []
-    for a, b in pairs:
-        differences = np.asarray(losses[a]) - np.asarray(losses[b])
-        p_value = 1.0 if not differences.any() else float(
-            stats.ttest_rel(losses[a], losses[b]).pvalue)
-        raw.append((float(differences.mean()), p_value))
-    adjusted = holm([p for _, p in raw])
-    return [PairedLoss(a, b, d, p, h) for (a, b), (d, p), h in zip(pairs, raw, adjusted)]
-
-
-SUPPORTED, NOT_SUPPORTED, UNDECIDED = "supported", "not supported", "not decidable yet"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One of the original's findings, our verdict on it, and the evidence behind the verdict."""
-
-    statement: str
-    verdict: str
-    evidence: str
-
-
-def _depth_verdict(tests, depth, measure, missing=()):
-    """Judge "more conv layers, better `measure`" from pairwise tests between models.
-
-    A significant win of a shallower model refutes the claim at once; support needs every model
-    of the study (`missing` names those without a run).
-    """
-    across = [t for t in tests if depth[t.a] != depth[t.b]]
-    if len({depth[name] for t in across for name in (t.a, t.b)}) < 2:
-        return UNDECIDED, f"runs of fewer than two depths are recorded"
-    significant = [t for t in across if t.significant]
-    deeper_wins = [t for t in significant if depth[t.better] == max(depth[t.a], depth[t.b])]
-    shallower_wins = [t for t in significant if t not in deeper_wins]
-
-    def named(group):
-        return ", ".join(f"{t.better} over {t.b if t.better == t.a else t.a} "
-                         f"(p = {t.p_holm:.2g})" for t in group) or "none"
-
-    evidence = (f"{len(across)} pairs of models of different depth; {measure} differs "
-                f"significantly (Holm-adjusted p < {SIGNIFICANCE}) in {len(significant)}: the "
-                f"deeper model better in {named(deeper_wins)}; the shallower better in "
-                f"{named(shallower_wins)}")
-    if shallower_wins:
-        return NOT_SUPPORTED, evidence
-    if missing:
-        return UNDECIDED, evidence + f"; no run yet for {', '.join(missing)}"
-    if deeper_wins:
-        return SUPPORTED, evidence
-    return UNDECIDED, evidence + "; no significant difference yet"
-
-
-def check_claims(probs, labels, depth, histories, original_histories, claimed_best="model_7",
-                 models=None):
-    """Check the original's findings on our runs; return a list of Claims.
-
-    `probs`: {model: test probabilities of its headline run}; `depth`: {model: conv layers};
-    `histories`: {model: the headline run's history}; `original_histories`: {model: the
-    original's history}; `models`: every model of the study (a claim about "the best" can only
-    be settled when all of them have runs).
-    """
-    models = list(models or depth)
-    missing = [name for name in models if name not in probs]
-    labels = np.asarray(labels)
-    correct = {name: correctness(p, labels) for name, p in probs.items()}
-    accuracy_tests = pairwise_mcnemar(correct)
-    loss_tests = pairwise_log_loss({name: per_image_log_loss(p, labels)
-                                    for name, p in probs.items()})
-    claims = [
-        Claim("More convolutional layers give a better test accuracy.",
-              *_depth_verdict(accuracy_tests, depth, "accuracy (McNemar)", missing)),
-        Claim("More convolutional layers give a lower test log loss.",
-              *_depth_verdict(loss_tests, depth, "log loss (paired t-test)", missing)),
-        Claim(f"{claimed_best} is the best of the seven models.",
-              *_best_verdict(claimed_best, correct, accuracy_tests, models)),
-    ]
-    claims += [_overfitting_claim(name, history, original_histories[name])
-               for name, history in histories.items()]
-    return claims
-
-
-def _best_verdict(claimed, correct, tests, models):
-    """Judge "`claimed` has the best test accuracy" from McNemar tests against the others."""
-    against = [t for t in tests if claimed in (t.a, t.b)]
-    beaten_by = [t for t in against if t.significant and t.better != claimed]
-    beats = [t for t in against if t.significant and t.better == claimed]
-    missing = [name for name in models if name not in correct]
-    ranked = sorted(correct, key=lambda name: -correct[name].mean())
-    evidence = (f"highest test accuracy: {ranked[0]} ({correct[ranked[0]].mean():.2%})"
-                + "".join(f"; {claimed} against {t.b if t.a == claimed else t.a}: "
-                          f"{t.result.only_a if t.a == claimed else t.result.only_b} vs "
-                          f"{t.result.only_b if t.a == claimed else t.result.only_a} images "
-                          f"right only by one, p = {t.p_holm:.2g}" for t in against))
-    if claimed not in correct:
-        return UNDECIDED, f"{claimed} has no run yet"
-    if beaten_by:
-        return NOT_SUPPORTED, evidence
-    if missing:
-        return UNDECIDED, evidence + f"; no run yet for {', '.join(missing)}"
-    if len(beats) == len(against):
-        return SUPPORTED, evidence
-    return UNDECIDED, evidence + "; not significantly better than every other model"
-
-
-# A model overfits when its validation loss ends this much above its lowest value (relative):
-# the validation curve has turned up while the training loss kept falling.
-OVERFIT_RISE = 0.2
-
-
-def overfitting(history):
-    """Return (best epoch, lowest val loss, last val loss, last train loss, rise, overfits)."""
-    val = history["val_loss"]
-    best = int(np.argmin(val))
-    rise = val[-1] / val[best] - 1
-    return best + 1, val[best], val[-1], history["loss"][-1], rise, rise > OVERFIT_RISE
-
-
-def _overfitting_claim(name, history, original_history):
-    """State whether `name` overfits in the original's curves, and judge it by ours."""
-    o_best, _, _, _, o_rise, o_overfits = overfitting(original_history)
-    best, low, last, train, rise, overfits = overfitting(history)
-    statement = (f"{name} {'overfits' if o_overfits else 'does not overfit'}: in the original its "
-                 f"validation loss ends {o_rise:+.0%} from its lowest (epoch {o_best}); the "
-                 f"threshold is {OVERFIT_RISE:+.0%}.")
-    evidence = (f"ours: validation loss lowest at epoch {best} ({low:.4f}), last {last:.4f} "
-                f"({rise:+.0%}), last train loss {train:.4f}, train/validation gap "
-                f"{last - train:+.4f}")
-    return Claim(statement, SUPPORTED if overfits == o_overfits else NOT_SUPPORTED, evidence)
-
-
-# Tables for the analysis notebook: PrettyTables, which notebooks render as HTML.
-
-def pairs_table(tests):
-    """Return the pairwise McNemar tests as a table, most significant first."""
-    verdict = f"Better (p < {SIGNIFICANCE:g})"
-    rows = [[t.a, t.b, t.result.only_a, t.result.only_b, f"{t.result.p_value:.2g}",
-             f"{t.p_holm:.2g}", t.better if t.significant else "no difference"]
-            for t in sorted(tests, key=lambda t: t.p_holm)]
-    return text_table(["Model a", "Model b", "Only a right", "Only b right", "p", "p (Holm)",
-                      verdict], rows, {"Model a", "Model b", verdict})
-
-
-def _interval_text(interval, scale=1.0, digits=4):
-    if interval.low is None:
-        return f"{interval.mean * scale:.{digits}f} (one run)"
-    return (f"{interval.mean * scale:.{digits}f} [{interval.low * scale:.{digits}f}, "
-            f"{interval.high * scale:.{digits}f}]")
-
-
-def seeds_table(runs_by_model):
-    """Return per model the mean test accuracy and log loss over seeds with 95% intervals."""
+def estimates_table(scores, measure):
+    """Return per model its seeds, mean and 95% interval of `measure` (pooled SD marked *)."""
     rows = []
-    for name, runs in runs_by_model.items():
-        if not runs:
-            continue
-        accuracy_ = mean_interval([run.test_accuracy for run in runs])
-        loss = mean_interval([run.test_loss for run in runs])
-        rows.append([name, len(runs), _interval_text(accuracy_, 100, 2),
-                     _interval_text(loss)])
-    return text_table(["Model", "Seeds", f"Test accuracy, % [{CONFIDENCE:.0%} CI]",
-                      f"Test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Model"})
+    for name, e in model_estimates(scores, measure).items():
+        rows.append([name, e.n, measure.text(e.mean),
+                     _interval(measure, e.low, e.high) + (" *" if e.pooled else "")])
+    return text_table(["Model", "Seeds", f"Mean {measure.label}",
+                       f"{CONFIDENCE:.0%} interval"], rows, {"Model"})
+
+
+def fidelity_table(scores, reference):
+    """Return per model the original's results against our prediction intervals for one run."""
+    rows = []
+    accuracy_, loss = (fidelity(scores, reference, m) for m in MEASURES)
+    for a, l in zip(accuracy_, loss):
+        inside = {True: "yes", False: "no", None: "—"}
+        rows.append([a.model, a.seeds, ACCURACY.text(a.original),
+                     _interval(ACCURACY, a.low, a.high), inside[a.inside],
+                     LOG_LOSS.text(l.original), _interval(LOG_LOSS, l.low, l.high),
+                     inside[l.inside]])
+    return text_table(["Model", "Seeds", "Original accuracy", "Our next run (95%)", "Inside",
+                       "Original log loss", "Our next run's log loss (95%)", "Inside?"], rows,
+                      {"Model", "Inside", "Inside?"})
+
+
+def pairs_table(scores, measure):
+    """Return every pair of architectures: difference over seeds, Holm p, P(a run beats)."""
+    rows = []
+    for p in architecture_pairs(scores, measure):
+        d = p.difference
+        rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
+                     (f"[{measure.difference_text(d.low)}, {measure.difference_text(d.high)}]"
+                      if d.low is not None else "—"),
+                     f"{p.p_holm:.2g}" if p.p_holm is not None else "—",
+                     f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
+    return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
+                       "P(a run of a beats b)"], rows, {"Models"})
+
+
+def trend_table(scores):
+    """Return the depth-trend tests: both measures, with and without model_1."""
+    rows = []
+    for measure in MEASURES:
+        for without in ((), (SHALLOWEST,)):
+            if len(depth_groups(scores, measure, without)) < 2:
+                continue
+            trend = depth_trend(scores, measure, without)
+            runs = sum(len(v) for _, v in depth_groups(scores, measure, without))
+            rows.append([measure.label, f"without {SHALLOWEST}" if without else "all models",
+                         runs, f"{trend.statistic:g}", p_text(trend.p_value)])
+    return text_table(["Measure", "Models", "Runs", "J", "One-sided p"], rows,
+                      {"Measure", "Models"})
+
+
+def overfitting_table(histories):
+    """Return per model the second-half slope of validation loss over seeds, with its interval."""
+    rows = []
+    for name, model_histories in histories.items():
+        trends = [curve_trend(h) for h in model_histories]
+        e = stats.mean_estimate([t.val_slope for t in trends])
+        rows.append([name, e.n, f"{e.mean:+.2f}%",
+                     f"[{e.low:+.2f}, {e.high:+.2f}]" if e.low is not None else "—",
+                     f"{sum(t.rises for t in trends)} of {len(trends)}",
+                     f"{np.mean([t.train_slope for t in trends]):+.2f}%"])
+    return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
+                       "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
+
+
+def mcnemar_table(by_seed):
+    """Return per seed how many network pairs McNemar calls different, beside the calibration."""
+    rows = [[f"seed {seed}", len(tests), sum(t.significant for t in tests),
+             ", ".join(f"{t.better} > {t.b if t.better == t.a else t.a}"
+                       for t in tests if t.significant) or "none"]
+            for seed, tests in by_seed.by_seed.items()]
+    return text_table(["Networks", "Pairs", "Different (Holm p < 0.05)", "Which"], rows,
+                      {"Networks", "Which"})
 
 
 def ensemble_table(probs, labels):
@@ -405,31 +685,15 @@ def ensemble_table(probs, labels):
     best = max(scores, key=lambda name: scores[name][0])
     rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
              f"{log_loss(mixed, labels):.4f}"],
-            [f"best single model ({best})", f"{scores[best][0]:.2%}", f"{scores[best][1]:.4f}"]]
+            [f"best single network ({best})", f"{scores[best][0]:.2%}",
+             f"{scores[best][1]:.4f}"]]
     return text_table(["", "Test accuracy", "Test log loss"], rows, {""})
 
 
 def claims_table(claims):
     """Return the claims with their verdicts and evidence."""
-    return text_table(["The original's finding", "Verdict", "Evidence"],
-                      [[c.statement, c.verdict, c.evidence] for c in claims],
-                      {"The original's finding", "Verdict", "Evidence"})
-
-
-def differences_table(runs_by_model):
-    """Return the differences between models' mean test scores, with Welch intervals.
-
-    Only pairs of models with two or more seeds each have a row; the table is empty otherwise.
-    """
-    several = {name: runs for name, runs in runs_by_model.items() if len(runs) >= 2}
-    names = list(several)
-    rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            accuracy_ = difference_interval([r.test_accuracy for r in several[a]],
-                                            [r.test_accuracy for r in several[b]])
-            loss = difference_interval([r.test_loss for r in several[a]],
-                                       [r.test_loss for r in several[b]])
-            rows.append([f"{a} − {b}", _interval_text(accuracy_, 100, 2), _interval_text(loss)])
-    return text_table(["Models", f"Δ test accuracy, points [{CONFIDENCE:.0%} CI]",
-                      f"Δ test log loss [{CONFIDENCE:.0%} CI]"], rows, {"Models"})
+    return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
+                      [[c.id, c.statement, c.verdict
+                        + (f" ({c.seeds_to_decide} seeds per model would decide it)"
+                           if c.seeds_to_decide else ""), c.evidence] for c in claims],
+                      {"Claim", "The original's finding", "Verdict", "Evidence"})

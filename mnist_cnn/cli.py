@@ -6,29 +6,17 @@ stderr and exit code 2, before anything is written.
 
 import argparse
 import json
-import math
-import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from . import MnistCnnError
-from .machine import cpu_device, machine_name
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
-from .runs import (RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, RunConfig, RunError, load_run,
-                   read_checkpoint, representatives, run_dir, run_folders, train_arguments)
+from .runs import RESULTS_DIR, RunConfig, representatives
+from .study import (InProcess, LocalProcesses, estimate_time, plan_lines, plan_study,
+                    protocol_configs, result_lines, run_study, state_line)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
-LOGS = ".logs"       # worker logs of `--jobs N`, inside the results folder (ignored by git)
-WORKER_POLL_S = 1.0  # how often the parent checks on its workers
-# Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
-WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
-# For `reproduce`'s time estimate, read without importing Keras:
-BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
-VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,69 +49,17 @@ def _cmd_data(args):
         print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
 
 
-def _train_all(configs, results_dir, verbose, jobs=1, reuse=False, retrain=False):
-    """Train every config (data loaded once) and print one result line per run.
-
-    With `reuse` (reproduce), a config whose run is recorded is not trained again unless
-    `retrain`: `train_or_load` decides, here or in each worker.
-    """
-    if jobs > 1:
-        return _train_in_workers(configs, results_dir, jobs, reuse, retrain)
-    from .data import load_mnist
-    from .training import train, train_or_load
-
-    data = load_mnist()
-    for config in configs:
-        if reuse:
-            run = train_or_load(config, data, retrain=retrain, results_dir=results_dir,
-                                verbose=verbose)
-        else:
-            run = train(config, data, results_dir=results_dir, verbose=verbose)
-        print(f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
-              f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {run.path}",
-              flush=True)
-
-
-def _worker_arguments(config, reuse, retrain):
-    """Return the `mnist-cnn` arguments a worker process runs for `config`."""
-    if not reuse:
-        return train_arguments(config)
-    return (["reproduce", "--models", config.model, "--seeds", str(config.seed)]
-            + (["--retrain"] if retrain else []))
-
-
-def _train_in_workers(configs, results_dir, jobs, reuse=False, retrain=False):
-    """Train the configs in `jobs` concurrent worker processes sharing one device."""
-    env = {**os.environ, **WORKER_ENV}
-    logs = Path(results_dir) / LOGS
-    logs.mkdir(parents=True, exist_ok=True)
-    pending, running, failed = list(configs), {}, []
-    began = time.monotonic()
-
-    def at():
-        return f"at {time.monotonic() - began:.0f} s"
-
-    while pending or running:
-        while pending and len(running) < jobs:
-            config = pending.pop(0)
-            log = logs / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
-            command = [sys.executable, "-m", "mnist_cnn.cli",
-                       *_worker_arguments(config, reuse, retrain),
-                       "--results-dir", str(results_dir)]
-            with open(log, "w") as out:
-                worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-            running[worker] = (config, log)
-            print(f"== started {config.model} seed {config.seed} {at()} (log: {log})", flush=True)
-        time.sleep(WORKER_POLL_S)
-        for worker in [w for w in running if w.poll() is not None]:
-            config, log = running.pop(worker)
-            if worker.returncode:
-                failed.append(config)
-                print(f"== FAILED {config.model} seed {config.seed} {at()} (exit "
-                      f"{worker.returncode}); see {log}", flush=True)
-            else:
-                print(f"{log.read_text().strip().splitlines()[-1]} ({at()})", flush=True)
-    if failed:
+def _run_study(plan, args, estimate=None):
+    """Train what `plan` trains (in --jobs processes); print each run's line and the state."""
+    executor = InProcess() if args.jobs == 1 else LocalProcesses(args.jobs)
+    results = []
+    for result in run_study(plan, args.results_dir, executor, verbose=_verbosity()):
+        results.append(result)
+        for line in result_lines(result):
+            print(line, flush=True)
+        if result.status != "skipped" and len(plan.to_train) > 1:
+            print(state_line(plan, results, estimate), flush=True)
+    if any(result.status == "failed" for result in results):
         raise SystemExit(1)
 
 
@@ -137,198 +73,45 @@ def _cmd_train(args):
                 if field.name != "seed"}
     configs = [RunConfig(model, seed=seed, **settings)
                for model in args.models for seed in args.seed]
-    _train_all(configs, args.results_dir, verbose=_verbosity(), jobs=args.jobs)
-
-
-def _recorded_timings(results_dir):
-    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
-
-    An unreadable run is left out: it is no reason to refuse an estimate.
-    """
-    timings = []
-    for folder in run_folders(results_dir):
-        try:
-            run = load_run(folder)
-        except RunError:
-            continue
-        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
-        if seconds:
-            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
-    return timings
-
-
-def _bench_timings(device):
-    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
-
-    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
-    """
-    try:
-        result = json.loads(Path(BENCH_JSON).read_text())
-        machine = result["machine"]
-        if cpu_device(machine["cpu"], machine["cores"]) != device:
-            return {}, None
-        return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
-                 if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}, None
-
-
-def _epoch_steps(config):
-    """Return an epoch's work in training steps: its batches, plus validation's share."""
-    steps = math.ceil((config.subset or TRAIN_SIZE) / config.batch_size)
-    if config.validation == "test":
-        steps += VALIDATION_STEP_SHARE * math.ceil(TEST_SIZE / config.batch_size)
-    return steps
-
-
-def _seconds_per_epoch(config, device, timings, bench):
-    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
-
-    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
-    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
-    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
-    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
-    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`).
-    """
-    same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
-            for recorded, ran_on, seconds in timings
-            if ran_on == device and recorded.model == config.model
-            and recorded.batch_size == config.batch_size]
-    full = [seconds for recorded, seconds in same if recorded.subset is None]
-    if full:
-        return statistics.median(full), "the recorded runs' s/epoch"
-    if same:
-        return (statistics.median(seconds for _, seconds in same),
-                "subset runs' s/epoch scaled to 60,000 images")
-    ms_per_step, batch_size = bench[0].get(config.model), bench[1]
-    if ms_per_step is not None and batch_size == config.batch_size:
-        return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
-    return _scaled_by_flops(config, device, timings)
-
-
-def _scaled_by_flops(config, device, timings):
-    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
-
-    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
-    among those with full-training-set runs on `device` at the same batch size: its median
-    s/step times the ratio of the FLOPs. (None, None) without such runs. Rough: a step's fixed
-    costs do not scale with FLOPs, so this is the estimate of last resort.
-    """
-    from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
-
-    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
-    per_step = {}
-    for recorded, ran_on, seconds in timings:
-        if (ran_on == device and recorded.subset is None and recorded.model != config.model
-                and recorded.batch_size == config.batch_size):
-            per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
-    if not per_step:
-        return None, None
-    nearest = min(per_step, key=lambda name: (abs(math.log(flops[name] / flops[config.model])),
-                                              name))
-    seconds = (statistics.median(per_step[nearest]) * flops[config.model] / flops[nearest]
-               * _epoch_steps(config))
-    return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
-
-
-def _epochs_done(config, results_dir):
-    """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
-    try:
-        state = read_checkpoint(config, results_dir)
-    except ValueError:
-        return 0  # `train` will ignore it too
-    return state["epochs_done"] if state else 0
-
-
-def _duration(seconds):
-    if seconds < 100:
-        return f"{seconds:.0f} s"
-    if seconds < 100 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _reproduce_plan(configs, recorded, results_dir, retrain=False, device=None):
-    """Return the lines `reproduce` prints before it trains.
-
-    How many of `configs` are `recorded`, which are to be trained (all with `retrain`) and
-    roughly how long they take on this machine (`device`, default `machine_name()`): the
-    s/epoch of the runs recorded on it (or its benchmark) times the epochs left to train.
-    """
-    from .report import plural
-
-    todo = list(configs) if retrain else [c for c in configs if c not in recorded]
-    counts = f"{len(recorded)} of {plural(len(configs), 'run')} recorded"
-    if not todo:
-        if len(configs) == 1:
-            return [f"{counts}; nothing to train"]
-        return [f"all {len(configs)} runs recorded; nothing to train"]
-    device = device or machine_name()
-    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
-    names, total, sources, unknown = [], 0.0, [], []
-    for config in todo:
-        done = _epochs_done(config, results_dir)
-        names.append(f"{config.model} seed {config.seed}"
-                     + (f" (resumes after epoch {done})" if done else ""))
-        seconds, source = _seconds_per_epoch(config, device, timings, bench)
-        if seconds is None:
-            unknown.append(f"{config.model} seed {config.seed}")
-            continue
-        total += seconds * (config.epochs - done)
-        if source not in sources:
-            sources.append(source)
-    what = f"retraining all {len(todo)}" if retrain else f"{len(todo)} to train"
-    here = f"on this machine ({device})"
-    if not sources:
-        estimate = (f"time to train: unknown {here}: no run of these models recorded or "
-                    "benchmarked on it")
-    elif not unknown:
-        estimate = f"time to train: about {_duration(total)} {here}, from {' and '.join(sources)}"
-    else:
-        estimate = (f"time to train: about {_duration(total)} {here} for "
-                    f"{len(todo) - len(unknown)} of the {len(todo)}, from {' and '.join(sources)}; "
-                    f"unknown for {', '.join(unknown)} (no run of the model recorded or "
-                    "benchmarked on this machine)")
-    return [f"{counts}; {what}: {', '.join(names)}", estimate]
+    _run_study(plan_study(configs, args.results_dir, retrain=True), args)
 
 
 def _cmd_reproduce(args):
-    # Seed by seed: whatever finishes before an interruption covers the models evenly.
-    configs = list(dict.fromkeys(RunConfig(model, seed=seed)
-                                 for seed in args.seeds for model in args.models))
-    recorded = []
-    for config in configs:  # a corrupt run stops the command now, not after hours of training
-        folder = run_dir(config, args.results_dir)
-        if folder.exists() and (args.retrain or load_run(folder).config == config):
-            recorded.append(config)
-    for line in _reproduce_plan(configs, recorded, args.results_dir, args.retrain):
+    plan = plan_study(protocol_configs(args.models, args.seeds), args.results_dir, args.retrain)
+    estimate = estimate_time(plan, args.results_dir) if plan.to_train else None
+    for line in plan_lines(plan, estimate):
         print(line, flush=True)
-    _train_all(configs, args.results_dir, verbose=_verbosity(), jobs=args.jobs, reuse=True,
-               retrain=args.retrain)
+    _run_study(plan, args, estimate)
 
 
 def _cmd_table(args):
-    from .report import (README_MARKERS, REPRODUCED_MARKERS, protocol_runs,
-                         reproduction_markdown, seed_spread_table, summary_markdown,
-                         summary_table, update_readme_sections)
+    from .findings import FINDINGS_MARKERS, readme_findings
+    from .report import (README_MARKERS, protocol_runs, summary_markdown, summary_table,
+                         update_readme_sections)
 
     runs = protocol_runs(args.results_dir)
     if args.update_readme:
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
-            REPRODUCED_MARKERS: reproduction_markdown(runs)})
+            FINDINGS_MARKERS: readme_findings(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
     elif args.markdown:
         print(summary_markdown(runs))
     else:
         print(summary_table(runs))
-        if len(runs) > len({run.config.model for run in runs}):  # some model has seeds
-            print(seed_spread_table(runs))
+
+
+def _cmd_findings(args):
+    from .findings import analyse, findings_json, findings_markdown
+
+    study = analyse(args.results_dir)
+    if args.json:
+        print(json.dumps(findings_json(study), indent=2, ensure_ascii=False))
+    else:
+        print(findings_markdown(study))
 
 
 def _cmd_bench(args):
-    import json
-
     from .speed.bench import (check_targets, load_bench, readme_markdown, results_document,
                               run_bench)
     from .files import write_json, write_text
@@ -437,9 +220,16 @@ def build_parser():
     table = command("table", _cmd_table, "print the summary table of the recorded runs")
     table.add_argument("--markdown", action="store_true", help="as a Markdown table")
     table.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
-                       help="rewrite the results table and the 'What reproduced' list in README.md "
-                       "between their markers")
+                       help="rewrite the results table and the findings in README.md between "
+                       "their markers")
     results_option(table)
+
+    findings = command("findings", _cmd_findings,
+                       "judge the original's claims over the recorded seeds, in plain words")
+    findings.add_argument("--json", action="store_true",
+                          help="one JSON object: claims (id, statement, verdict, evidence) and "
+                          "fidelity (one entry per model)")
+    results_option(findings)
 
     plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")
     plot.add_argument("--figures-dir", type=Path, default=None,

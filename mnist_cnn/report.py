@@ -1,9 +1,11 @@
 """The summary table of the recorded runs, side by side with the original's results.
 
 Works from saved runs (results/) and the original's parsed logs (mnist_cnn/reference/original.json,
-shipped with the package) only, so
-it never imports Keras. Every number shown comes from one of the two: runs are aggregated per model
-(mean, sample std, min and max over seeds), and the original's columns repeat its own summary table.
+shipped with the package) only, so it never imports Keras. Every number shown comes from one of the
+two: our runs are scored from their saved test probabilities (`mnist_cnn.scores`: images right and
+the clipped log loss) and aggregated per model (mean, sample std, min and max over seeds); the
+original's values are the ones its logs record (`original_value`), never the rounded or truncated
+ones its summary table prints, so that every Δ is the difference of the two numbers beside it.
 """
 
 import json
@@ -16,13 +18,13 @@ from prettytable import PrettyTable, TableStyle
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import HEADLINE_SEED, RESULTS_DIR, RunError, representatives
+from .runs import RESULTS_DIR, TEST_SIZE, RunError, representatives
+from .scores import images_right, score_run
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
-REPRODUCED_MARKERS = ("<!-- reproduced:start -->", "<!-- reproduced:end -->")
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Runs cell of a model without runs
 
@@ -30,9 +32,6 @@ NO_RUN = "no run"   # the Runs cell of a model without runs
 SUMMARY_FIELDS = ("Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss",
                   "Original Accuracy", "Δ Accuracy", "Original Log Loss", "Δ Log Loss", "Params",
                   "s/epoch", "Runs")
-SPREAD_FIELDS = ("Model #", "Seeds", "Original Accuracy", "Our Accuracy", "Our Accuracy Range",
-                     "Original in Our Accuracy Range?", "Original Log Loss", "Our Log Loss",
-                     "Our Log Loss Range", "Original in Our Log Loss Range?")
 TEXT_FIELDS = {"Model #", "Number of Convolutional Layers", "Seeds"}  # left-aligned; numbers right
 
 
@@ -67,6 +66,22 @@ def load_original(path=ORIGINAL_REFERENCE):
                        f"restore it "
                        f"from git or rebuild it: python scripts/parse_seed.py") from None
     return reference
+
+
+def original_value(reference, model, metric):
+    """Return the original's `metric` ("test_accuracy" or "test_loss") of `model` from its logs.
+
+    Accuracy is rounded to whole test images (its log's 0.99199998 is 9,920 images right: 0.992),
+    so it compares with ours as a count.
+    """
+    value = reference["models"][model][metric]
+    return images_right(value) / TEST_SIZE if metric == "test_accuracy" else value
+
+
+def run_values(run, labels=None):
+    """Return {"test_accuracy": ..., "test_loss": ...} of `run`, scored from its probabilities."""
+    score = score_run(run, labels)
+    return {"test_accuracy": score.accuracy, "test_loss": score.log_loss}
 
 
 def _stats(values):
@@ -105,26 +120,20 @@ def _seconds_text(by_kind):
     return ", ".join(f"{seconds:.1f} {kind}" for kind, seconds in by_kind.items())
 
 
-def _model_row(name, runs, reference):
+def _model_row(name, runs, reference, labels=None):
     """Return the summary of one model's runs against the original's result."""
-    original = reference["models"][name]
     original_printed = {row["model"]: row for row in reference["summary_table"]}[name]
     row = {"model": name, "conv_layers": CONV_LAYERS[name],
            "original_conv_layers": original_printed["conv_layers"],
            "n_runs": len(runs), "seeds": sorted(run.config.seed for run in runs),
-           "original_test_accuracy": original["test_accuracy"],
-           "original_test_loss": original["test_loss"],
-           # The original's table as printed (it truncates some values: 99.19% for 0.99199998).
-           "original_accuracy_text": original_printed["test_accuracy"],
-           "original_loss_text": original_printed["test_log_loss"]}
+           "original_test_accuracy": original_value(reference, name, "test_accuracy"),
+           "original_test_loss": original_value(reference, name, "test_loss")}
+    scored = [run_values(run, labels) for run in runs]
     for metric in ("test_accuracy", "test_loss"):
-        mean, std, low, high = _stats([run.metrics[metric] for run in runs])
-        original_value = row[f"original_{metric}"]
-        in_range = low <= original_value <= high if len(runs) > 1 else None
+        mean, std, low, high = _stats([values[metric] for values in scored])
         row.update({f"{metric}_mean": mean, f"{metric}_std": std,
                     f"{metric}_min": low, f"{metric}_max": high,
-                    f"delta_{metric}": None if mean is None else mean - original_value,
-                    f"original_{metric}_in_range": in_range})
+                    f"delta_{metric}": None if mean is None else mean - row[f"original_{metric}"]})
     if not runs:
         return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch",
                                     "seconds_per_epoch_by_kind", "device", "backend"))
@@ -138,13 +147,13 @@ def _model_row(name, runs, reference):
     }
 
 
-def summary_rows(runs, reference=None):
+def summary_rows(runs, reference=None, labels=None):
     """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds.
 
     Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
-    test_loss_{mean,std,min,max}, original_test_accuracy, original_test_loss, delta_test_accuracy,
-    delta_test_loss (ours minus the original's), original_test_{accuracy,loss}_in_range (None
-    for fewer than 2 runs), params, seconds_per_epoch (over all runs),
+    test_loss_{mean,std,min,max} (scored from the saved probabilities), original_test_accuracy,
+    original_test_loss (original_value), delta_test_accuracy, delta_test_loss (ours minus the
+    original's), params, seconds_per_epoch (over all runs),
     seconds_per_epoch_by_kind ({'CPU': s, 'GPU': s}), device, backend; ours are None for a model
     without runs. The runs of one model must differ only in their seed.
     """
@@ -159,7 +168,7 @@ def summary_rows(runs, reference=None):
             raise ValueError(f"the runs of {name} differ in more than their seed "
                              f"({', '.join(sorted(v or 'protocol' for v in variants))}): "
                              f"pass one configuration per model")
-    return [_model_row(name, model_runs, reference) for name, model_runs in by_model.items()]
+    return [_model_row(name, model_runs, reference, labels) for name, model_runs in by_model.items()]
 
 
 def protocol_runs(results_dir=RESULTS_DIR):
@@ -191,16 +200,12 @@ def _spread(row, metric, formatter):
     return formatter(row[f"{metric}_mean"], row[f"{metric}_std"] if several else None)
 
 
-def _range(row, metric, formatter):
-    """Format our min–max of `metric`; a dash for fewer than two runs."""
-    if row["n_runs"] < 2:
-        return NO_VALUE
-    return f"{formatter(row[f'{metric}_min'])} – {formatter(row[f'{metric}_max'])}"
-
-
-def _in_range(row, metric):
-    """Say whether the original's value of `metric` lies within our min–max."""
-    return {True: "yes", False: "no", None: NO_VALUE}[row[f"original_{metric}_in_range"]]
+def _delta(row, metric):
+    """Return ours minus the original's as the difference of the two numbers shown (rounded)."""
+    if metric == "test_accuracy":
+        shown = (round(100 * row[f"{metric}_mean"], 2) - round(100 * row[f"original_{metric}"], 2))
+        return f"{shown:+.2f} pp"
+    return f"{round(row[f'{metric}_mean'], 4) - round(row[f'original_{metric}'], 4):+.4f}"
 
 
 def _model_label(name):
@@ -213,24 +218,13 @@ def _summary_cells(row):
     return [
         _model_label(row["model"]), row["original_conv_layers"],
         _spread(row, "test_accuracy", _accuracy), _spread(row, "test_loss", _log_loss),
-        row["original_accuracy_text"],
-        f"{100 * row['delta_test_accuracy']:+.2f} pp" if ran else NO_VALUE,
-        row["original_loss_text"],
-        f"{row['delta_test_loss']:+.4f}" if ran else NO_VALUE,
+        _accuracy(row["original_test_accuracy"]),
+        _delta(row, "test_accuracy") if ran else NO_VALUE,
+        _log_loss(row["original_test_loss"]),
+        _delta(row, "test_loss") if ran else NO_VALUE,
         f"{row['params']:,}" if ran else NO_VALUE,
         _seconds_text(row["seconds_per_epoch_by_kind"]) if ran else NO_VALUE,
         str(row["n_runs"]) if ran else NO_RUN,
-    ]
-
-
-def _spread_cells(row):
-    """Return the SPREAD_FIELDS cells of one summary row."""
-    return [
-        _model_label(row["model"]), ", ".join(map(str, row["seeds"])) or NO_RUN,
-        row["original_accuracy_text"], _spread(row, "test_accuracy", _accuracy),
-        _range(row, "test_accuracy", _accuracy), _in_range(row, "test_accuracy"),
-        row["original_loss_text"], _spread(row, "test_loss", _log_loss),
-        _range(row, "test_loss", _log_loss), _in_range(row, "test_loss"),
     ]
 
 
@@ -252,52 +246,11 @@ def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
 
 
-def seed_spread_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return per model the original's accuracy and log loss against our spread over seeds."""
-    rows = _resolve_rows(runs, results_dir, reference)
-    return text_table(SPREAD_FIELDS, [_spread_cells(row) for row in rows])
-
-
 def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
     """Return summary_table's content as a GitHub Markdown table."""
     table = summary_table(runs, results_dir, reference)
     table.set_style(TableStyle.MARKDOWN)
     return table.get_string()
-
-
-def reproduction_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the README's "What reproduced" list: per model, our seed-0 run against the original.
-
-    Each line gives our test accuracy and log loss, the original's as its summary table prints
-    them, and the differences (ours minus the original's); a closing line counts the models
-    whose accuracy and log loss came out better than the original's.
-    """
-    reference = load_original() if reference is None else reference
-    runs = protocol_runs(results_dir) if runs is None else runs
-    headline = {run.config.model: run for run in runs if run.config.seed == HEADLINE_SEED}
-    lines, better_accuracy, better_loss = [], 0, 0
-    for name in MODEL_NAMES:
-        original = reference["models"][name]
-        accuracy_text, loss_text = _original_printed(reference, name)
-        label = f"**{_model_label(name)}** ({CONV_LAYERS[name]} conv layers)"
-        run = headline.get(name)
-        if run is None:
-            lines.append(f"- {label}: no seed-{HEADLINE_SEED} protocol run recorded yet; the "
-                         f"original reports {accuracy_text} and log loss {loss_text}.")
-            continue
-        d_accuracy = run.test_accuracy - original["test_accuracy"]
-        d_loss = run.test_loss - original["test_loss"]
-        better_accuracy += d_accuracy > 0
-        better_loss += d_loss < 0
-        lines.append(f"- {label}: test accuracy {_accuracy(run.test_accuracy)} against the "
-                     f"original's {accuracy_text} ({100 * d_accuracy:+.2f} pp); test log loss "
-                     f"{_log_loss(run.test_loss)} against {loss_text} ({d_loss:+.4f}).")
-    if headline:
-        lines.append(f"\nOf the {plural(len(headline), 'model')} with a seed-{HEADLINE_SEED} run, "
-                     f"{better_accuracy} came out with a higher test accuracy than the original's "
-                     f"and {better_loss} with a lower test log loss. These are single runs; the "
-                     f"notebooks show the spread over seeds where a model has several.")
-    return "\n".join(lines)
 
 
 def update_readme(readme_path, markdown, markers=None):
@@ -345,12 +298,6 @@ def label_counts(y_train, y_test):
     return table
 
 
-def _original_printed(reference, model):
-    """Return the original's (accuracy, log loss) as its own summary table prints them."""
-    row = next(row for row in reference["summary_table"] if row["model"] == model)
-    return row["test_accuracy"], row["test_log_loss"]
-
-
 def model_report(runs, reference=None):
     """Return a table of each run's test results, their mean ± std, and the original's result.
 
@@ -363,8 +310,9 @@ def model_report(runs, reference=None):
     table.align = "r"
     table.align["Run"] = table.align["Device"] = "l"
     for run in runs:
-        table.add_row([run.label, run.config.epochs, _accuracy(run.test_accuracy),
-                       _log_loss(run.test_loss), f"{run.seconds_per_epoch:.1f}",
+        values = run_values(run)
+        table.add_row([run.label, run.config.epochs, _accuracy(values["test_accuracy"]),
+                       _log_loss(values["test_loss"]), f"{run.seconds_per_epoch:.1f}",
                        run.metrics["device"]])
     if len(runs) > 1:
         row = summary_rows(runs, reference)[MODEL_NAMES.index(runs[0].config.model)]
@@ -374,11 +322,31 @@ def model_report(runs, reference=None):
                        _seconds_text(row["seconds_per_epoch_by_kind"]), ""])
     if not runs[0].config.is_protocol:
         return table
+    model = runs[0].config.model
     table.add_row(["the original", len(original["history"]["loss"]),
-                   *_original_printed(reference, runs[0].config.model),
+                   _accuracy(original_value(reference, model, "test_accuracy")),
+                   _log_loss(original_value(reference, model, "test_loss")),
                    f"{statistics.median(original['history']['epoch_seconds']):.1f}",
-                   "CPU (Keras 2, TF 2.x)"])
+                   "not stated (Keras 2, TF 2.x)"])
     return table
+
+
+def _fidelity_lines(runs, reference):
+    """Say whether the original's results lie where one new run of ours would fall."""
+    from . import analysis  # analysis builds on this module's tables
+    from .scores import score_runs
+
+    if len(runs) < analysis.POOL_BELOW:  # fewer seeds borrow the study's pooled SD: see 05
+        return []
+    scores = score_runs({runs[0].config.model: runs})
+    lines = []
+    for measure in analysis.MEASURES:
+        entry = analysis.fidelity(scores, reference, measure)[0]
+        lines.append(f"the original's {measure.label} {measure.text(entry.original)} lies "
+                     f"{'inside' if entry.inside else 'outside'} the 95% interval where one new "
+                     f"run of ours would fall ({measure.text(entry.low)} to "
+                     f"{measure.text(entry.high)}, from {entry.seeds} seeds).")
+    return lines
 
 
 def _curve_facts(history):
@@ -411,17 +379,12 @@ def observations(runs, reference=None):
                  f"and ends at {s_last:.4f}; its last train loss is {s_train:.4f}.")
     row = summary_rows(runs, reference)[MODEL_NAMES.index(model)]
     several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
-    original_accuracy, original_loss = _original_printed(reference, model)
     lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
-                 f"original's {original_accuracy}: {100 * row['delta_test_accuracy']:+.2f} "
-                 f"percentage points; test log loss {_log_loss(row['test_loss_mean'])} against "
-                 f"{original_loss}.")
-    if row["original_test_accuracy_in_range"] is not None:
-        inside = {True: "inside", False: "outside"}
-        lines.append(f"the original's accuracy lies "
-                     f"{inside[row['original_test_accuracy_in_range']]} and its log loss "
-                     f"{inside[row['original_test_loss_in_range']]} the range of our "
-                     f"{len(runs)} seeds.")
+                 f"original's {_accuracy(row['original_test_accuracy'])}: "
+                 f"{_delta(row, 'test_accuracy')}; test log loss "
+                 f"{_log_loss(row['test_loss_mean'])} against "
+                 f"{_log_loss(row['original_test_loss'])}: {_delta(row, 'test_loss')}.")
+    lines += _fidelity_lines(runs, reference)
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
             epoch = run.metrics["resumed_after_epoch"]
@@ -429,30 +392,4 @@ def observations(runs, reference=None):
                          f"by an earlier version whose resume started the data order and dropout "
                          f"masks afresh, so its later epochs differ from an uninterrupted run's; "
                          f"it is kept as recorded.")
-    return "\n".join(f"- {line}" for line in lines)
-
-
-def conclusions(rows):
-    """Return computed conclusions from summary_rows: best models, ranking against the original."""
-    ran = [row for row in rows if row["n_runs"]]
-    if not ran:
-        return "- no protocol runs recorded yet."
-    lines = []
-    for metric, better, name, shown in (("test_accuracy", max, "test accuracy", _accuracy),
-                                        ("test_loss", min, "test log loss", _log_loss)):
-        ours = better(ran, key=lambda row: row[f"{metric}_mean"])
-        seeds = better(rows, key=lambda row: row[f"original_{metric}"])
-        lines.append(f"best {name} among the {plural(len(ran), 'model')} with protocol runs: "
-                     f"{ours['model']} ({shown(ours[f'{metric}_mean'])}); the original's best of "
-                     f"all "
-                     f"{len(rows)}: {seeds['model']} ({shown(seeds[f'original_{metric}'])}).")
-    if len(ran) > 1:
-        ranked = sorted(ran, key=lambda row: -row["test_accuracy_mean"])
-        original_ranked = sorted(ran, key=lambda row: -row["original_test_accuracy"])
-        lines.append("ranking by test accuracy, ours: " + " > ".join(r["model"] for r in ranked))
-        lines.append("the same models ranked by the original: "
-                     + " > ".join(r["model"] for r in original_ranked))
-    missing = [row["model"] for row in rows if not row["n_runs"]]
-    if missing:
-        lines.append("no protocol run recorded yet for: " + ", ".join(missing) + ".")
     return "\n".join(f"- {line}" for line in lines)

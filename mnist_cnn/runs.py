@@ -66,7 +66,7 @@ class RunConfig:
     """Everything that decides what a training run does; the defaults are the protocol.
 
     Each field but `model` carries the `mnist-cnn train` option that sets it, so the CLI and
-    the worker command line (`train_arguments`) are built from this list alone.
+    the command that retrains a run (`train_arguments`) are built from this list alone.
     """
 
     model: str
@@ -272,6 +272,19 @@ def load_run(path):
     return Run(path, config, history, metrics, probs)
 
 
+def recorded_run(config, results_dir=RESULTS_DIR):
+    """Return the recorded run of `config`, or None where none is: the one rule for "recorded".
+
+    A folder that holds another configuration does not count; one that cannot be read raises
+    RunError (saying what to do): it is no reason to train for hours.
+    """
+    folder = run_dir(config, results_dir)
+    if not folder.exists():
+        return None
+    run = load_run(folder)
+    return run if run.config == config else None
+
+
 def run_folders(results_dir=RESULTS_DIR):
     """Return the folders of the recorded runs under `results_dir` (not staging or checkpoints)."""
     root = Path(results_dir)
@@ -280,9 +293,16 @@ def run_folders(results_dir=RESULTS_DIR):
 
 
 def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
-    """Return the runs under `results_dir` (protocol runs only unless `protocol=False`)."""
-    runs = []
+    """Return the runs under `results_dir` (protocol runs only unless `protocol=False`).
+
+    Folders are chosen by their path (`run_dir`: model, variant, seed) before any is read, so
+    that one model's runs load without reading, or tripping over, every other run.
+    """
+    root, runs = Path(results_dir), []
     for folder in run_folders(results_dir):
+        parts = folder.relative_to(root).parts  # (model, seed_k) or (model, variant, seed_k)
+        if (model is not None and parts[0] != model) or (protocol and len(parts) != 2):
+            continue
         run = load_run(folder)
         if (model is None or run.config.model == model) and (run.config.is_protocol or not protocol):
             runs.append(run)

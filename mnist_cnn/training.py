@@ -24,7 +24,7 @@ from .files import write_json
 from .machine import cpu_device
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
-                   RunConfig, checkpoint_dir, load_run, read_checkpoint, run_dir, save_run)
+                   RunConfig, checkpoint_dir, read_checkpoint, recorded_run, run_dir, save_run)
 
 keras = import_keras()
 fused_batchnorm_class()  # registered before any checkpoint that uses it is loaded
@@ -288,9 +288,9 @@ def as_config(model, **settings):
     return RunConfig(model, **settings)
 
 
-def train(model, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
-          steps_per_execution=None, log=print, **settings):
-    """Train `model` (a RunConfig, or a model name and RunConfig fields) and save the run.
+def train(config, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
+          steps_per_execution=None, log=print):
+    """Train the run of `config` (a RunConfig) and save it.
 
     `data` is `load_mnist()`'s output (loaded when None). An unfinished checkpoint of the same
     configuration is resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
@@ -298,7 +298,8 @@ def train(model, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
     what suits the device, lowered to divide an epoch's steps (it changes speed, not results).
     Return the saved Run.
     """
-    config = as_config(model, **settings)
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"train takes a RunConfig, got {config!r}: train(RunConfig(name, ...))")
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     x_train, y_train = prepare(x_train[:config.subset], y_train[:config.subset])
     x_test, y_test = prepare(x_test, y_test)
@@ -361,17 +362,19 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
                   **settings):
     """Return the saved run of this configuration if there is one, else train it.
 
-    `model` and `settings` are as for `train`. With `retrain`, always train. A saved run that
-    cannot be read is an error (RunError says what to do), not a reason to train for hours.
+    `model` is a RunConfig, or a model name with RunConfig fields in `settings` (the README's
+    short form); `settings` may also hold `train`'s verbose,
+    callbacks and steps_per_execution. With `retrain`, always train. "Recorded" is
+    `runs.recorded_run`: a saved run that cannot be read is an error (RunError says what to do),
+    not a reason to train for hours.
     """
     how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution")
            if k in settings}
     config = as_config(model, **settings)
-    folder = run_dir(config, results_dir)
-    if not retrain and folder.exists():
-        run = load_run(folder)
-        if run.config == config:
-            log(f"up to date: {run.label} ({folder})")
-            return run
-        log(f"{folder} holds another configuration ({run.config}): training it again")
+    run = None if retrain else recorded_run(config, results_dir)
+    if run is not None:
+        log(f"up to date: {run.label} ({run.path})")
+        return run
+    if not retrain and run_dir(config, results_dir).exists():
+        log(f"{run_dir(config, results_dir)} holds another configuration: training it again")
     return train(config, data, results_dir=results_dir, log=log, **how)

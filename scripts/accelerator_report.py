@@ -2,8 +2,8 @@
 
 Reads the runs under results/ whose device is a GPU (their per-epoch times and results) and the
 record of each call that trained them, kept in benchmarks/accelerator/call_<n>/ as it came back
-from scripts/accelerator_study.sh: `command.txt`, `reproduce.log` (with several runs at once,
-the worker lines timed from the start), `stack.txt` (nvidia-smi and the library versions),
+from scripts/accelerator_study.sh: `command.txt`, `reproduce.log` (each finished run's line
+says when it started and finished, counted from the study's start), `stack.txt` (nvidia-smi and the library versions),
 `times.txt` (start and end, UTC) and `gpu_use.txt` (nvidia-smi dmon every 5 s).
 
 Usage (from the repository root): python scripts/accelerator_report.py
@@ -16,17 +16,20 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_cnn.analysis import load_costs
-from mnist_cnn.cli import VALIDATION_STEP_SHARE
 from mnist_cnn.files import write_text
 from mnist_cnn.runs import EPOCHS, RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, find_runs
+from mnist_cnn.study import VALIDATION_STEP_SHARE
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "accelerator"
 OUT = ROOT / "benchmarks" / "ACCELERATOR.md"
 TARGET_SECONDS = 120  # issue 9's target: one seed's 7 x 30 study in under 2 minutes
-# "== started model_5 seed 0 at 12 s (log: ...)" and "== model_5 seed 0: ... (at 301 s)"
+# The lines of `mnist_cnn.study.result_lines`: "== model_5 seed 0: ... (worker 4242, 5.1 min:
+# 3 s to 309 s)"; calls before it printed "== started model_5 seed 0 at 3 s (log: ...)" when a
+# run started and "== model_5 seed 0: ... (at 309 s)" when it finished.
 STARTED = re.compile(r"^== started (model_\d) seed (\d+) at (\d+) s")
-FINISHED = re.compile(r"^== (model_\d) seed (\d+): test accuracy .* \(at (\d+) s\)$")
+FINISHED = re.compile(r"^== (model_\d) seed (\d+): test accuracy .* "
+                      r"\((?:at|.*: (\d+) s to) (\d+) s\)$")
 
 
 def timeline(log_text):
@@ -35,8 +38,12 @@ def timeline(log_text):
     for line in log_text.splitlines():
         if match := STARTED.match(line):
             spans[(match[1], int(match[2]))] = [int(match[3]), None]
-        elif (match := FINISHED.match(line)) and (match[1], int(match[2])) in spans:
-            spans[(match[1], int(match[2]))][1] = int(match[3])
+        elif match := FINISHED.match(line):
+            run = (match[1], int(match[2]))
+            if match[3] is not None:
+                spans[run] = [int(match[3]), int(match[4])]
+            elif run in spans:
+                spans[run][1] = int(match[4])
     return spans
 
 

@@ -52,12 +52,11 @@ nvidia-smi dmon -s u -d 5 > "$OUT/gpu_use.txt" 2>&1 &
 touch /tmp/study_start
 (while sleep 15; do pack; done) &
 echo "started $(date -u +%FT%TZ)" > "$OUT/times.txt"
+# timeout signals its whole process group, the worker processes included: SIGINT stops every
+# run at once (unfinished runs are dropped; their checkpoints stay), SIGKILL 20 s later if not.
 # shellcheck disable=SC2086  # MODELS and SEEDS are word lists
 timeout -s INT -k 20 "$LIMIT" $PYTHON -m mnist_cnn.cli reproduce --models $MODELS \
     --seeds $SEEDS --jobs "$JOBS" > "$OUT/reproduce.log" 2>&1
-pkill -INT -f "mnist_cnn.cli reproduce"  # the workers; their unfinished runs are dropped
-sleep 5
-pkill -KILL -f "mnist_cnn.cli reproduce"
 kill %1 %2 2>/dev/null
 wait
 echo "ended $(date -u +%FT%TZ)" >> "$OUT/times.txt"

@@ -1,10 +1,37 @@
 """Synthetic runs for tests that need recorded runs without training."""
 
+import math
+
 import numpy as np
 
-from mnist_cnn.runs import Run, RunConfig
+from mnist_cnn.runs import TEST_SIZE, Run, RunConfig
+from mnist_cnn.scores import test_labels
 
 PARAMS = {"model_1": 1_199_882, "model_3": 2_000_000}
+RIGHT_PROBABILITY = float(np.float16(0.999))  # the true digit's probability on a right image
+
+
+def probs_scoring(test_accuracy, test_loss, labels=None):
+    """Return float16 test probabilities that score `test_accuracy` (to the image) and
+    `test_loss` (to about 1e-5) on the MNIST test labels.
+
+    The first images are wrong: their true digit gets a probability r and the next digit 1 - r,
+    with r chosen so that the mean clipped cross-entropy comes out at `test_loss`.
+    """
+    labels = test_labels() if labels is None else labels
+    right = round(test_accuracy * TEST_SIZE)
+    wrong = TEST_SIZE - right
+    probs = np.zeros((TEST_SIZE, 10), np.float32)
+    rows, other = np.arange(TEST_SIZE), (labels + 1) % 10
+    true_probability = np.full(TEST_SIZE, RIGHT_PROBABILITY)
+    if wrong:
+        r = math.exp(-(TEST_SIZE * test_loss + right * math.log(RIGHT_PROBABILITY)) / wrong)
+        if not r < 0.5:
+            raise ValueError(f"no probabilities score {test_accuracy} with loss {test_loss}")
+        true_probability[:wrong] = r
+    probs[rows, labels] = true_probability
+    probs[rows, other] = 1 - true_probability
+    return probs.astype(np.float16)
 
 
 def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **settings):
@@ -24,4 +51,4 @@ def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **sett
                "backend": "tensorflow", "device": "CPU: test (2 cores)",
                "versions": {"keras": "3.15.1"}, "date": "2025-01-01T00:00:00+00:00",
                "total_seconds": sum(history["epoch_seconds"])}
-    return Run(None, config, history, metrics, np.zeros((10_000, 10), np.float16))
+    return Run(None, config, history, metrics, probs_scoring(test_accuracy, test_loss))

@@ -1,11 +1,20 @@
-"""The analysis beyond the original, against cases computed by hand."""
+"""The study's analysis: architectures over seeds, trained networks one by one."""
 
+import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mnist_cnn import analysis
+from mnist_cnn.analysis import ACCURACY, LOG_LOSS
+from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
+from mnist_cnn.report import load_original
+from mnist_cnn.runs import EPOCHS, representatives
+from mnist_cnn.scores import RunScore, score_runs
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def pair(only_a, only_b, both=5, neither=2):
@@ -42,12 +51,6 @@ def test_mcnemar_refuses_arrays_of_different_length():
         analysis.mcnemar([True, False], [True])
 
 
-def test_holm_adjusts_step_down_and_keeps_order():
-    # Sorted: 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, raised to 0.06 (monotone).
-    assert analysis.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert analysis.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
-
-
 def test_pairwise_mcnemar_names_the_better_model_and_applies_holm():
     a, b = pair(1, 9)
     tests = analysis.pairwise_mcnemar({"model_1": a, "model_2": b, "model_3": b.copy()})
@@ -59,33 +62,17 @@ def test_pairwise_mcnemar_names_the_better_model_and_applies_holm():
     assert tests[2].p_holm == 1.0
 
 
-def test_mean_interval_uses_students_t():
-    interval = analysis.mean_interval([1.0, 2.0, 3.0])
-    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2 degrees of freedom) * std / sqrt(n)
-    assert (interval.mean, interval.std, interval.n) == (2.0, 1.0, 3)
-    assert (interval.low, interval.high) == pytest.approx((2 - half, 2 + half))
-    assert analysis.mean_interval([0.99]).low is None
-
-
-def test_difference_interval_is_welchs():
-    interval = analysis.difference_interval([1.0, 2.0, 3.0], [0.0, 0.0, 3.0])
-    se = math.sqrt(1 / 3 + 3 / 3)
-    dof = (1 / 3 + 1) ** 2 / ((1 / 3) ** 2 / 2 + 1 ** 2 / 2)
-    assert interval.mean == pytest.approx(1.0) and interval.std == pytest.approx(se)
-    assert dof == pytest.approx(3.2)
-    # t(0.975, 3.2) from tables lies between t(.975, 3) = 3.182 and t(.975, 4) = 2.776.
-    assert 1 + 2.776 * se < interval.high < 1 + 3.182 * se
-
-
-def test_scores_confusion_matrix_and_mistakes():
+def confusion_probs():
     labels = np.array([0, 1, 2, 2])
     probs = np.array([[0.9, 0.1, 0, 0, 0, 0, 0, 0, 0, 0],     # right
                       [0.6, 0.4, 0, 0, 0, 0, 0, 0, 0, 0],     # wrong, confidence 0.6
                       [0, 0, 1.0, 0, 0, 0, 0, 0, 0, 0],       # right, probability 1
                       [0, 0.95, 0.05, 0, 0, 0, 0, 0, 0, 0]])  # wrong, confidence 0.95
-    assert analysis.accuracy(probs, labels) == 0.5
-    expected = -(math.log(0.9) + math.log(0.4) + math.log(1 - 1e-7) + math.log(0.05)) / 4
-    assert analysis.log_loss(probs, labels) == pytest.approx(expected)
+    return probs, labels
+
+
+def test_confusion_matrix_mistakes_and_ensemble():
+    probs, labels = confusion_probs()
     matrix = analysis.confusion_matrix(labels, analysis.predictions(probs))
     assert matrix.shape == (10, 10) and matrix.sum() == 4
     assert (matrix[0, 0], matrix[1, 0], matrix[2, 2], matrix[2, 1]) == (1, 1, 1, 1)
@@ -94,132 +81,196 @@ def test_scores_confusion_matrix_and_mistakes():
     assert mean[0, 0] == pytest.approx(0.45) and mean.sum(axis=1) == pytest.approx(np.ones(4))
 
 
-def probs_right_on(labels, right, confidence=0.9):
-    """Return probabilities that put `confidence` on the label where `right`, else on label+1."""
-    n = len(labels)
-    probs = np.full((n, 10), (1 - confidence) / 9)
-    guess = np.where(right, labels, (labels + 1) % 10)
-    probs[np.arange(n), guess] = confidence
-    return probs
+# --- architectures over seeds, on made-up scores -----------------------------------------
+
+def score(model, seed, correct, loss=0.02, backend="tensorflow"):
+    return RunScore(model, seed, backend, "CPU: test", correct, loss, loss)
 
 
-@pytest.fixture(scope="module")
-def labels():
-    return np.arange(2000) % 10
+def study(correct_by_model, losses=None):
+    """Return {model: [RunScore]} from {model: [images right per seed]}."""
+    losses = losses or {}
+    return {name: [score(name, seed, c, (losses.get(name) or [0.02] * len(counts))[seed])
+                   for seed, c in enumerate(counts)]
+            for name, counts in correct_by_model.items()}
 
 
-def models_with_accuracies(labels, accuracies):
-    """Return {model: probs} where model i is right on its first accuracies[i] share of images."""
-    n = len(labels)
-    return {name: probs_right_on(labels, np.arange(n) < round(share * n))
-            for name, share in accuracies.items()}
+def test_estimates_pool_the_sd_for_models_with_few_seeds():
+    scores = study({"model_1": [9920, 9922, 9924], "model_2": [9950, 9954, 9952],
+                    "model_3": [9960, 9962]})
+    estimates = analysis.model_estimates(scores, ACCURACY)
+    # Squares about each mean, in pp^2: 0.0008 (model_1), 0.0008 (model_2), 0.0002 (model_3),
+    # over 2 + 2 + 1 degrees of freedom.
+    assert not estimates["model_1"].pooled and estimates["model_3"].pooled
+    assert estimates["model_3"].sd == pytest.approx(math.sqrt(0.0018 / 5))
+    assert estimates["model_3"].dof == 5 and estimates["model_1"].mean == pytest.approx(99.22)
 
 
-FLAT = {"loss": [0.3, 0.1, 0.05], "val_loss": [0.2, 0.08, 0.07]}       # ends 0% above its low
-TURNING = {"loss": [0.3, 0.1, 0.02], "val_loss": [0.2, 0.05, 0.09]}    # ends 80% above its low
-DEPTH = {"model_a": 2, "model_b": 3, "model_c": 7}
+def test_fidelity_asks_whether_one_run_of_ours_could_score_the_originals_result():
+    reference = load_original()  # model_1: 9,920 images right, log loss 0.03234
+    scores = study({"model_1": [9918, 9921, 9922, 9919]}, {"model_1": [0.031, 0.033, 0.032, 0.034]})
+    [entry] = analysis.fidelity(scores, reference, ACCURACY)
+    # Mean 99.20, sd 0.01826 pp; one new run: ± t(0.975, 3) * sd * sqrt(1 + 1/4).
+    half = 3.182446 * 0.018257 * math.sqrt(1.25)
+    assert (entry.low, entry.high) == pytest.approx((99.2 - half, 99.2 + half), abs=1e-4)
+    assert entry.original == 99.2 and entry.inside is True
+    far = study({"model_1": [9950, 9951, 9952]})
+    assert analysis.fidelity(far, reference, ACCURACY)[0].inside is False
+    [loss] = analysis.fidelity(scores, reference, LOG_LOSS)
+    assert loss.inside is True and loss.original == pytest.approx(0.03234, abs=1e-5)
+    single = analysis.fidelity(study({"model_1": [9920]}), reference, ACCURACY)[0]
+    assert single.inside is None  # no SD to build an interval on
 
 
-def claims_for(labels, accuracies, histories=None, original=None, models=None):
-    probs = models_with_accuracies(labels, accuracies)
-    histories = histories or {name: FLAT for name in probs}
-    original = original or {name: FLAT for name in probs}
-    return analysis.check_claims(probs, labels, DEPTH, histories, original,
-                                 claimed_best="model_c", models=models or list(DEPTH))
+def test_a_count_equal_to_the_originals_is_never_called_outside():
+    reference = load_original()  # model_2: 0.99459999 in its log, 9,946 images right
+    scores = study({"model_2": [9946, 9946, 9946]})
+    assert analysis.fidelity(scores, reference, ACCURACY)[0].inside is True
 
 
-def test_claims_supported_when_deeper_models_are_clearly_better(labels):
-    claims = claims_for(labels, {"model_a": 0.90, "model_b": 0.95, "model_c": 0.99})
-    assert [c.verdict for c in claims[:3]] == [analysis.SUPPORTED] * 3
-    assert "model_c over model_a" in claims[0].evidence
+def test_architecture_pairs_apply_holm_and_give_the_probability_of_improvement():
+    scores = study({"model_1": [9900, 9902, 9904], "model_2": [9950, 9952, 9954],
+                    "model_3": [9950, 9951, 9955]})
+    pairs = {(p.a, p.b): p for p in analysis.architecture_pairs(scores, ACCURACY)}
+    first = pairs[("model_1", "model_2")]
+    assert first.difference.difference == pytest.approx(-0.5)
+    raw = [p.difference.p_value for p in pairs.values()]
+    assert [p.p_holm for p in pairs.values()] == pytest.approx(analysis.holm(raw))
+    assert first.significant and (first.p_a_beats_b, first.p_low, first.p_high) == (0, 0, 0)
+    # model_2 against model_3: 9950 ties 9950; 9952 beats 9950 and 9951; 9954 beats two.
+    assert pairs[("model_2", "model_3")].p_a_beats_b == pytest.approx((0.5 + 2 + 2) / 9)
+    # Log loss: lower is better, so a run of the lower-loss model "beats".
+    losses = study({"model_1": [9900] * 3, "model_2": [9900] * 3},
+                   {"model_1": [0.03, 0.031, 0.032], "model_2": [0.02, 0.021, 0.022]})
+    [pair] = analysis.architecture_pairs(losses, LOG_LOSS)
+    assert pair.p_a_beats_b == 0.0
 
 
-def test_claims_not_supported_when_a_shallower_model_is_better(labels):
-    claims = claims_for(labels, {"model_a": 0.99, "model_b": 0.95, "model_c": 0.90})
-    assert [c.verdict for c in claims[:3]] == [analysis.NOT_SUPPORTED] * 3
+def recorded_scores():
+    return score_runs(representatives(RESULTS, protocol_only=True))
 
 
-def test_claims_undecided_without_differences_or_runs(labels):
-    same = claims_for(labels, {"model_a": 0.95, "model_b": 0.95, "model_c": 0.95})
-    assert [c.verdict for c in same[:3]] == [analysis.UNDECIDED] * 3
-    # model_c best among those recorded, but model_b has no run yet.
-    partial = claims_for(labels, {"model_a": 0.90, "model_c": 0.99})
-    assert partial[2].verdict == analysis.UNDECIDED and "no run yet for model_b" in partial[2].evidence
-    # Deeper better so far, but a model is missing: not yet supported; a counterexample refutes.
-    assert partial[0].verdict == analysis.UNDECIDED and "no run yet for model_b" in partial[0].evidence
-    refuted = claims_for(labels, {"model_a": 0.99, "model_c": 0.90})
-    assert refuted[0].verdict == analysis.NOT_SUPPORTED
-    claimed_missing = claims_for(labels, {"model_a": 0.90, "model_b": 0.99})
-    assert claimed_missing[2].verdict == analysis.UNDECIDED
-    one_depth = analysis.check_claims(models_with_accuracies(labels, {"model_a": 0.9}), labels,
-                                      DEPTH, {}, {}, claimed_best="model_c")
-    assert one_depth[0].verdict == analysis.UNDECIDED
+def recorded_histories():
+    return {name: [run.history for run in runs]
+            for name, runs in representatives(RESULTS, protocol_only=True).items() if runs}
 
 
-def test_overfitting_claims_compare_our_curves_with_the_originals(labels):
-    accuracies = {"model_a": 0.9, "model_b": 0.9, "model_c": 0.9}
-    ours = {"model_a": TURNING, "model_b": FLAT, "model_c": TURNING}
-    original = {"model_a": TURNING, "model_b": FLAT, "model_c": FLAT}
-    claims = {c.statement.split()[0]: c for c in claims_for(labels, accuracies, ours, original)[3:]}
-    assert claims["model_a"].statement.startswith("model_a overfits")
-    assert claims["model_a"].verdict == analysis.SUPPORTED
-    assert claims["model_b"].statement.startswith("model_b does not overfit")
-    assert claims["model_b"].verdict == analysis.SUPPORTED
-    assert claims["model_c"].verdict == analysis.NOT_SUPPORTED  # ours turns up, the original's not
-    assert "lowest at epoch 2 (0.0500), last 0.0900 (+80%)" in claims["model_a"].evidence
+def test_verdicts_on_the_recorded_study_name_every_claim():
+    claims = analysis.judge_claims(recorded_scores(), recorded_histories(), load_original())
+    assert [c.id for c in claims] == (["depth-accuracy", "depth-log-loss", "model_7-best"]
+                                      + [f"overfitting-{name}" for name in MODEL_NAMES])
+    assert all(c.verdict in (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED,
+                             analysis.UNDECIDED) for c in claims)
+    assert all(c.seeds_to_decide for c in claims if c.verdict == analysis.UNDECIDED
+               and c.id.startswith(("model_7", "overfitting")))
 
 
-def test_tables_render_what_the_analysis_found(labels):
-    probs = models_with_accuracies(labels, {"model_a": 0.90, "model_b": 0.95, "model_c": 0.99})
-    correct = {name: analysis.correctness(p, labels) for name, p in probs.items()}
-    pairs = analysis.pairs_table(analysis.pairwise_mcnemar(correct))
-    first = dict(zip(pairs.field_names, pairs.rows[0]))
-    # model_a is right on the first 90% of the images, model_c on the first 99%: 180 discordant.
-    assert (first["Model a"], first["Model b"], first["Only a right"], first["Only b right"],
-            first["Better (p < 0.05)"]) == ("model_a", "model_c", 0, 180, "model_c")
-    mixed = analysis.ensemble_table(probs, labels)
-    assert mixed.rows[1][0] == "best single model (model_c)" and mixed.rows[1][1] == "99.00%"
-    claims = analysis.claims_table(claims_for(labels, {"model_a": 0.9, "model_c": 0.99}))
-    assert claims.rows[0][1] == analysis.UNDECIDED  # model_b has no run yet
-    assert "<table>" in claims.get_html_string()
+def relabelled(scores, mapping):
+    """Return a study in which model `new` has the runs of model `old`, {new: old}."""
+    return {new: [dataclasses.replace(s, model=new) for s in scores[old]]
+            for new, old in mapping.items()}
 
 
-def test_seeds_table_gives_t_intervals_over_seeds():
+def test_a_study_where_every_model_has_the_same_runs_supports_no_claim():
+    scores = recorded_scores()
+    same = relabelled(scores, {name: "model_4" for name in MODEL_NAMES})
+    claims = {c.id: c for c in analysis.judge_claims(same, recorded_histories(), load_original())}
+    for claim in ("depth-accuracy", "depth-log-loss", "model_7-best"):
+        assert claims[claim].verdict == analysis.UNDECIDED, claims[claim]
+
+
+def test_a_study_with_depth_reversed_refutes_the_depth_claims():
+    scores = recorded_scores()
+    by_depth = sorted(MODEL_NAMES, key=lambda n: (CONV_LAYERS[n], n))
+    # The shallowest model gets the deepest model's runs, and so on.
+    reversed_study = relabelled(scores, dict(zip(by_depth, reversed(by_depth))))
+    claims = {c.id: c for c in analysis.judge_claims(reversed_study, recorded_histories(),
+                                                    load_original())}
+    assert claims["depth-accuracy"].verdict == analysis.NOT_SUPPORTED
+    assert claims["depth-log-loss"].verdict != analysis.SUPPORTED
+    assert claims["model_7-best"].verdict in (analysis.NOT_SUPPORTED, analysis.UNDECIDED)
+
+
+def history_with(val_second_half):
+    """Return a 30-epoch history whose validation loss ends along `val_second_half`."""
+    first = list(np.linspace(0.2, 0.05, EPOCHS - len(val_second_half)))
+    train = list(np.geomspace(0.3, 0.001, EPOCHS))
+    return {"loss": train, "val_loss": first + list(val_second_half)}
+
+
+RISING = np.linspace(0.03, 0.05, 15)
+FALLING = np.linspace(0.05, 0.03, 15)
+
+
+def test_overfitting_is_judged_by_the_mean_slope_over_seeds():
+    noise = [0.0, 0.002, -0.002]
+    rising = [history_with(RISING + n) for n in noise]
+    falling = [history_with(FALLING + n) for n in noise]
+    original_rises = history_with(RISING)
+    claim = analysis._overfitting_claim("model_1", rising, original_rises)
+    assert claim.statement.startswith("model_1 overfits") and claim.verdict == analysis.SUPPORTED
+    assert "in 3 of 3 seeds" in claim.evidence
+    claim = analysis._overfitting_claim("model_1", falling, original_rises)
+    assert claim.verdict == analysis.NOT_SUPPORTED
+    claim = analysis._overfitting_claim("model_2", falling, history_with(FALLING))
+    assert claim.statement.startswith("model_2 does not overfit")
+    assert claim.verdict == analysis.SUPPORTED
+    mixed = [history_with(RISING), history_with(FALLING), history_with(RISING * 0.5 + 0.02)]
+    claim = analysis._overfitting_claim("model_2", mixed, history_with(FALLING))
+    assert claim.verdict == analysis.UNDECIDED and claim.seeds_to_decide
+    one = analysis._overfitting_claim("model_2", rising[:1], history_with(FALLING))
+    assert one.verdict == analysis.UNDECIDED
+
+
+def test_curve_trend_reads_the_second_half_only():
+    trend = analysis.curve_trend(history_with(RISING))
+    # 0.02 over 14 epochs on a mean of 0.04: +3.57% of the mean per epoch.
+    assert trend.val_slope == pytest.approx(100 * (0.02 / 14) / 0.04)
+    assert trend.rises and trend.train_slope < 0
+
+
+def test_backend_effect_is_estimated_within_models():
+    scores = {"model_1": [score("model_1", 0, 9920), score("model_1", 1, 9922),
+                          score("model_1", 2, 9930, backend="jax"),
+                          score("model_1", 3, 9932, backend="jax")],
+              "model_2": [score("model_2", 0, 9950), score("model_2", 1, 9952),
+                          score("model_2", 2, 9960, backend="jax"),
+                          score("model_2", 3, 9962, backend="jax")]}
+    effect = analysis.backend_effect(scores, ACCURACY)
+    assert effect.value == pytest.approx(0.1) and effect.low < 0.1 < effect.high
+    only_tf = {"model_1": [score("model_1", 0, 9920), score("model_1", 1, 9922)]}
+    assert analysis.backend_effect(only_tf, ACCURACY) is None
+
+
+def test_power_names_the_leaders_and_the_seeds_that_would_separate_them():
+    scores = study({"model_2": [9950, 9952, 9954], "model_3": [9955, 9957, 9959],
+                    "model_4": [9960, 9962, 9964]})
+    power = analysis.power(scores, ACCURACY)
+    assert power.leaders == ("model_4", "model_3") and power.gap == pytest.approx(0.05)
+    assert power.sd == pytest.approx(0.02) and power.seeds == 3
+    assert power.seeds_to_separate == analysis.stats.seeds_needed(0.05, 0.02)
+
+
+def test_mcnemar_by_seed_and_the_same_architecture_calibration():
     from helpers import make_run
+    from mnist_cnn.scores import test_labels
 
-    runs = [make_run("model_1", seed, accuracy, 0.03)
-            for seed, accuracy in enumerate((0.990, 0.992, 0.994))]
-    table = analysis.seeds_table({"model_1": runs, "model_2": [make_run("model_2")]})
-    # Mean 99.20%, std 0.2 points, half width t(0.975, 2) * 0.2 / sqrt(3) = 0.4968 points.
-    assert table.rows[0] == ["model_1", 3, "99.20 [98.70, 99.70]", "0.0300 [0.0300, 0.0300]"]
-    assert table.rows[1] == ["model_2", 1, "99.00 (one run)", "0.0300 (one run)"]
-
-
-def test_headline_runs_and_status_banner(tmp_path):
-    from helpers import make_run
-    from mnist_cnn.runs import save_run
-
-    for run in (make_run("model_1", 0), make_run("model_1", 1), make_run("model_3", 2),
-                make_run("model_2", 0, epochs=2)):
-        save_run(run, tmp_path)
-    headline = analysis.headline_runs(tmp_path)
-    assert [(name, run.config.seed) for name, run in headline.items()] == [("model_1", 0)]
-    banner = analysis.status_markdown(headline)
-    assert banner.startswith("**Incomplete study:**") and "1 of 7 models (model_1)" in banner
-    assert "still missing: model_2, model_3, model_4" in banner
-    complete = analysis.status_markdown({name: None for name in analysis.MODEL_NAMES})
-    assert complete.startswith("**All 7 models**")
+    runs = {"model_1": [make_run("model_1", s, a, 0.03) for s, a in enumerate((0.99, 0.991))],
+            "model_2": [make_run("model_2", 0, 0.995, 0.02)]}
+    result = analysis.mcnemar_by_seed(runs, test_labels())
+    assert list(result.by_seed) == [0]  # seed 1 has one network only
+    [test] = result.by_seed[0]
+    # make_run's networks are wrong on the first images: 9,900 right against 9,950.
+    assert (test.result.only_a, test.result.only_b) == (0, 50) and test.better == "model_2"
+    [(model, s1, s2, same)] = result.same_architecture
+    assert (model, s1, s2, same.only_a, same.only_b) == ("model_1", 0, 1, 0, 10)
+    assert result.same_architecture_share == 1.0  # p = 2^-9: "different", though one architecture
+    table = analysis.mcnemar_table(result)
+    assert table.rows[0][:3] == ["seed 0", 1, 1]
 
 
-def test_differences_table_needs_two_models_with_seeds():
-    from helpers import make_run
-
-    a = [make_run("model_1", s, acc, 0.03) for s, acc in enumerate((0.990, 0.992, 0.994))]
-    b = [make_run("model_3", s, acc, 0.02) for s, acc in enumerate((0.995, 0.996))]
-    table = analysis.differences_table({"model_1": a, "model_3": b, "model_2": a[:1]})
-    assert len(table.rows) == 1 and table.rows[0][0] == "model_1 − model_3"
-    interval = analysis.difference_interval([0.990, 0.992, 0.994], [0.995, 0.996])
-    assert table.rows[0][1] == (f"{100 * interval.mean:.2f} [{100 * interval.low:.2f}, "
-                                f"{100 * interval.high:.2f}]")
-    assert table.rows[0][1].startswith("-0.35 [")
-    assert not analysis.differences_table({"model_1": a}).rows
+def test_claims_table_renders_verdicts_and_the_seeds_to_decide():
+    claims = [analysis.Claim("a", "A is so.", "table", analysis.UNDECIDED, "e", "s", 12)]
+    table = analysis.claims_table(claims)
+    assert table.rows[0][2] == "undecided (12 seeds per model would decide it)"
+    assert "<table>" in table.get_html_string()

@@ -12,8 +12,9 @@ import sys
 import pytest
 
 # Only look for JAX here: importing it would change TensorFlow's log level for this process.
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                                reason="JAX is not installed")
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                                 reason="JAX is not installed"),
+              pytest.mark.training]
 
 # Blocks TensorFlow: the JAX path must work on a machine without it (the accelerator has none).
 PROBE = """
@@ -24,14 +25,16 @@ class NoTensorFlow:
             raise ImportError("TensorFlow is blocked in this test")
 sys.meta_path.insert(0, NoTensorFlow())
 from mnist_cnn.models import MODEL_NAMES, build_model, parameter_counts
+from mnist_cnn.runs import RunConfig
 from mnist_cnn.training import train
 import keras
 params = {name: parameter_counts(build_model(name)) for name in MODEL_NAMES}
-run = train("model_1", epochs=2, subset=512, batch_size=64, steps_per_execution=4,
+run = train(RunConfig("model_1", epochs=2, subset=512, batch_size=64), steps_per_execution=4,
             results_dir=sys.argv[1], verbose=0)
 # 9 steps an epoch: 4 steps a call does not divide them (Keras would read past the epoch's end)
-histories = [train("model_1", epochs=2, subset=576, batch_size=64, steps_per_execution=steps,
-                   results_dir=f"{sys.argv[1]}/steps{steps}", verbose=0).history
+histories = [train(RunConfig("model_1", epochs=2, subset=576, batch_size=64),
+                   steps_per_execution=steps, results_dir=f"{sys.argv[1]}/steps{steps}",
+                   verbose=0).history
              for steps in (1, 4)]
 print(json.dumps({"backend": keras.backend.backend(), "params": params,
                   "epochs": len(run.history["loss"]), "metrics": run.metrics,

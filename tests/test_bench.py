@@ -113,6 +113,7 @@ def tiny_result(small_mnist):
                            command="mnist-cnn bench (test)", log=lambda *_: None)
 
 
+@pytest.mark.training
 def test_bench_reports_every_candidate_and_precision(tiny_result):
     rows = tiny_result["results"]
     assert [(r["model"], r["precision"]) for r in rows] == [("model_1", "fp32"),
@@ -211,6 +212,7 @@ def real_mnist():
             (x_test[:ACCURACY_TEST_IMAGES], y_test[:ACCURACY_TEST_IMAGES]))
 
 
+@pytest.mark.training
 def test_our_path_learns_real_mnist_like_the_baseline(real_mnist):
     metrics = bench._accuracy("model_1", real_mnist, ACCURACY_TRAIN_IMAGES, ("fp32",),
                               ACCURACY_BATCH, log=lambda *_: None)
@@ -221,6 +223,7 @@ def test_our_path_learns_real_mnist_like_the_baseline(real_mnist):
     assert abs(accuracy["fp32"] - baseline) <= BASELINE_TOLERANCE, accuracy
 
 
+@pytest.mark.training
 def test_targets_judge_the_numbers_they_are_given(tiny_result):
     result = json.loads(json.dumps(tiny_result))
     fp32 = result["results"][0]
@@ -239,6 +242,7 @@ def test_targets_judge_the_numbers_they_are_given(tiny_result):
     assert failed == ["model_1 fp32 >= 1.3x baseline, best block against best block"]
 
 
+@pytest.mark.training
 def test_bench_report_shows_every_row(tiny_result):
     document = bench.results_document(tiny_result)
     assert bench.results_markdown(tiny_result) in document
@@ -298,6 +302,7 @@ def test_torch_peer_has_the_keras_parameter_count():
     assert counts == {name: build_model(name).count_params() for name in MODEL_NAMES}
 
 
+@pytest.mark.training
 @needs_torch
 @pytest.mark.parametrize("precision", PRECISION_NAMES)
 def test_torch_worker_trains_the_peer(small_mnist, precision):
@@ -309,6 +314,7 @@ def test_torch_worker_trains_the_peer(small_mnist, precision):
     assert all(math.isfinite(e["loss"]) and e["seconds"] > 0 for e in epochs)
 
 
+@pytest.mark.training
 @needs_torch
 def test_bench_times_the_torch_peer_in_its_own_process(small_mnist):
     result = bench.run_bench(["model_1"], steps=2, repeats=2, accuracy_images=0,
@@ -348,6 +354,7 @@ def test_committed_benchmark_covers_all_models_and_matches_its_report():
     assert readme.split(start)[1].split(end)[0].strip() == bench.readme_markdown(result).strip()
 
 
+@pytest.mark.training
 def test_report_is_rendered_again_from_a_saved_result(tiny_result, tmp_path):
     saved = tmp_path / "bench.json"
     saved.write_text(json.dumps(tiny_result))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
+from mnist_cnn.runs import EPOCHS, RunConfig, RunError, find_runs, load_run, run_dir, save_run
 
 from helpers import make_run
 
@@ -47,6 +47,7 @@ def assert_clean_failure(done, *words):
         assert word in lines[0]
 
 
+@pytest.mark.training
 def test_train_records_a_run(recorded):
     results, folder = recorded
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -82,13 +83,13 @@ def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, args, words):
 
 
 README_WITHOUT_MARKERS = "# Results\n\nNo markers here.\n"
-# The table's markers but not the "What reproduced" ones: nothing may be rewritten either.
+# The table's markers but not the findings' ones: nothing may be rewritten either.
 README_HALF_MARKED = ("# Results\n\n<!-- results:start -->\nold table\n<!-- results:end -->\n\n"
-                      "## What reproduced\n\nold list\n")
+                      "## Findings\n\nold findings\n")
 
 
 @pytest.mark.parametrize("text, words", [(README_WITHOUT_MARKERS, ["results:start"]),
-                                         (README_HALF_MARKED, ["reproduced:start"])],
+                                         (README_HALF_MARKED, ["findings:start"])],
                          ids=["no markers", "only the table's markers"])
 def test_update_readme_without_its_markers_leaves_it_untouched(tmp_path, text, words):
     readme = tmp_path / "README.md"
@@ -113,9 +114,13 @@ def test_corrupt_data_file_fails_cleanly(tmp_path):
     assert_clean_failure(mnist_cnn("data", env=env, cwd=tmp_path), str(bad))
     assert_clean_failure(mnist_cnn("train", "model_1", "--epochs", "1", env=env, cwd=tmp_path),
                          str(bad))
+    # With worker processes too: the data is checked before any starts (or writes a log).
+    assert_clean_failure(mnist_cnn("train", "model_1", "--epochs", "1", "--seed", "0", "1",
+                                   "--jobs", "2", env=env, cwd=tmp_path), str(bad))
     assert snapshot(tmp_path) == ["mnist.npz"]
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("damage", ["corrupt metrics", "missing probs", "short history"])
 def test_damaged_run_fails_cleanly(recorded, tmp_path, damage):
     _, folder = recorded
@@ -174,12 +179,12 @@ def test_table_markdown_shows_the_protocol_runs_against_the_original(protocol_re
             if re.match(r"\| Model \d", line)]
     # model_1 by hand: accuracy mean (0.9931 + 0.9941) / 2 = 0.9936, sample std
     # 0.0005 * sqrt(2) = 0.000707; log loss mean 0.0252, std 0.0011 * sqrt(2) = 0.001556.
-    # The original printed 99.19% and 0.0323 (0.99199998, 0.03234): +0.16 pp and -0.0071.
-    # The s/epoch is the median of the runs' medians, 10 and 12 s (helpers.make_run).
-    assert rows[0] == ("| Model 1 | Two | 99.36 ± 0.07% | 0.0252 ± 0.0016 | 99.19% | +0.16 pp "
+    # The original's log records 0.99199998 (9,920 images: 99.20%) and 0.03234: +0.16 pp and
+    # -0.0071. The s/epoch is the median of the runs' medians, 10 and 12 s (helpers.make_run).
+    assert rows[0] == ("| Model 1 | Two | 99.36 ± 0.07% | 0.0252 ± 0.0016 | 99.20% | +0.16 pp "
                        "| 0.0323 | -0.0071 | 1,199,882 | 11.0 | 2 |")
     # model_2's quick run is not the protocol: no run, as for the models that have none at all.
-    assert rows[1] == "| Model 2 | Three | — | — | 99.45% | — | 0.0256 | — | — | — | no run |"
+    assert rows[1] == "| Model 2 | Three | — | — | 99.46% | — | 0.0256 | — | — | — | no run |"
     assert len(rows) == 7 and all(row.endswith(" | no run |") for row in rows[1:])
     assert snapshot(tmp_path) == before
 
@@ -191,6 +196,7 @@ def test_summary_prints_the_layers_and_writes_nothing(tmp_path):
     assert snapshot(tmp_path) == []
 
 
+@pytest.mark.training
 def test_reproduce_skips_recorded_runs(recorded, tmp_path):
     _, folder = recorded
     target = tmp_path / "results" / "model_1" / "seed_0"
@@ -225,12 +231,24 @@ def test_save_run_replaces_a_recorded_run_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model_1"]
 
 
+def test_find_runs_reads_only_the_folders_that_the_question_names(tmp_path):
+    # model_2's run and a quick run of model_1 are unreadable: model_1's protocol runs are
+    # found by their folders' names without reading either.
+    protocol = save_run(make_run("model_1", seed=0), tmp_path)
+    for run in (make_run("model_2", seed=0), make_run("model_1", seed=0, epochs=2)):
+        (save_run(run, tmp_path) / "metrics.json").write_text("{")
+    assert [run.path for run in find_runs(tmp_path, model="model_1")] == [protocol]
+    for question in (dict(), dict(model="model_1", protocol=False)):
+        with pytest.raises(RunError, match="unreadable"):
+            find_runs(tmp_path, **question)
+
+
 @pytest.fixture
 def fake_training(monkeypatch):
     """Replace training and MNIST with fakes; return the list of configs `train` was called for.
 
     The fake `train` records a synthetic run of its config (test accuracy 0.5) as the real one
-    would; `train_or_load` and the CLI are the real ones.
+    would; the study's plan, its in-process executor and the CLI are the real ones.
     """
     import mnist_cnn.data
     import mnist_cnn.training
@@ -275,6 +293,7 @@ def test_reproduce_reuses_a_recorded_run_and_retrains_it_only_when_asked(fake_tr
     assert "== model_1 seed 0: test accuracy 0.5000" in capsys.readouterr().out
 
 
+@pytest.mark.training
 def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
     results = tmp_path / "results"
     args = ["train", "model_1", "--epochs", "3", "--subset", "2000", "--batch-size", "32",
@@ -318,6 +337,7 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
     assert not checkpoints.exists()  # deleted once the run is saved
 
 
+@pytest.mark.training
 def test_jobs_train_runs_in_concurrent_workers(tmp_path):
     results = tmp_path / "results"
     done = mnist_cnn("train", "model_1", "--epochs", 1, "--subset", 300, "--seed", 0, 1,
@@ -325,10 +345,15 @@ def test_jobs_train_runs_in_concurrent_workers(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for seed in (0, 1):
         assert (results / "model_1" / "epochs1_subset300" / f"seed_{seed}" / "metrics.json").exists()
-        assert f"== model_1 seed {seed}, epochs1_subset300: test accuracy" in done.stdout
+        # One line per finished run: its results, the worker process that trained it, minutes.
+        assert re.search(rf"^== model_1 seed {seed}, epochs1_subset300: test accuracy .* "
+                         r"\(worker \d+, \d+\.\d min: \d+ s to \d+ s\)$", done.stdout, re.M), \
+            done.stdout
+    assert "== study: 2 of 2 runs recorded" in done.stdout  # the study's state after the last
     assert len(list((results / ".logs").glob("*.log"))) == 2
 
 
+@pytest.mark.training
 def test_plot_writes_small_figures(recorded, tmp_path):
     results, _ = recorded
     done = mnist_cnn("plot", "--results-dir", results, "--figures-dir", tmp_path)
@@ -372,9 +397,10 @@ def reproduce(fake_training, monkeypatch, tmp_path, capsys):
     """Run `mnist-cnn reproduce ARGS` in process on THIS_MACHINE, with no benchmark unless a
     test writes tmp_path/bench.json; return the lines it printed."""
     import mnist_cnn.cli
+    import mnist_cnn.study
 
-    monkeypatch.setattr(mnist_cnn.cli, "machine_name", lambda: THIS_MACHINE)
-    monkeypatch.setattr(mnist_cnn.cli, "BENCH_JSON", tmp_path / "bench.json")
+    monkeypatch.setattr(mnist_cnn.study, "machine_name", lambda: THIS_MACHINE)
+    monkeypatch.setattr(mnist_cnn.study, "BENCH_JSON", tmp_path / "bench.json")
 
     def run(*args):
         code = mnist_cnn.cli.main(["reproduce", *map(str, args),
@@ -441,13 +467,13 @@ def test_reproduce_plan_subtracts_the_epochs_a_checkpoint_has_done(timed_results
 
 def test_reproduce_plan_says_unknown_without_runs_or_a_benchmark_of_this_machine(
         timed_results, reproduce, monkeypatch, tmp_path):
-    import mnist_cnn.cli
+    import mnist_cnn.study
 
     # A benchmark of another machine (THIS_MACHINE, not this one) does not apply either.
     (tmp_path / "bench.json").write_text(json.dumps(
         {"machine": {"cpu": "test", "cores": 2}, "settings": {"batch_size": 128},
          "results": [{"model": "model_1", "precision": "fp32", "ours_ms_per_step": 1.0}]}))
-    monkeypatch.setattr(mnist_cnn.cli, "machine_name", lambda: "CPU: test (64 cores)")
+    monkeypatch.setattr(mnist_cnn.study, "machine_name", lambda: "CPU: test (64 cores)")
     out = reproduce("--models", "model_1", "model_3", "--seeds", 1)
     assert out[:2] == ["0 of 2 runs recorded; 2 to train: model_1 seed 1, model_3 seed 1",
                        "time to train: unknown on this machine (CPU: test (64 cores)): no run of "
@@ -518,10 +544,3 @@ def test_training_shows_a_progress_bar_only_on_a_terminal(fake_training, monkeyp
     monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
     assert main([*command, "--results-dir", str(tmp_path / "results")]) == 0
     assert seen == [verbose]
-
-
-def test_machine_name_is_the_device_name_training_records():
-    from mnist_cnn.machine import machine_name
-    from mnist_cnn.training import describe_device
-
-    assert machine_name() == describe_device()

@@ -48,6 +48,7 @@ def test_installed_package_comes_from_the_wheel(installed, tmp_path):
     assert not Path(where.stdout.strip()).is_relative_to(ROOT)
 
 
+@pytest.mark.training
 def test_installed_command_works_from_an_empty_folder(installed, tmp_path):
     command, _ = installed
     env = {**os.environ, "HOME": os.environ.get("HOME", "")}

@@ -89,6 +89,8 @@ def test_section_notebook_has_parameters_and_images(name):
     assert len(images) == 2 * len(SECTION_NOTEBOOKS[name])  # loss and accuracy curves per model
 
 
+@pytest.mark.training
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", SECTION_NOTEBOOKS)
 def test_section_notebook_trains_when_asked(name, tmp_path):
     """Run the notebook with a quick training configuration into a temporary folder."""
@@ -111,6 +113,8 @@ def committed_files(root):
             for p in (root / folder).rglob("*") if ".checkpoints" not in p.parts}
 
 
+@pytest.mark.training
+@pytest.mark.notebooks
 def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
     """The papermill command a user types, from the project's top folder: results/ untouched."""
     root = NOTEBOOKS.parent
@@ -128,6 +132,7 @@ def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
     assert committed_files(root) == before
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", ["00_data_overview.ipynb", "05_conclusion.ipynb",
                                   "06_analysis.ipynb"])
 def test_overview_and_conclusion_run_into_other_folders(name, tmp_path):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from mnist_cnn.report import (README_MARKERS, REPRODUCED_MARKERS, protocol_runs,
-                              reproduction_markdown, summary_markdown)
+from mnist_cnn.findings import FINDINGS_MARKERS, analyse, findings_markdown
+from mnist_cnn.report import README_MARKERS, protocol_runs, summary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,11 +19,19 @@ def test_results_table_matches_recorded_runs():
         "README results table is stale: run `mnist-cnn table --update-readme`")
 
 
-def test_what_reproduced_matches_recorded_runs():
-    text = generated(REPRODUCED_MARKERS)
-    assert text == reproduction_markdown(protocol_runs(ROOT / "results")).strip(), (
-        "README 'What reproduced' is stale: run `mnist-cnn table --update-readme`")
-    assert text.count("\n- **Model") + text.startswith("- **Model") == 7
+def test_findings_match_recorded_runs():
+    text = generated(FINDINGS_MARKERS)
+    assert text == findings_markdown(analyse(ROOT / "results")).strip(), (
+        "README findings are stale: run `mnist-cnn table --update-readme`")
+    for claim in ("depth-accuracy", "depth-log-loss", "model_7-best", "overfitting-model_7"):
+        assert f"(`{claim}`)" in text
+
+
+def test_findings_come_right_after_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:3] == ["## Two commands", "## Findings", "## Results"]
+    assert text.index(FINDINGS_MARKERS[0]) > text.index("## Findings")
 
 
 def test_readme_names_the_two_setup_commands():

@@ -26,9 +26,10 @@ def mnist():
 @pytest.fixture(scope="module")
 def quick_run(mnist, tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
-    return train("model_1", mnist, results_dir=results, verbose=0, **QUICK), results
+    return train(RunConfig("model_1", **QUICK), mnist, results_dir=results, verbose=0), results
 
 
+@pytest.mark.training
 def test_short_training_learns(quick_run, mnist):
     run, _ = quick_run
     labels = mnist[1][1]
@@ -37,6 +38,7 @@ def test_short_training_learns(quick_run, mnist):
     assert run.test_accuracy > 0.90
 
 
+@pytest.mark.training
 def test_run_is_complete_on_disk(quick_run):
     run, results = quick_run
     folder = run_dir(run.config, results)
@@ -60,6 +62,7 @@ def test_run_is_complete_on_disk(quick_run):
     assert find_runs(results) == []  # a quick run is never a protocol run
 
 
+@pytest.mark.training
 def test_saved_metrics_agree_with_saved_probabilities(quick_run, mnist):
     run = load_run(quick_run[0].path)
     labels = mnist[1][1]
@@ -71,6 +74,13 @@ def test_saved_metrics_agree_with_saved_probabilities(quick_run, mnist):
     assert abs(run.history["val_loss"][-1] - run.test_loss) < 1e-4
 
 
+def test_train_takes_a_run_config_not_a_model_name(tmp_path):
+    with pytest.raises(TypeError, match="RunConfig"):
+        train("model_1", results_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.training
 def test_train_or_load_reuses_a_matching_run(quick_run, monkeypatch):
     run, results = quick_run
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
@@ -78,6 +88,7 @@ def test_train_or_load_reuses_a_matching_run(quick_run, monkeypatch):
     assert again.path == run.path and again.metrics["date"] == run.metrics["date"]
 
 
+@pytest.mark.training
 def test_train_or_load_retrains_on_config_mismatch(quick_run, monkeypatch, tmp_path):
     run, _ = quick_run
     folder = tmp_path / "model_1" / "epochs1_batchsize8_subset2000" / "seed_0"
@@ -117,22 +128,21 @@ RESUME = dict(epochs=3, subset=1000, batch_size=32, seed=9)
 
 @pytest.fixture(scope="module")
 def uninterrupted_run(mnist, tmp_path_factory):
-    return train("model_1", mnist, results_dir=tmp_path_factory.mktemp("whole"), verbose=0,
-                 **RESUME)
+    return train(RunConfig("model_1", **RESUME), mnist,
+                 results_dir=tmp_path_factory.mktemp("whole"), verbose=0)
 
 
+@pytest.mark.training
 def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_run):
     config = RunConfig("model_1", **RESUME)
     with pytest.raises(KeyboardInterrupt):
-        train("model_1", mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)],
-              **RESUME)
+        train(config, mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)])
     assert not run_dir(config, tmp_path).exists()  # nothing half-written
     state = json.loads((checkpoint_dir(config, tmp_path) / "state.json").read_text())
     assert state["epochs_done"] == 1 and len(state["history"]["loss"]) == 1
 
     messages = []
-    run = train("model_1", mnist, results_dir=tmp_path, verbose=0, log=messages.append,
-                **RESUME)
+    run = train(config, mnist, results_dir=tmp_path, verbose=0, log=messages.append)
     assert any("after epoch 1/3" in m for m in messages)
     assert run.metrics["resumed_after_epoch"] == 1
     assert not (tmp_path / ".checkpoints").exists()
@@ -145,13 +155,12 @@ def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_
     assert run.test_loss == uninterrupted_run.test_loss
 
 
+@pytest.mark.training
 def test_checkpoint_keeps_the_dropout_streams(mnist, tmp_path):
-    settings = dict(epochs=2, subset=256, batch_size=64)
+    config = RunConfig("model_1", epochs=2, subset=256, batch_size=64)
     with pytest.raises(KeyboardInterrupt):
-        train("model_1", mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)],
-              **settings)
-    state = json.loads((checkpoint_dir(RunConfig("model_1", **settings), tmp_path)
-                        / "state.json").read_text())
+        train(config, mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)])
+    state = json.loads((checkpoint_dir(config, tmp_path) / "state.json").read_text())
     # model_1 has two dropout layers; each drew one mask per step of the finished epoch.
     assert [counter for _, counter in state["random_state"]] == [4, 4]
     fresh = training.training_model("model_1")
@@ -189,14 +198,14 @@ def test_epoch_order_is_a_fresh_shuffle_per_epoch_and_a_function_of_seed_and_epo
     np.testing.assert_array_equal(training.epoch_order(1000, 1, 1), orders[3])
 
 
+@pytest.mark.training
 def test_checkpoint_of_a_different_config_is_ignored(mnist, tmp_path):
-    settings = dict(epochs=1, subset=500, batch_size=64)
-    folder = checkpoint_dir(RunConfig("model_1", **settings), tmp_path)
+    config = RunConfig("model_1", epochs=1, subset=500, batch_size=64)
+    folder = checkpoint_dir(config, tmp_path)
     folder.mkdir(parents=True)
     (folder / "state.json").write_text(json.dumps({"config": RunConfig("model_2").to_dict()}))
     messages = []
-    run = train("model_1", mnist, results_dir=tmp_path, verbose=0, log=messages.append,
-                **settings)
+    run = train(config, mnist, results_dir=tmp_path, verbose=0, log=messages.append)
     assert any("ignoring the checkpoint" in m for m in messages)
     assert run.metrics["resumed_after_epoch"] is None
 
@@ -243,14 +252,16 @@ def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch)
     assert shown.note.startswith("Showing 2 runs of model_4, trained now")
 
 
+@pytest.mark.training
 def test_same_seed_gives_the_same_run_and_another_seed_another(mnist, tmp_path,
                                                                uninterrupted_run):
-    again = train("model_1", mnist, results_dir=tmp_path / "again", verbose=0, **RESUME)
+    config = RunConfig("model_1", **RESUME)
+    again = train(config, mnist, results_dir=tmp_path / "again", verbose=0)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert again.history[key] == uninterrupted_run.history[key], key
     np.testing.assert_array_equal(again.probs, uninterrupted_run.probs)
-    other = train("model_1", mnist, results_dir=tmp_path / "other", verbose=0,
-                  **{**RESUME, "seed": RESUME["seed"] + 1})
+    other = train(RunConfig("model_1", **{**RESUME, "seed": RESUME["seed"] + 1}), mnist,
+                  results_dir=tmp_path / "other", verbose=0)
     assert other.history["loss"] != uninterrupted_run.history["loss"]
     assert not np.array_equal(other.probs, uninterrupted_run.probs)
 
@@ -262,6 +273,7 @@ def test_same_seed_gives_the_same_run_and_another_seed_another(mnist, tmp_path,
 PINNED = json.loads((Path(__file__).parent / "data" / "pinned_runs.json").read_text())["runs"]
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("model", sorted(PINNED))
 def test_pinned_short_run_is_unchanged(model, mnist, tmp_path):
     pinned = PINNED[model]

@@ -1,0 +1,310 @@
+"""The study's findings in plain words and as JSON, generated from whatever runs a folder holds.
+
+`analyse(results_dir)` loads the protocol runs once and computes every architecture-level result
+(`mnist_cnn.analysis`); `findings_markdown` writes the README's and 05_conclusion's findings,
+`findings_json` what `mnist-cnn findings --json` prints, and the `*_sentence` functions the
+sentence that closes each section of 06_analysis. No number here is typed by hand.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import MnistCnnError, analysis
+from .analysis import ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST
+from .models import CONV_LAYERS, MODEL_NAMES
+from .report import load_original, plural
+from .runs import RESULTS_DIR, representatives
+from .scores import KERAS_EPSILON, score_runs, test_labels
+from .stats import SIGNIFICANCE
+
+FINDINGS_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
+KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
+
+
+class NoRunsError(MnistCnnError):
+    """A results folder with no protocol run to analyse."""
+
+
+@dataclass
+class Study:
+    """Everything the findings say, computed once from one results folder."""
+
+    runs: dict        # {model: [Run]}
+    scores: dict      # {model: [RunScore]}
+    histories: dict   # {model: [history]}
+    reference: dict   # the original's results
+    claims: list      # [analysis.Claim]
+
+    @property
+    def n_runs(self):
+        return sum(len(runs) for runs in self.scores.values())
+
+    def fidelity(self, measure):
+        return analysis.fidelity(self.scores, self.reference, measure)
+
+
+def analyse(results_dir=RESULTS_DIR, reference=None, labels=None):
+    """Load the protocol runs under `results_dir` and judge the study; raise NoRunsError if none."""
+    runs = {name: model_runs for name, model_runs
+            in representatives(results_dir, protocol_only=True).items() if model_runs}
+    if not runs:
+        raise NoRunsError(f"no protocol runs under {results_dir}: train some first "
+                          f"(mnist-cnn reproduce), or pass --results-dir")
+    reference = load_original() if reference is None else reference
+    scores = score_runs(runs, labels)
+    histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
+    claims = analysis.judge_claims(scores, histories, reference)
+    return Study(runs, scores, histories, reference, claims)
+
+
+def _fidelity_entry(accuracy, loss):
+    return {"model": accuracy.model, "seeds": accuracy.seeds, "pooled_sd": accuracy.pooled,
+            "original_accuracy": accuracy.original / 100, "mean_accuracy": accuracy.mean / 100,
+            "accuracy_interval": (None if accuracy.low is None
+                                  else [accuracy.low / 100, accuracy.high / 100]),
+            "accuracy_inside": accuracy.inside,
+            "original_log_loss": loss.original, "mean_log_loss": loss.mean,
+            "log_loss_interval": None if loss.low is None else [loss.low, loss.high],
+            "log_loss_inside": loss.inside}
+
+
+def readme_findings(results_dir=RESULTS_DIR):
+    """Return the README's findings, or a line saying that no run is recorded yet."""
+    try:
+        return findings_markdown(analyse(results_dir))
+    except NoRunsError:
+        return "No protocol run is recorded yet: `mnist-cnn reproduce` trains them."
+
+
+def findings_json(study):
+    """Return the findings as one JSON-ready object: `claims` and `fidelity` (one per model)."""
+    return {"runs": study.n_runs,
+            "claims": [claim.to_dict() for claim in study.claims],
+            "fidelity": [_fidelity_entry(a, l) for a, l in zip(study.fidelity(ACCURACY),
+                                                               study.fidelity(LOG_LOSS))]}
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+def _interval(measure, low, high, difference=False):
+    text = measure.difference_text if difference else measure.text
+    return f"[{text(low)}, {text(high)}]"
+
+
+def _names(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def runs_sentence(study):
+    """Say what the findings rest on: runs, seeds per model, devices."""
+    counts = {name: len(runs) for name, runs in study.scores.items()}
+    missing = [name for name in MODEL_NAMES if name not in counts]
+    seeds = sorted(set(counts.values()))
+    per_model = (plural(seeds[0], "seed") + " of each model" if len(seeds) == 1 else
+                 ", ".join(f"{name} {counts[name]}" for name in counts) + " seeds")
+    return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol "
+            f"({per_model})" + (f"; no run yet of {_names(missing)}" if missing else "") + ".")
+
+
+def differences_sentence(study, measure=ACCURACY):
+    """Say which architectures differ over seeds, and how the mean moves from depth to depth."""
+    pairs = analysis.architecture_pairs(study.scores, measure)
+    different = [p for p in pairs if p.significant]
+    estimates = analysis.model_estimates(study.scores, measure)
+    others = [n for n in estimates if n != SHALLOWEST]
+    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    worse = "below" if measure.higher_is_better else "above"
+    text = []
+    if SHALLOWEST in estimates and others:
+        gaps = sorted(abs(estimates[n].mean - estimates[SHALLOWEST].mean) for n in others)
+        text.append(f"{SHALLOWEST}, the only model with two conv layers, averages "
+                    f"{measure.text(estimates[SHALLOWEST].mean)}, {gaps[0]:.{measure.digits}f}"
+                    f"–{gaps[-1]:.{measure.digits}f}{unit} {worse} each deeper model.")
+    if len(others) > 1:
+        span = sorted(estimates[n].mean for n in others)
+        text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
+                    f"and {measure.text(span[-1])}.")
+    text.append("After Holm's correction over the seeds, "
+                + ("no two architectures differ clearly." if not different else
+                   ("the only clear difference is " if len(different) == 1 else
+                    "the clear differences are ") + _names(
+                       f"{p.a} against {p.b} ({measure.difference_text(p.difference.difference)})"
+                       for p in different) + "; no other two architectures differ clearly."))
+    steps = analysis.depth_steps(study.scores, measure)
+    if steps:
+        text.append("From depth to depth the mean moves " + "; ".join(
+            f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
+            + (f" {_interval(measure, d.low, d.high, True)}" if d.low is not None else "")
+            for d1, d2, d in steps) + " (95% intervals).")
+    return f"*{measure.label.capitalize()}.* " + " ".join(text)
+
+
+def power_sentence(study, measure=ACCURACY):
+    """Say what the seeds recorded can detect and what would separate the leaders."""
+    power = analysis.power(study.scores, measure)
+    if power.sd is None:
+        return f"No model has two seeds yet, so the seed-to-seed spread of {measure.label} is unknown."
+    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    best = analysis.best_probabilities(study.scores, measure)
+    ranked = sorted(best, key=best.get, reverse=True)
+    sentence = (f"Two runs of one architecture differ by chance: the seed-to-seed SD of "
+                f"{measure.label} is {power.sd:.{measure.digits + 1}f}{unit} (pooled over the "
+                f"models but {SHALLOWEST}). With {power.seeds} seeds per model (the fewest any "
+                f"model has) a difference below {power.detectable:.{measure.digits}f}{unit} can "
+                f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
+    if len(power.leaders) == 2:
+        a, b = power.leaders
+        needed = (f"about {power.seeds_to_separate} seeds per model" if power.seeds_to_separate
+                  else "more seeds than is practical")
+        sentence += (f"The two best by mean, {a} and {b}, differ by "
+                     f"{power.gap:.{measure.digits + 1}f}{unit}: telling them apart would take "
+                     f"{needed}. ")
+    sentence += ("The chance that each model is the best: " + ", ".join(
+        f"{name} {best[name]:.2f}" for name in ranked if best[name] >= 0.005) + ".")
+    return sentence
+
+
+def claims_sentences(study):
+    """Return one plain line per claim: its statement, verdict and the gist of the evidence."""
+    lines = []
+    for claim in study.claims:
+        decide = (f" About {claim.seeds_to_decide} seeds per model would decide it."
+                  if claim.seeds_to_decide else "")
+        lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
+                     f"{decide} (`{claim.id}`)")
+    return lines
+
+
+def claims_summary(study):
+    """Count the claims by verdict, e.g. '2 supported, 1 partly supported, 7 undecided'."""
+    order = (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED, analysis.UNDECIDED)
+    counts = {v: sum(c.verdict == v for c in study.claims) for v in order}
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+
+
+def fidelity_sentence(study):
+    """Say for how many models the original's result is one a run of ours could give."""
+    parts = []
+    for measure in MEASURES:
+        entries = [f for f in study.fidelity(measure) if f.inside is not None]
+        outside = [f.model for f in entries if not f.inside]
+        parts.append(f"{measure.label} for {sum(f.inside for f in entries)} of "
+                     f"{plural(len(entries), 'model')}"
+                     + (f" (outside: {_names(outside)})" if outside else ""))
+    pooled = [f.model for f in study.fidelity(ACCURACY) if f.pooled]
+    return ("The original's result lies inside the 95% interval where one new run of ours "
+            "would fall: its " + ", and its ".join(parts) + "."
+            + (f" The intervals of {_names(pooled)}, with fewer than {analysis.POOL_BELOW} seeds, "
+               f"use the seed-to-seed SD pooled over all models." if pooled else ""))
+
+
+def backend_sentence(study, measure=ACCURACY):
+    """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs."""
+    effect = analysis.backend_effect(study.scores, measure)
+    if effect is None:
+        return ("No model has runs on both backends, so the backend's effect cannot be "
+                "separated from the architecture's.")
+    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    verdict = ("a difference" if effect.p_value < SIGNIFICANCE else
+               "no difference this study can detect")
+    return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
+            f"{measure.difference_text(effect.value)} {measure.label} "
+            f"{_interval(measure, effect.low, effect.high, True)}, {verdict} (p = "
+            f"{effect.p_value:.2g}; the runs recorded would detect "
+            f"{effect.detectable:.{measure.digits}f}{unit} or more).")
+
+
+def log_loss_sentence(study):
+    """Say how the study's log loss differs from the number Keras recorded on TensorFlow."""
+    tf = [s for runs in study.scores.values() for s in runs if s.backend == "tensorflow"]
+    gaps = sorted(((s.keras_log_loss - s.log_loss, s) for s in tf), key=lambda g: g[0])
+    if not gaps:
+        return ("Every log loss here is the mean cross-entropy of the saved test probabilities "
+                "clipped at 1e-7, as Keras computes it on JAX.")
+    above = [g for g, _ in gaps if g > KERAS_GAP]
+    largest, score = gaps[-1]
+    run = next(r for r in study.runs[score.model] if r.config.seed == score.seed)
+    labels = test_labels()
+    near_zero = int((run.probs[np.arange(len(labels)), labels].astype(float) <= KERAS_EPSILON).sum())
+    return ("Every log loss here is the mean cross-entropy of the saved test probabilities "
+            "clipped at 1e-7, as Keras computes it on JAX; Keras on TensorFlow records it "
+            f"unclipped from the logits, which is higher by more than {KERAS_GAP:g} in "
+            f"{len(above)} of {plural(len(gaps), 'TensorFlow run')} (at most by {largest:.4f}, in "
+            f"{score.model} seed {score.seed}, which gives "
+            f"{plural(near_zero, 'test image')} a probability of 1e-7 or less for its true digit).")
+
+
+def overfitting_sentence(study):
+    """Say which models overfit over seeds by the second-half rule."""
+    by_id = {c.id: c for c in study.claims}
+    overfit = [n for n in MODEL_NAMES if n in study.scores
+               and by_id[f"overfitting-{n}"].verdict != analysis.UNDECIDED
+               and analysis.stats.mean_estimate(
+                   [analysis.curve_trend(h).val_slope for h in study.histories[n]]).low > 0]
+    return (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
+            f"rises over seeds while training loss falls in "
+            + (_names(overfit) if overfit else "no model") + ".")
+
+
+def depth_sentence(study):
+    """Say what the depth-trend tests show, with and without model_1."""
+    parts = []
+    for measure in MEASURES:
+        trend = analysis.depth_trend(study.scores, measure)
+        text = f"{measure.label} {analysis.p_text(trend.p_value)}"
+        if len(analysis.depth_groups(study.scores, measure, (SHALLOWEST,))) > 1:
+            without = analysis.depth_trend(study.scores, measure, (SHALLOWEST,))
+            text += f" (without {SHALLOWEST}: {analysis.p_text(without.p_value)})"
+        parts.append(text)
+    return ("Over all runs, the chance of a depth trend at least this strong if depth did not "
+            "matter: " + "; ".join(parts) + ". A trend that needs model_1 to be significant "
+            "says only that two conv layers are too few.")
+
+
+def mcnemar_sentence(by_seed):
+    """Say how often McNemar tells two networks apart, against two seeds of one architecture."""
+    share = by_seed.same_architecture_share
+    tests = [t for seed_tests in by_seed.by_seed.values() for t in seed_tests]
+    text = (f"Within a seed, McNemar tells {sum(t.significant for t in tests)} of "
+            f"{plural(len(tests), 'pair')} of networks apart (Holm within each seed).")
+    if share is not None:
+        same = by_seed.same_architecture
+        text += (f" Two seeds of the same architecture differ by the same test (p < "
+                 f"{SIGNIFICANCE:g}) in {sum(r.p_value < SIGNIFICANCE for *_, r in same)} of "
+                 f"{plural(len(same), 'pair')} ({share:.0%}): a significant McNemar test says "
+                 f"that two trained networks differ, not that their architectures do.")
+    return text
+
+
+def ensemble_sentence(probs, labels):
+    """Say what the ensemble of the headline networks scores against the best one alone."""
+    from .scores import accuracy, log_loss
+
+    mixed = analysis.ensemble(list(probs.values()))
+    best = max(probs, key=lambda name: accuracy(probs[name], labels))
+    return (f"The mean of the {len(probs)} networks' probabilities scores "
+            f"{accuracy(mixed, labels):.2%} test accuracy and {log_loss(mixed, labels):.4f} log "
+            f"loss, against {accuracy(probs[best], labels):.2%} and "
+            f"{log_loss(probs[best], labels):.4f} for the best single network ({best}).")
+
+
+def findings_markdown(study):
+    """Return the findings for readers (README, 05_conclusion), in plain words."""
+    claims = "\n".join(f"- {line}" for line in claims_sentences(study))
+    return f"""{runs_sentence(study)}
+
+**Which architectures differ.** {differences_sentence(study, ACCURACY)}
+{differences_sentence(study, LOG_LOSS)}
+
+**What cannot be told apart yet.** {power_sentence(study, ACCURACY)}
+
+**Do the original's claims hold?** {claims_summary(study)}, each judged over seeds rather than on
+single trained networks (the evidence: `mnist-cnn findings --json`, or 06_analysis):
+
+{claims}
+
+**How faithful the reproduction is.** {fidelity_sentence(study)} {backend_sentence(study)}
+
+**One log loss.** {log_loss_sentence(study)}"""

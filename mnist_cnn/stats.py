@@ -1,0 +1,318 @@
+"""Statistics over seeds: intervals, tests, a trend test and power, on plain arrays.
+
+Pure functions of numbers, so the study's analysis (`analysis`), its tables and the tests call the
+same code. Every random draw takes a seeded numpy Generator: the same inputs give the same output.
+"""
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95     # of every interval
+SIGNIFICANCE = 0.05   # of every test, family-wise (Holm) where a family of tests is made
+POWER = 0.80          # the chance a difference of the stated size would be detected
+RESAMPLES = 10_000    # bootstrap resamples and simulation draws
+EXACT_LIMIT = 200_000  # arrangements a permutation test enumerates before it samples instead
+RNG_SEED = 0          # every resampling starts from this seed: the same data, the same figures
+
+
+def rng():
+    """Return the seeded generator every resampling uses."""
+    return np.random.default_rng(RNG_SEED)
+
+
+def holm(p_values):
+    """Return Holm's step-down adjusted p-values, in the order given."""
+    p_values = list(p_values)
+    order = sorted(range(len(p_values)), key=p_values.__getitem__)
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def pooled_sd(groups):
+    """Return the pooled within-group sample SD of `groups` and its degrees of freedom.
+
+    Groups of one value add nothing; (None, 0) when no group has two values.
+    """
+    groups = [np.asarray(g, float) for g in groups]
+    dof = sum(g.size - 1 for g in groups if g.size > 1)
+    if dof == 0:
+        return None, 0
+    squares = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if g.size > 1)
+    return math.sqrt(squares / dof), dof
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over runs, the SD it rests on, and its t interval; `pooled`: SD from all groups."""
+
+    mean: float
+    sd: float | None
+    dof: int
+    low: float | None
+    high: float | None
+    n: int
+    pooled: bool = False
+
+
+def mean_estimate(values, sd=None, dof=None, confidence=CONFIDENCE):
+    """Return the mean of `values` and its t interval; `sd`/`dof` replace the sample's own.
+
+    One value without a given SD has no interval (low and high None).
+    """
+    values = np.asarray(values, float)
+    if values.size == 0:
+        raise ValueError("no values")
+    mean, pooled = float(values.mean()), sd is not None
+    if not pooled:
+        if values.size < 2:
+            return Estimate(mean, None, 0, None, None, 1)
+        sd, dof = float(values.std(ddof=1)), values.size - 1
+    half = stats.t.ppf((1 + confidence) / 2, dof) * sd / math.sqrt(values.size)
+    return Estimate(mean, sd, dof, mean - half, mean + half, int(values.size), pooled)
+
+
+def prediction_interval(estimate, confidence=CONFIDENCE):
+    """Return (low, high): where one new run would fall with `confidence`, given `estimate`.
+
+    mean ± t(dof) · sd · √(1 + 1/n); (None, None) when the estimate has no SD.
+    """
+    if estimate.sd is None:
+        return None, None
+    half = (stats.t.ppf((1 + confidence) / 2, estimate.dof) * estimate.sd
+            * math.sqrt(1 + 1 / estimate.n))
+    return estimate.mean - half, estimate.mean + half
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) − mean(b) with Welch's t interval and two-sided p-value (None under 2 each)."""
+
+    difference: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+
+
+def welch(a, b, confidence=CONFIDENCE):
+    """Return the difference of the means of `a` and `b` with Welch's interval and test."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    difference = float(a.mean() - b.mean())
+    if a.size < 2 or b.size < 2:
+        return Difference(difference, None, None, None)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Difference(difference, difference, difference, 1.0 if difference == 0 else 0.0)
+    dof = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    half = stats.t.ppf((1 + confidence) / 2, dof) * se
+    p_value = 2 * stats.t.sf(abs(difference) / se, dof)
+    return Difference(difference, difference - half, difference + half, float(p_value))
+
+
+def prob_of_improvement(a, b):
+    """Return P(a run of A scores higher than a run of B): wins plus half the ties, per pair.
+
+    The probability of outperforming of Bouthillier et al. (2021), "Accounting for variance in
+    machine learning benchmarks": the Mann-Whitney U statistic over all pairs of runs.
+    """
+    a, b = np.asarray(a, float)[:, None], np.asarray(b, float)[None, :]
+    return float(((a > b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
+
+
+def prob_of_improvement_interval(a, b, confidence=CONFIDENCE, resamples=RESAMPLES):
+    """Return (P(A > B), low, high): the percentile bootstrap interval over both models' seeds."""
+    a, b, generator = np.asarray(a, float), np.asarray(b, float), rng()
+    a_draws = a[generator.integers(0, a.size, (resamples, a.size))][:, :, None]
+    b_draws = b[generator.integers(0, b.size, (resamples, b.size))][:, None, :]
+    draws = ((a_draws > b_draws).mean(axis=(1, 2)) + 0.5 * (a_draws == b_draws).mean(axis=(1, 2)))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return prob_of_improvement(a, b), float(low), float(high)
+
+
+def prob_best(estimates, higher_is_better=True, draws=RESAMPLES):
+    """Return {name: probability that its mean is the best}, from {name: Estimate}.
+
+    Each mean is drawn from its t distribution (mean + sd/√n · t(dof)), the same draws for every
+    question; a model without an SD cannot be judged and is left out.
+    """
+    names = [name for name, e in estimates.items() if e.sd is not None and e.dof > 0]
+    if not names:
+        return {}
+    generator = rng()
+    sampled = np.stack([estimates[n].mean + estimates[n].sd / math.sqrt(estimates[n].n)
+                        * generator.standard_t(estimates[n].dof, draws) for n in names])
+    winner = sampled.argmax(axis=0) if higher_is_better else sampled.argmin(axis=0)
+    counts = np.bincount(winner, minlength=len(names))
+    return {name: float(count / draws) for name, count in zip(names, counts)}
+
+
+def jonckheere_statistic(groups):
+    """Return J: over ordered pairs of groups (i < j), the pairs x_i < x_j plus half the ties."""
+    return float(_jonckheere_rows([np.asarray(g, float)[None, :] for g in groups])[0])
+
+
+def _jonckheere_rows(groups):
+    """Return J for each row of `groups`, a list of (rows, group size) arrays."""
+    total = np.zeros(groups[0].shape[0])
+    for i, lower in enumerate(groups):
+        for upper in groups[i + 1:]:
+            low, high = lower[:, :, None], upper[:, None, :]
+            total += (low < high).sum(axis=(1, 2)) + 0.5 * (low == high).sum(axis=(1, 2))
+    return total
+
+
+def _arrangements(sizes):
+    """Return the number of distinct ways to deal values into groups of these sizes."""
+    count, left = 1, sum(sizes)
+    for size in sizes:
+        count *= math.comb(left, size)
+        left -= size
+    return count
+
+
+def _assignments(sizes):
+    """Yield every way to split range(sum(sizes)) into groups of `sizes` (as index tuples)."""
+    if not sizes:
+        yield ()
+        return
+    pool = range(sum(sizes))
+
+    def split(remaining, sizes_left):
+        if not sizes_left:
+            yield ()
+            return
+        for chosen in itertools.combinations(remaining, sizes_left[0]):
+            rest = [i for i in remaining if i not in chosen]
+            for tail in split(rest, sizes_left[1:]):
+                yield (chosen,) + tail
+
+    yield from split(list(pool), list(sizes))
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A Jonckheere–Terpstra test that values increase along the groups' order."""
+
+    statistic: float
+    p_value: float
+    exact: bool        # every arrangement counted (else sampled)
+    permutations: int
+
+
+def jonckheere(groups, increasing=True, resamples=RESAMPLES):
+    """Test that values rise along `groups` (fall, with `increasing=False`); one-sided.
+
+    The p-value is the share of the arrangements of all values into groups of the same sizes
+    whose J is at least the observed one: every arrangement when there are at most EXACT_LIMIT,
+    else `resamples` random ones ((1 + hits) / (1 + resamples)).
+    """
+    groups = [np.asarray(g, float) * (1 if increasing else -1) for g in groups if len(g)]
+    if len(groups) < 2:
+        raise ValueError("a trend needs at least two groups with values")
+    values, sizes = np.concatenate(groups), [g.size for g in groups]
+    observed = jonckheere_statistic(groups)
+    bounds = np.cumsum([0] + sizes)
+    tolerance = 1e-9
+    if _arrangements(sizes) <= EXACT_LIMIT:
+        hits = total = 0
+        for assignment in _assignments(sizes):
+            total += 1
+            hits += jonckheere_statistic([values[list(idx)] for idx in assignment]) \
+                >= observed - tolerance
+        return Trend(observed, hits / total, True, total)
+    generator = rng()
+    shuffled = generator.permuted(np.tile(values, (resamples, 1)), axis=1)
+    sampled = _jonckheere_rows([shuffled[:, bounds[k]:bounds[k + 1]] for k in range(len(sizes))])
+    hits = int((sampled >= observed - tolerance).sum())
+    return Trend(observed, (1 + hits) / (1 + resamples), False, resamples)
+
+
+def detectable_difference(sd, n, alpha=SIGNIFICANCE, power=POWER):
+    """Return the smallest difference of means a two-sided t-test with `n` runs per model
+    detects with `power`: (t(1−α/2) + t(power)) · sd · √(2/n), on 2n − 2 degrees of freedom."""
+    if n < 2:
+        return math.inf
+    dof = 2 * n - 2
+    return (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof)) * sd * math.sqrt(2 / n)
+
+
+def seeds_needed(difference, sd, alpha=SIGNIFICANCE, power=POWER, most=100_000):
+    """Return the fewest seeds per model that make `difference` detectable (None beyond `most`)."""
+    if difference == 0 or sd is None:
+        return None
+    if sd == 0:
+        return 2
+
+    def enough(n):
+        return detectable_difference(sd, n, alpha, power) <= abs(difference)
+
+    high = 2
+    while not enough(high):  # double to an upper bound, then bisect down to the fewest
+        high *= 2
+        if high > 2 * most:
+            return None
+    low = max(2, high // 2)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle + 1, high)
+    return low if low <= most else None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One coefficient of a linear model: its value, interval, p-value and detectable size."""
+
+    value: float
+    low: float
+    high: float
+    p_value: float
+    detectable: float  # the smallest |effect| this design detects with POWER at SIGNIFICANCE
+    dof: int
+
+
+def additive_effect(values, groups, factor, confidence=CONFIDENCE):
+    """Return the effect of a two-level `factor` (True − False) in values ~ group + factor.
+
+    Ordinary least squares with one mean per group, so the factor is judged within groups
+    only; raise ValueError when no group has runs at both levels or no residual is left.
+    """
+    values, factor = np.asarray(values, float), np.asarray(factor, bool)
+    names = sorted(set(groups))
+    design = np.column_stack([[g == name for g in groups] for name in names] + [factor]).astype(float)
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        raise ValueError("no group has runs at both levels of the factor")
+    dof = len(values) - design.shape[1]
+    if dof < 1:
+        raise ValueError("too few runs to estimate the spread")
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    residual = values - design @ coefficients
+    variance = float(residual @ residual) / dof
+    se = math.sqrt(variance * np.linalg.inv(design.T @ design)[-1, -1])
+    value = float(coefficients[-1])
+    half = stats.t.ppf((1 + confidence) / 2, dof) * se
+    p_value = float(2 * stats.t.sf(abs(value) / se, dof)) if se > 0 else float(value == 0)
+    detectable = (stats.t.ppf(1 - SIGNIFICANCE / 2, dof) + stats.t.ppf(POWER, dof)) * se
+    return Effect(value, value - half, value + half, p_value, float(detectable), dof)
+
+
+@dataclass(frozen=True)
+class Slope:
+    """A least-squares slope per step and its one-sided p-value for a rise."""
+
+    slope: float
+    p_rise: float
+
+
+def slope(values):
+    """Return the least-squares slope of `values` against their index, with P(rise) one-sided."""
+    values = np.asarray(values, float)
+    fit = stats.linregress(np.arange(values.size), values, alternative="greater")
+    return Slope(float(fit.slope), float(fit.pvalue))

@@ -1,0 +1,507 @@
+"""Run a study of many runs: plan it, estimate its time, and train it through an executor.
+
+The plan (`plan_study`) says which of a study's runs are recorded, which are to be trained and
+the epoch after which an interrupted run resumes; the estimate (`estimate_time`) times the runs
+to train from the runs recorded on this machine, or its benchmark; `run_study` trains them
+through an executor, in this process (`InProcess`) or in worker processes on this machine
+(`LocalProcesses`), and hands back one `RunResult` per run. The `*_lines` functions word all
+of it for the `mnist-cnn` command.
+
+Planning and estimating read run files only; Keras is imported where a run is trained.
+"""
+
+import concurrent.futures
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import MnistCnnError
+from .machine import cpu_device, machine_name
+from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, load_run, read_checkpoint,
+                   recorded_run, run_dir, run_folders)
+
+LOGS = ".logs"  # the worker processes' logs, one per run, inside the results folder (git-ignored)
+# Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
+WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+# The thread counts a run trains with; a worker gets this process's values, so that a run
+# trained there uses the same threads (and gives the same numbers) as one trained here.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+# For the time estimate, read without importing Keras:
+BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
+VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
+
+
+def protocol_configs(models, seeds):
+    """Return the protocol runs of `models` and `seeds`, each once, seed by seed."""
+    # Seed by seed: whatever finishes before an interruption covers the models evenly.
+    return list(dict.fromkeys(RunConfig(model, seed=seed) for seed in seeds for model in models))
+
+
+@dataclass
+class PlannedRun:
+    """One run of a study: its config, its recorded run (or None), its checkpoint's epochs."""
+
+    config: RunConfig
+    recorded: Run | None
+    resumes_after: int  # epochs its checkpoint has done; 0: it starts from the first epoch
+
+
+@dataclass
+class Plan:
+    """A study's runs, in the order they are trained; with `retrain`, all are trained again."""
+
+    runs: list
+    retrain: bool = False
+
+    @property
+    def recorded(self):
+        return [planned for planned in self.runs if planned.recorded is not None]
+
+    @property
+    def to_train(self):
+        return [planned for planned in self.runs if self.retrain or planned.recorded is None]
+
+
+def _epochs_done(config, results_dir):
+    """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
+    try:
+        state = read_checkpoint(config, results_dir)
+    except ValueError:
+        return 0  # `train` will ignore it too
+    return state["epochs_done"] if state else 0
+
+
+def plan_study(configs, results_dir, retrain=False):
+    """Return the Plan for `configs` (each once, in order) under `results_dir`.
+
+    A recorded run that cannot be read stops the study now (RunError), not after hours of
+    training; with `retrain` it is trained again like the others.
+    """
+    runs = []
+    for config in dict.fromkeys(configs):
+        try:
+            recorded = recorded_run(config, results_dir)
+        except RunError:
+            if not retrain:
+                raise
+            recorded = None
+        runs.append(PlannedRun(config, recorded, _epochs_done(config, results_dir)))
+    return Plan(runs, retrain)
+
+
+@dataclass
+class Estimate:
+    """How long a plan's runs take to train on `device`: seconds per config (None: unknown)."""
+
+    device: str
+    seconds: dict
+    sources: list
+
+    def left(self, configs):
+        """Return (estimated seconds to train `configs`, how many of them are unknown)."""
+        known = [self.seconds[c] for c in configs if self.seconds.get(c) is not None]
+        return sum(known), len(configs) - len(known)
+
+
+def _recorded_timings(results_dir):
+    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
+
+    An unreadable run is left out: it is no reason to refuse an estimate.
+    """
+    timings = []
+    for folder in run_folders(results_dir):
+        try:
+            run = load_run(folder)
+        except RunError:
+            continue
+        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
+        if seconds:
+            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
+    return timings
+
+
+def _bench_timings(device):
+    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
+
+    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
+    """
+    try:
+        result = json.loads(Path(BENCH_JSON).read_text())
+        machine = result["machine"]
+        if cpu_device(machine["cpu"], machine["cores"]) != device:
+            return {}, None
+        return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
+                 if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, None
+
+
+def _epoch_steps(config):
+    """Return an epoch's work in training steps: its batches, plus validation's share."""
+    steps = math.ceil((config.subset or TRAIN_SIZE) / config.batch_size)
+    if config.validation == "test":
+        steps += VALIDATION_STEP_SHARE * math.ceil(TEST_SIZE / config.batch_size)
+    return steps
+
+
+def _seconds_per_epoch(config, device, timings, bench):
+    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
+
+    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
+    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
+    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
+    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
+    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`).
+    """
+    same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
+            for recorded, ran_on, seconds in timings
+            if ran_on == device and recorded.model == config.model
+            and recorded.batch_size == config.batch_size]
+    full = [seconds for recorded, seconds in same if recorded.subset is None]
+    if full:
+        return statistics.median(full), "the recorded runs' s/epoch"
+    if same:
+        return (statistics.median(seconds for _, seconds in same),
+                "subset runs' s/epoch scaled to 60,000 images")
+    ms_per_step, batch_size = bench[0].get(config.model), bench[1]
+    if ms_per_step is not None and batch_size == config.batch_size:
+        return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
+    return _scaled_by_flops(config, device, timings)
+
+
+def _scaled_by_flops(config, device, timings):
+    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
+
+    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
+    among those with full-training-set runs on `device` at the same batch size: its median
+    s/step times the ratio of the FLOPs. (None, None) without such runs. Rough: a step's fixed
+    costs do not scale with FLOPs, so this is the estimate of last resort.
+    """
+    from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
+
+    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
+    per_step = {}
+    for recorded, ran_on, seconds in timings:
+        if (ran_on == device and recorded.subset is None and recorded.model != config.model
+                and recorded.batch_size == config.batch_size):
+            per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
+    if not per_step:
+        return None, None
+    nearest = min(per_step, key=lambda name: (abs(math.log(flops[name] / flops[config.model])),
+                                              name))
+    seconds = (statistics.median(per_step[nearest]) * flops[config.model] / flops[nearest]
+               * _epoch_steps(config))
+    return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
+
+
+def estimate_time(plan, results_dir, device=None):
+    """Return the Estimate of the time `plan`'s runs to train take on `device`.
+
+    `device` defaults to this machine (`machine_name()`). Each run: the s/epoch of the runs
+    recorded on it (or its benchmark) times the epochs left to train.
+    """
+    device = device or machine_name()
+    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
+    seconds, sources = {}, []
+    for planned in plan.to_train:
+        per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench)
+        seconds[planned.config] = (None if per_epoch is None
+                                   else per_epoch * (planned.config.epochs - planned.resumes_after))
+        if source is not None and source not in sources:
+            sources.append(source)
+    return Estimate(device, seconds, sources)
+
+
+def _duration(seconds):
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 100 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _name(config):
+    return f"{config.model} seed {config.seed}"
+
+
+def plan_lines(plan, estimate=None):
+    """Return the lines that say what `plan` trains and how long it takes (`estimate`)."""
+    from .report import plural
+
+    todo, total = plan.to_train, len(plan.runs)
+    counts = f"{len(plan.recorded)} of {plural(total, 'run')} recorded"
+    if not todo:
+        return [f"{counts}; nothing to train" if total == 1
+                else f"all {total} runs recorded; nothing to train"]
+    names = ", ".join(_name(p.config) + (f" (resumes after epoch {p.resumes_after})"
+                                         if p.resumes_after else "") for p in todo)
+    what = f"retraining all {len(todo)}" if plan.retrain else f"{len(todo)} to train"
+    lines = [f"{counts}; {what}: {names}"]
+    if estimate is None:
+        return lines
+    configs = [p.config for p in todo]
+    seconds, unknown = estimate.left(configs)
+    here, sources = f"on this machine ({estimate.device})", " and ".join(estimate.sources)
+    if not estimate.sources:
+        lines.append(f"time to train: unknown {here}: no run of these models recorded or "
+                     "benchmarked on it")
+    elif not unknown:
+        lines.append(f"time to train: about {_duration(seconds)} {here}, from {sources}")
+    else:
+        missing = ", ".join(_name(c) for c in configs if estimate.seconds.get(c) is None)
+        lines.append(f"time to train: about {_duration(seconds)} {here} for "
+                     f"{len(todo) - unknown} of the {len(todo)}, from {sources}; unknown for "
+                     f"{missing} (no run of the model recorded or benchmarked on this machine)")
+    return lines
+
+
+@dataclass
+class RunResult:
+    """What became of one run of a study.
+
+    `status` is "trained", "skipped" (recorded already) or "failed" (`error` says why, `log`
+    holds the worker's output); `worker` names where it trained; `started_s` and `finished_s`
+    count from the study's start.
+    """
+
+    config: RunConfig
+    status: str
+    path: Path | None = None
+    minutes: float = 0.0
+    worker: str | None = None
+    error: str | None = None
+    run: Run | None = None
+    log: Path | None = None
+    started_s: float | None = None
+    finished_s: float | None = None
+
+
+def result_lines(result):
+    """Return the lines that report a finished run (as scripts/accelerator_report.py reads them).
+
+    '== model_5 seed 0: test accuracy ... -> results/model_5/seed_0 (worker 4242, 5.1 min: 3 s
+    to 309 s)' for a trained run, 'up to date: ...' and the same without the part in brackets
+    for a recorded one, '== FAILED model_5 seed 0 (...): why; see LOG' for a failed one.
+    """
+    if result.status == "failed":
+        return [f"== FAILED {_name(result.config)} ({result.worker}): {result.error}"
+                + (f"; see {result.log}" if result.log else "")]
+    run = result.run
+    outcome = (f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
+               f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {result.path}")
+    if result.status == "skipped":
+        return [f"up to date: {run.label} ({result.path})", outcome]
+    return [f"{outcome} ({result.worker}, {result.minutes:.1f} min: {result.started_s:.0f} s to "
+            f"{result.finished_s:.0f} s)"]
+
+
+def state_line(plan, results, estimate=None):
+    """Return the study's state after `results` (all that `run_study` yielded so far).
+
+    Runs recorded of all, those that failed, those to go and the estimated training time left.
+    """
+    finished = {result.config for result in results}
+    recorded = sum(result.status != "failed" for result in results)
+    failed = len(results) - recorded
+    left = [p.config for p in plan.to_train if p.config not in finished]
+    line = f"== study: {recorded} of {len(plan.runs)} runs recorded"
+    if failed:
+        line += f", {failed} failed"
+    if not left:
+        return line
+    line += f"; {len(left)} to go"
+    if estimate is not None:
+        seconds, unknown = estimate.left(left)
+        line += (", time unknown" if unknown == len(left)
+                 else f", about {_duration(seconds)} of training"
+                 + (f" (unknown for {unknown})" if unknown else ""))
+    return line
+
+
+def run_study(plan, results_dir, executor, verbose=2):
+    """Yield a RunResult for each run of `plan`: the recorded ones first, then as they train.
+
+    `executor` trains the runs to train (`InProcess()` or `LocalProcesses(jobs)`); `verbose` is
+    Keras' fit verbosity in this process. A bad-input error (MnistCnnError) ends the study.
+    """
+    began = time.time()
+    for planned in plan.runs:
+        if planned.recorded is not None and not plan.retrain:
+            yield RunResult(planned.config, "skipped", planned.recorded.path, run=planned.recorded)
+    configs = [planned.config for planned in plan.to_train]
+    if configs:
+        yield from executor.train(configs, Path(results_dir), verbose, began)
+
+
+class InProcess:
+    """Train runs one after another in this process; Ctrl-C stops it, the same call resumes."""
+
+    name = "this process"
+
+    def train(self, configs, results_dir, verbose, began):
+        """Yield the RunResult of each of `configs`, trained in order."""
+        from . import training  # looked up per call: tests stand a fake `train` in
+        from .data import load_mnist
+
+        data = load_mnist()
+        for config in configs:
+            started = time.time()
+            run = training.train(config, data, results_dir=results_dir, verbose=verbose)
+            yield RunResult(config, "trained", run.path, (time.time() - started) / 60, self.name,
+                            run=run, started_s=started - began, finished_s=time.time() - began)
+
+
+def worker_environment():
+    """Return the variables a worker sets before it imports Keras (None: unset it)."""
+    return {**WORKER_ENV, **{name: os.environ.get(name) for name in THREAD_VARIABLES}}
+
+
+def log_path(config, results_dir):
+    """Return the file that holds the output of the worker that trains `config`."""
+    return Path(results_dir) / LOGS / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
+
+
+def _start_worker():
+    """Prepare a worker process: Ctrl-C is the parent's to handle; its log lines appear whole."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle: the parent stops the pool itself
+    sys.stdout.reconfigure(line_buffering=True)
+
+
+def _interrupt_once(signum, frame):
+    # A run that trains stops at the first SIGINT (Ctrl-C reaches the whole process group, and
+    # the parent passes it on too): one KeyboardInterrupt, not a second inside its clean-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _output_to(path):
+    """Append this process's stdout and stderr (file descriptors 1 and 2) to `path` meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "a") as log:  # a resumed run's log goes on from the interrupted one
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+_worker_data = None  # MNIST, loaded once per worker process
+
+
+def train_in_worker(config, results_dir, verbose, environment, began):
+    """Train `config` in this worker process, its output in its log; return its RunResult.
+
+    `environment` (`worker_environment()`) is set before Keras is imported, so its thread
+    counts and GPU memory settings hold for every run the worker trains.
+    """
+    global _worker_data
+    started = time.time()
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    log = log_path(config, results_dir)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        with _output_to(log):
+            try:
+                from .data import load_mnist
+                from .training import train
+
+                if _worker_data is None:
+                    _worker_data = load_mnist()
+                run = train(config, _worker_data, results_dir=results_dir, verbose=verbose)
+            except KeyboardInterrupt:
+                print("interrupted: the same command resumes this run from its checkpoint")
+                raise
+            except Exception as e:
+                if not isinstance(e, MnistCnnError):  # its one line says it all
+                    traceback.print_exc()
+                raise
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return RunResult(config, "trained", run.path, (time.time() - started) / 60,
+                     f"worker {os.getpid()}", run=run, log=log, started_s=started - began,
+                     finished_s=time.time() - began)
+
+
+class LocalProcesses:
+    """Train runs in `jobs` worker processes on this machine, sharing its CPUs and accelerator.
+
+    Each worker (a `spawn`ed process, so that no Keras state is inherited) trains one run at a
+    time with this process's thread settings and writes its output to `log_path`; runs come
+    back in the order they finish. Ctrl-C stops every worker at once; their runs resume.
+    """
+
+    task = staticmethod(train_in_worker)  # a module-level function: workers import it by name
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+
+    def train(self, configs, results_dir, verbose, began):
+        """Yield the RunResult of each of `configs` as it finishes.
+
+        `verbose` is not used: a worker's log gets one line per epoch, never a progress bar.
+        """
+        from .data import load_mnist
+
+        load_mnist()  # a missing or corrupt data file stops the study before any worker starts
+        pool = concurrent.futures.ProcessPoolExecutor(
+            self.jobs, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker)
+        pending, running = list(configs), {}
+        try:
+            while pending or running:
+                # No more runs handed out than there are workers: the pool queues what it is
+                # given, and a queued run could not be taken back when the study stops.
+                while pending and len(running) < self.jobs:
+                    config = pending.pop(0)
+                    running[pool.submit(self.task, config, results_dir, 2, worker_environment(),
+                                        began)] = config
+                done, _ = concurrent.futures.wait(running,
+                                                  return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    yield self._result(future, running.pop(future), results_dir, began)
+        except BaseException:  # bad input, Ctrl-C, or the caller stopped reading
+            for worker in multiprocessing.active_children():
+                with contextlib.suppress(OSError):
+                    os.kill(worker.pid, signal.SIGINT)  # stops its run at a resumable point
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _result(future, config, results_dir, began):
+        """Return the RunResult of a finished future; re-raise bad input and Ctrl-C."""
+        try:
+            return future.result()
+        except MnistCnnError:
+            raise
+        except Exception as e:  # a crash, or the worker process died (BrokenProcessPool)
+            why = str(e).strip().splitlines()
+            return RunResult(config, "failed", worker="a worker process",
+                             error=f"{type(e).__name__}: {why[0] if why else ''}",
+                             log=log_path(config, results_dir), finished_s=time.time() - began)

@@ -1,0 +1,95 @@
+"""`mnist-cnn findings` and the findings text, from made-up results folders."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mnist_cnn import findings
+from mnist_cnn.models import MODEL_NAMES
+from mnist_cnn.runs import save_run
+
+from helpers import make_run
+
+# Made-up accuracies per model, three seeds each: model_1 clearly behind, the rest close.
+ACCURACIES = {"model_1": (0.9920, 0.9922, 0.9925), "model_2": (0.9945, 0.9948, 0.9946),
+              "model_3": (0.9944, 0.9950, 0.9947), "model_4": (0.9955, 0.9952, 0.9958),
+              "model_5": (0.9954, 0.9956, 0.9951), "model_6": (0.9953, 0.9957, 0.9955),
+              "model_7": (0.9956, 0.9952, 0.9954)}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("results")
+    for model, accuracies in ACCURACIES.items():
+        for seed, accuracy in enumerate(accuracies):
+            save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), folder)
+    return folder
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mnist_cnn.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=os.environ.copy())
+
+
+def test_findings_json_has_every_claim_and_a_fidelity_entry_per_model(results):
+    done = cli("findings", "--json", "--results-dir", results)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["runs"] == 21
+    assert [c["id"] for c in answer["claims"]] == (
+        ["depth-accuracy", "depth-log-loss", "model_7-best"]
+        + [f"overfitting-{name}" for name in MODEL_NAMES])
+    for claim in answer["claims"]:
+        assert set(claim) >= {"id", "statement", "verdict", "evidence"}
+        assert claim["verdict"] in ("supported", "partly supported", "not supported", "undecided")
+    assert [f["model"] for f in answer["fidelity"]] == list(MODEL_NAMES)
+    model_1 = answer["fidelity"][0]
+    assert model_1["original_accuracy"] == 0.992  # 9,920 images right in the original's log
+    assert model_1["mean_accuracy"] == pytest.approx(sum(ACCURACIES["model_1"]) / 3)
+    low, high = model_1["accuracy_interval"]
+    assert model_1["accuracy_inside"] == (low <= 0.992 <= high)
+    # make_run's histories fall throughout: no model overfits in these made-up runs.
+    overfitting = {c["id"]: c["verdict"] for c in answer["claims"] if "overfitting" in c["id"]}
+    assert overfitting["overfitting-model_2"] in ("supported", "undecided")
+
+
+def test_findings_text_is_generated_from_the_folder(results):
+    done = cli("findings", "--results-dir", results)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert text.strip() == findings.findings_markdown(findings.analyse(results)).strip()
+    assert text.startswith("These findings rest on 21 runs of the original protocol "
+                           "(3 seeds of each model).")
+    assert "(`model_7-best`)" in text and "**How faithful the reproduction is.**" in text
+
+
+def test_findings_import_no_tensorflow(results):
+    check = ("import sys\nfrom mnist_cnn.cli import main\ncode = main(sys.argv[1:])\n"
+             "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", check, "findings", "--json", "--results-dir",
+                           str(results)], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip().endswith("[]"), done.stderr
+
+
+def test_an_empty_or_missing_folder_gets_one_line_and_exit_2(tmp_path):
+    for folder in (tmp_path, tmp_path / "missing"):
+        done = cli("findings", "--results-dir", folder, cwd=tmp_path)
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "no protocol runs under" in done.stderr and "mnist-cnn reproduce" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_unreadable_run_gets_one_line_and_exit_2(tmp_path):
+    save_run(make_run("model_1", 0), tmp_path)
+    (tmp_path / "model_1" / "seed_0" / "metrics.json").write_text("{not json")
+    done = cli("findings", "--json", "--results-dir", tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "unreadable" in done.stderr
+
+
+def test_readme_findings_say_so_when_nothing_is_recorded(tmp_path):
+    assert "No protocol run is recorded yet" in findings.readme_findings(tmp_path)
