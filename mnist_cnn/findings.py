@@ -102,8 +102,8 @@ def runs_sentence(study):
     counts = {name: len(runs) for name, runs in study.scores.items()}
     missing = [name for name in MODEL_NAMES if name not in counts]
     seeds = sorted(set(counts.values()))
-    per_model = (plural(seeds[0], "seed") + " of each model" if len(seeds) == 1 else
-                 ", ".join(f"{name} {counts[name]}" for name in counts) + " seeds")
+    per_model = (plural(seeds[0], "seed") + " of each model" if len(seeds) == 1 and not missing
+                 else ", ".join(f"{plural(n, 'seed')} of {name}" for name, n in counts.items()))
     return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol "
             f"({per_model})" + (f"; no run yet of {_names(missing)}" if missing else "") + ".")
 
@@ -118,10 +118,20 @@ def differences_sentence(study, measure=ACCURACY):
     worse = "below" if measure.higher_is_better else "above"
     text = []
     if SHALLOWEST in estimates and others:
-        gaps = sorted(abs(estimates[n].mean - estimates[SHALLOWEST].mean) for n in others)
+        sign = 1 if measure.higher_is_better else -1  # positive: the deeper model is better
+        gaps = sorted(sign * (estimates[n].mean - estimates[SHALLOWEST].mean) for n in others)
+        low, high = sorted(abs(g) for g in (gaps[0], gaps[-1]))
+        span = (f"{low:.{measure.digits}f}" if low == high else
+                f"{low:.{measure.digits}f}–{high:.{measure.digits}f}")
+        if gaps[0] > 0:
+            where = f"{span}{unit} {worse} each deeper model"
+        elif gaps[-1] < 0:
+            where = f"{span}{unit} better than each deeper model"
+        else:
+            where = (f"from {gaps[0]:+.{measure.digits}f} to {gaps[-1]:+.{measure.digits}f}"
+                     f"{unit} behind the deeper models")
         text.append(f"{SHALLOWEST}, the only model with two conv layers, averages "
-                    f"{measure.text(estimates[SHALLOWEST].mean)}, {gaps[0]:.{measure.digits}f}"
-                    f"–{gaps[-1]:.{measure.digits}f}{unit} {worse} each deeper model.")
+                    f"{measure.text(estimates[SHALLOWEST].mean)}, {where}.")
     if len(others) > 1:
         span = sorted(estimates[n].mean for n in others)
         text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
@@ -250,6 +260,8 @@ def overfitting_sentence(study):
 
 def depth_sentence(study):
     """Say what the depth-trend tests show, with and without model_1."""
+    if len(analysis.depth_groups(study.scores, ACCURACY)) < 2:
+        return "A depth trend needs runs of at least two depths; these runs have one."
     parts = []
     for measure in MEASURES:
         trend = analysis.depth_trend(study.scores, measure)

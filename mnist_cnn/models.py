@@ -223,38 +223,44 @@ def layer_table(model):
 
 
 def layer_settings(layer):
-    """Return a layer's (padding, kernel initializer, dropout rate) as text, "" where none applies.
+    """Return a layer's (kernel, activation, padding, kernel initializer, dropout rate) as text,
+    "" where none applies.
 
-    These are the settings in which the seven models differ: padding of conv and pool layers,
-    the kernel initializer of Conv2D and Dense layers (its Keras class name: "GlorotUniform",
-    "HeUniform"), and the rate of Dropout layers. Other layers, batch norm
-    included (plain or fused), have none of them.
+    These are the settings in which the seven models differ: the kernel size ("3x3") and
+    activation ("relu", "softmax") of Conv2D and Dense layers (Dense has no kernel size),
+    padding of conv and pool layers, the kernel initializer of Conv2D and Dense layers (its
+    Keras class name: "GlorotUniform", "HeUniform"), and the rate of Dropout layers. Other
+    layers, batch norm included (plain or fused), have none of them.
     """
     keras = import_keras()
+    size = getattr(layer, "kernel_size", None)
+    activation = getattr(layer, "activation", None)
     padding = getattr(layer, "padding", None)
     init = getattr(layer, "kernel_initializer", None)
     rate = layer.rate if isinstance(layer, keras.layers.Dropout) else None
-    return (padding if isinstance(padding, str) else "",
+    return ("x".join(map(str, size)) if size else "",
+            activation.__name__ if init is not None and activation is not None else "",
+            padding if isinstance(padding, str) else "",
             init.__class__.__name__ if init is not None else "",
             str(rate) if rate is not None else "")
 
 
 def architecture_table(model):
-    """Return a PrettyTable of `model`'s layers (a notebook renders it as HTML).
+    """Return a table of `model`'s layers (a notebook renders it as HTML, aligned).
 
-    One row per layer: index, name, type (as `layer_table` names it), output shape, parameters,
-    then padding, kernel initializer and dropout rate where the layer has one (`layer_settings`).
+    One row per layer: index, type (as `layer_table` names it), output shape, parameters, then
+    kernel size, activation, padding, kernel initializer and dropout rate where the layer has
+    one (`layer_settings`).
     """
-    from prettytable import PrettyTable
+    from .tables import HtmlTable
 
-    table = PrettyTable(["#", "Layer", "Type", "Output shape", "Params", "Padding", "Init",
-                         "Dropout"])
+    table = HtmlTable(["#", "Type", "Output shape", "Params", "Kernel", "Activation", "Padding",
+                       "Init", "Dropout"])
     table.align = "l"
     for number in ("#", "Output shape", "Params", "Dropout"):
         table.align[number] = "r"
     for (index, kind, shape, params), layer in zip(layer_table(model), model.layers):
-        table.add_row([index, layer.name, kind, str(shape), f"{params:,}",
-                       *layer_settings(layer)])
+        table.add_row([index, kind, str(shape), f"{params:,}", *layer_settings(layer)])
     return table
 
 

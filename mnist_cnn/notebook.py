@@ -11,11 +11,14 @@ shows recorded runs never loads TensorFlow.
 """
 
 import argparse
+import io
 import os
 import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image as PILImage  # matplotlib's own dependency
 
 from .report import plural
 from .runs import EPOCHS, RESULTS_DIR, RunConfig, representative_runs
@@ -53,14 +56,21 @@ def setup(seed=42):
 
 
 def show_figure(fig, name, figures_dir):
-    """Save `fig` as <figures_dir>/<name>.png, say where, show it in the notebook, close it."""
+    """Save `fig` as <figures_dir>/<name>.png, show that PNG in the notebook, close the figure.
+
+    The PNG has PIXEL_RATIO pixels per pixel shown, so the notebook shows it at that fraction
+    of its width: as wide as the figure, and sharp on high-DPI screens.
+    """
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import Image, display
 
-    from .plotting import save_fig
+    from .plotting import PIXEL_RATIO, save_fig
 
-    print("saved", save_fig(fig, name, figures_dir))
-    display(fig)
+    path = save_fig(fig, name, figures_dir)
+    data = path.read_bytes()
+    with PILImage.open(io.BytesIO(data)) as image:
+        width = image.width
+    display(Image(data=data, format="png", width=width // PIXEL_RATIO))
     plt.close(fig)
 
 

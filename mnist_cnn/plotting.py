@@ -2,13 +2,16 @@
 
 Each function draws from saved runs or plain arrays (never Keras) and returns a matplotlib Figure
 made with `plt.subplots`, so a notebook shows it inline; none calls `plt.show()`. `save_fig`
-writes a figure as a small PNG for figures/ and the README.
+writes a figure as a small PNG for figures/ and the README, at twice its size in pixels
+(`figure_png`), so that it stays sharp on high-DPI screens; notebooks show that PNG at half.
 
 Readers see the figures on GitHub, so every figure is drawn for that page: at least
 `MIN_WIDTH_PX` pixels wide (saved and inline), no text under `MIN_FONT_SIZE` points whatever the
-caller's rcParams (each function draws under `STYLE`), log axes labelled with plain numbers at
-1, 2 and 5 per decade (or finer), train and validation told apart by colour and line style, and
-the original's curves in a lighter tint of the same colour, thinner, in a line style of their own.
+caller's rcParams (each function draws under `STYLE`), log axes labelled "(log scale)" with plain
+numbers at 1, 2 and 5 per decade (or finer), train and validation told apart by colour and line
+style, the original's curves in a lighter tint of the same colour, thinner, in a line style of
+their own, and every model in one colour and marker (`MODEL_STYLES`) in every figure that shows
+several models, named in a legend outside the plots.
 """
 
 import functools
@@ -33,14 +36,17 @@ from .runs import EPOCHS, Run
 # suite sends the notebooks' figures to a temporary folder, so it never rewrites figures/).
 FIGURES_DIR = Path(os.environ.get("MNIST_CNN_FIGURES_DIR") or "figures")
 FIGSIZE = (7.5, 4.5)  # inches: one plot; at DPI, 750 px wide, about GitHub's page width
-DPI = 100             # keeps a saved PNG at a few tens of KB
+DPI = 100             # pixels per inch as a page shows the figure: 750 px wide
+PIXEL_RATIO = 2       # a saved PNG has this many pixels per pixel shown: sharp on high-DPI screens
 MIN_WIDTH_PX = 600    # no figure is narrower, saved or shown inline
 MIN_FONT_SIZE = 10    # points: no text is smaller
 DIGIT_INCHES = 0.75   # width of one digit in sample_grid (rows get a quarter more, for the title)
 GALLERY_INCHES = 1.0  # width of one digit in mistakes_gallery (its caption is wider)
 CELL_INCHES = 0.21    # one cell of a confusion matrix: room for a 2-digit count at 10 pt
 MARKERS_BELOW = 10    # runs with fewer epochs get a marker on every epoch
-LATE_FROM_EPOCH = 10  # all_models_curves' second row starts here, past the first epochs' drop
+RANGE_FROM_EPOCH = 2  # a loss axis fits the epochs from here: the first epoch's loss, often
+                      # 100x the rest, would squash them into a flat line
+MIN_ERROR = 1e-3      # percent: an error of 0 (every image right) drawn on a log axis
 MIN_LOG_SPAN = 0.65   # decades: a log axis shows at least this much, so 3 ticks get labels
 # The multiples of each power of ten that a log axis may label, sparsest first (see _log_axis).
 LOG_SUBS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), tuple(np.arange(1.0, 10.0)))
@@ -66,7 +72,8 @@ STYLE = {
 # The curves of curves(): per metric, (history key, label) of train and validation, y label.
 CURVE_KEYS = {
     "loss": ((("loss", "train"), ("val_loss", "validation")), "categorical cross-entropy"),
-    "accuracy": ((("accuracy", "train"), ("val_accuracy", "validation")), "accuracy"),
+    "accuracy": ((("accuracy", "train"), ("val_accuracy", "validation")),
+                 "error = 100% − accuracy, in %"),
 }
 KEY_LABELS = {"loss": "training loss", "val_loss": "validation loss",
               "accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
@@ -82,9 +89,15 @@ def _tint(color, amount=0.45):
 
 ORIGINAL = {"train": dict(color=_tint("C0"), linestyle=":", linewidth=1.6),
             "validation": dict(color=_tint("C1"), linestyle="-.", linewidth=1.6)}
-# One colour and marker per model, the same in every figure.
-MODEL_COLORS = {name: f"C{i}" for i, name in enumerate(MODEL_NAMES)}
-MODEL_MARKERS = dict(zip(MODEL_NAMES, "osD^vPX"))
+# One colour and marker per model, the same in every figure of the study: matplotlib's tab10
+# colours, spelled out so that no rcParams can change them.
+MODEL_STYLES = dict(zip(MODEL_NAMES, zip(
+    ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"), "osD^vPX")))
+MODEL_COLORS = {name: color for name, (color, _) in MODEL_STYLES.items()}
+MODEL_MARKERS = {name: marker for name, (_, marker) in MODEL_STYLES.items()}
+OTHER_STYLE = ("0.3", "o")  # a model outside the study's seven
+# The original's run in all_models_curves: dark grey and dashed, apart from every model's colour.
+ORIGINAL_LINE = dict(color="0.2", linestyle="--", linewidth=1.3)
 
 
 def setup_style():
@@ -106,13 +119,16 @@ def _plain_number(value, _position=None):
     return f"{value:g}"
 
 
-def _log_axis(ax, which="y", formatter=None):
+def _log_axis(ax, which="y", formatter=None, label=None):
     """Make `which` axis of `ax` logarithmic with at least three labelled ticks in view.
 
+    `label`: the axis label, to which " (log scale)" is added.
+
     Call it once everything is drawn. Over four decades only the powers of ten get labels;
-    otherwise the sparsest of 1-2-5, 1-2-3-5 and 1..9 multiples (not on x, where they would
-    crowd) that labels three ticks within the data, or else the densest. A view under
-    MIN_LOG_SPAN decades is widened to it first, so that 1..9 labels three ticks in view.
+    otherwise the sparsest of 1-2-5, 1-2-3-5 and 1..9 multiples (1..9 on x only within a
+    decade, where they do not crowd) that labels three ticks within the data, or else the
+    densest. A view under MIN_LOG_SPAN decades is widened to it first, so that 1..9 labels
+    three ticks in view.
     """
     axis, get_lim, set_lim = ((ax.yaxis, ax.get_ylim, ax.set_ylim) if which == "y" else
                               (ax.xaxis, ax.get_xlim, ax.set_xlim))
@@ -127,24 +143,40 @@ def _log_axis(ax, which="y", formatter=None):
             for sibling in shared]
     data_low, data_high = min(pair[0] for pair in data), max(pair[1] for pair in data)
     candidates = LOG_SUBS[1:] if math.log10(high / low) <= 4 else LOG_SUBS[:1]
-    if which == "x" and len(candidates) > 1:
-        candidates = candidates[:-1]
+    if which == "x" and len(candidates) > 1 and math.log10(high / low) > 1:
+        candidates = candidates[:-1]  # 1..9 per decade crowds a wide x axis
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
     for subs in candidates:
-        locator = ticker.LogLocator(10, subs=subs, numticks=40)
-        ticks = locator.tick_values(low, high)
+        # Counted here, not by LogLocator.tick_values, which falls back to linear ticks when
+        # its own would be too few.
+        ticks = np.array([sub * 10.0 ** decade for decade in decades for sub in subs])
         if np.sum((ticks >= data_low) & (ticks <= data_high)) >= 3:
             break
-    axis.set_major_locator(locator)
+    axis.set_major_locator(ticker.LogLocator(10, subs=subs, numticks=40))
     axis.set_major_formatter(formatter or ticker.FuncFormatter(_plain_number))
     axis.set_minor_formatter(ticker.NullFormatter())
+    if label is not None:
+        axis.set_label_text(f"{label} (log scale)")
 
 
-def _accuracy_axis(ax, values):
-    """Give `ax` a y range from the lowest accuracy drawn to 100%, labelled in percent."""
-    low = min(float(np.nanmin(np.asarray(v, float))) for v in values)
-    room = max(1 - low, 1e-3)
-    ax.set_ylim(low - 0.05 * room, 1 + 0.02 * room)
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{100 * value:g}%"))
+def _fit_from_epoch(ax, arrays, first=RANGE_FROM_EPOCH):
+    """Set a y range (before the log scale) over the values of `arrays` from epoch `first` on.
+
+    Only where a curve has more than MARKERS_BELOW epochs; an earlier epoch above the range
+    runs off the top of the plot.
+    """
+    late = [np.asarray(values, float)[first - 1:] for values in arrays
+            if len(values) > MARKERS_BELOW]
+    late = np.concatenate(late) if late else np.array([])
+    late = late[np.isfinite(late) & (late > 0)]
+    if late.size:
+        low, high = late.min(), late.max()
+        ax.set_ylim(low / 1.15, high * 1.15)
+
+
+def _error(values):
+    """Return accuracies (0 to 1) as errors in percent, an error of 0 as MIN_ERROR."""
+    return np.maximum(100 * (1 - np.asarray(values, float)), MIN_ERROR)
 
 
 def _finite(values):
@@ -165,15 +197,17 @@ def _default_title(runs, metric):
 def curves(runs, reference=None, metric="loss", title=None, ax=None):
     """Return a figure of train (blue, solid) and validation (orange, dashed) `metric` per epoch.
 
-    `metric`: "loss" (log y axis) or "accuracy" (linear, in percent, up to 100%). `runs`: one
-    Run, or several runs of one configuration (different seeds): their mean is drawn, with the
-    min–max over seeds shaded. `reference`: the original.json dict, to draw the original's curves
-    of the same model too (lighter, thinner, dotted / dash-dotted), or None. `ax`: draw there
-    instead of a new figure.
+    `metric`: "loss", or "accuracy", drawn as the error (100% − accuracy), where the 99.0–99.7%
+    that tell the models apart become 1.0–0.3% apart; both on a log y axis. A loss axis fits
+    the epochs from RANGE_FROM_EPOCH on. `runs`: one Run, or several runs of one configuration
+    (different seeds): their mean is drawn, with the min–max over seeds shaded. `reference`:
+    the original.json dict, to draw the original's curves of the same model too (lighter,
+    thinner, dotted / dash-dotted), or None. `ax`: draw there instead of a new figure.
     """
     if metric not in CURVE_KEYS:
         raise ValueError(f"metric must be one of {', '.join(CURVE_KEYS)}, got {metric!r}")
     keys, y_label = CURVE_KEYS[metric]
+    shown = _error if metric == "accuracy" else (lambda values: np.asarray(values, float))
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
         raise ValueError(f"{metric}_curves needs at least one run")
@@ -189,7 +223,7 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
     for key, label in keys:
         if not all(_finite(run.history[key]) for run in runs):
             continue  # trained with validation="none": no validation curve to draw
-        values = np.array([run.history[key] for run in runs], dtype=float)
+        values = shown([run.history[key] for run in runs])
         if len(runs) == 1:
             line, = ax.plot(x, values[0], label=label, marker=marker, **OURS[label])
             ours.append((line, label))
@@ -200,21 +234,20 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
                                    color=OURS[label]["color"], linewidth=0,
                                    label=f"{label} (min–max)")
             ours.append(((band, line), f"{label}: mean, min–max of {len(runs)} seeds"))
-        drawn.append(values)
+        drawn.extend(values)
         if reference is not None:
-            original = reference["models"][model]["history"][key]
+            original = shown(reference["models"][model]["history"][key])
             line, = ax.plot(np.arange(1, len(original) + 1), original, label=f"original {label}",
                             zorder=1.5, **ORIGINAL[label])
             originals.append((line, f"original {label}"))
             drawn.append(original)
 
     if metric == "loss":
-        _log_axis(ax)
-    elif drawn:
-        _accuracy_axis(ax, drawn)
+        _fit_from_epoch(ax, drawn)
+    _log_axis(ax, label=y_label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(y_label)
-    ax.set_title(title if title is not None else _default_title(runs, metric))
+    ax.set_title(title if title is not None else _default_title(
+        runs, "loss" if metric == "loss" else "error"))
     handles, labels = zip(*(ours + originals))
     ax.legend(handles, labels)
     return ax.figure
@@ -226,65 +259,76 @@ def loss_curves(runs, reference=None, title=None, ax=None):
 
 
 def accuracy_curves(runs, reference=None, ax=None, title=None):
-    """Return a figure of the train and validation accuracy per epoch (`curves`, in percent)."""
+    """Return a figure of the train and validation error (100% − accuracy) per epoch: `curves`."""
     return curves(runs, reference, "accuracy", title, ax)
 
 
-@_styled
-def all_models_curves(histories, reference, key="val_loss", title=None):
-    """Return one history key of every model per epoch: ours (left) beside the original's (right).
+def _model_style(name):
+    """Return the (colour, marker) of model `name` in every figure."""
+    return MODEL_STYLES.get(name, OTHER_STYLE)
 
-    `histories`: {model: history dict}, e.g. each model's seed-0 run's `.history`; `reference`:
-    the original.json dict (None: our panel only). One colour and marker per model, the same in
-    all panels; the panels of a row share their y axis (log for a loss). Where a run goes past
-    LATE_FROM_EPOCH, a second row shows the epochs from there on a linear axis of their own,
-    where the first epochs' large losses no longer squash the curves together. A model of ours
-    trained for fewer epochs than the protocol says so in the legend.
+
+@_styled
+def all_models_curves(histories, reference, key="val_loss", title=None, columns=4):
+    """Return one small panel per model of one history key per epoch, ours against the original.
+
+    `histories`: {model: [history dicts of its seeds]} (a single dict counts as one seed);
+    `reference`: the original.json dict, whose run of each model is drawn dashed in dark grey
+    (None: ours only). Ours: the mean over seeds in the model's colour, the min–max band shaded.
+    The panels share both axes, a log y axis (for a loss, fitted to the epochs from
+    RANGE_FROM_EPOCH on; an accuracy drawn as its error), and a last cell holds the legend.
+    Each panel names its model and seeds.
     """
-    if not histories:
-        raise ValueError("all_models_curves needs at least one history")
-    panels = [("ours", histories)]
-    if reference is not None:
-        panels.append(("original", {name: model["history"]
-                                    for name, model in reference["models"].items()}))
-    names = [*MODEL_NAMES, *(name for name in histories if name not in MODEL_NAMES)]
-    names = [name for name in names if any(name in drawn for _, drawn in panels)]
-    curves_of = [{name: values for name in names
-                  if (values := panel_histories.get(name, {}).get(key)) and _finite(values)}
-                 for _, panel_histories in panels]
-    if not any(curves_of):
+    histories = {name: [value] if isinstance(value, dict) else list(value)
+                 for name, value in histories.items()}
+    histories = {name: [h for h in runs if h.get(key) and _finite(h[key])]
+                 for name, runs in histories.items()}
+    names = [name for name in [*MODEL_NAMES, *histories] if histories.get(name)]
+    names = list(dict.fromkeys(names))
+    if not names:
         raise ValueError(f"no history holds {key!r}")
-    late = any(len(values) > LATE_FROM_EPOCH for curves in curves_of for values in curves.values())
-    rows = 2 if late else 1
-    fig, axes = plt.subplots(rows, len(panels), sharey="row", squeeze=False, dpi=DPI,
-                             figsize=(FIGSIZE[0], FIGSIZE[1] * (1.75 if late else 1) + 0.6),
-                             layout="constrained")
-    for row, first in enumerate((1, LATE_FROM_EPOCH)[:rows]):
-        for (panel, _), curves, ax in zip(panels, curves_of, axes[row]):
-            for name, values in curves.items():
-                shown = values[first - 1:]  # empty for a run that ends before `first`
-                if shown:
-                    ax.plot(np.arange(first, len(values) + 1), shown,
-                            color=MODEL_COLORS.get(name, "0.3"),
-                            marker=MODEL_MARKERS.get(name, "o"), markersize=5, linewidth=1.6,
-                            markevery=(1 if len(shown) < MARKERS_BELOW
-                                       else (names.index(name) % 5, 5)))
-            ax.set_title(panel if row == 0 else f"{panel}, epochs {LATE_FROM_EPOCH} on")
-            ax.set_xlabel("epoch")
-        if "loss" not in key:
-            _accuracy_axis(axes[row, 0], [line.get_ydata() for ax in axes[row]
-                                          for line in ax.get_lines()])
-        elif row == 0:
-            _log_axis(axes[0, 0])  # the late row stays linear: its range is narrow
-        axes[row, 0].set_ylabel(KEY_LABELS.get(key, key))
-    short = {name: len(h[key]) for name, h in histories.items() if len(h.get(key) or ()) < EPOCHS}
-    handles = [Line2D([], [], color=MODEL_COLORS.get(name, "0.3"), linewidth=1.6,
-                      marker=MODEL_MARKERS.get(name, "o"), markersize=5,
-                      label=name + (f" (ours: {short[name]} epochs)" if name in short else ""))
-               for name in names]
-    fig.legend(handles=handles, loc="outside lower center", ncol=4 if not short else 3)
-    fig.suptitle(title if title is not None
-                 else f"{KEY_LABELS.get(key, key)} per epoch, all models")
+    rows = -(-(len(names) + 1) // columns)  # one cell more, for the legend
+    fig, axes = plt.subplots(rows, columns, sharex=True, sharey=True, squeeze=False, dpi=DPI,
+                             figsize=(FIGSIZE[0], 2.3 * rows + 0.7), layout="constrained")
+    shown = _error if "accuracy" in key else (lambda values: np.asarray(values, float))
+    drawn = []
+    for ax, name in zip(axes.flat, names):
+        color, _ = _model_style(name)
+        values = shown([h[key] for h in histories[name]])
+        x = np.arange(1, values.shape[1] + 1)
+        ax.plot(x, values.mean(axis=0), color=color, linewidth=2)
+        if len(values) > 1:
+            ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.25,
+                            linewidth=0)
+        drawn.extend(values)
+        if reference is not None and name in reference["models"]:
+            original = shown(reference["models"][name]["history"][key])
+            ax.plot(np.arange(1, len(original) + 1), original, **ORIGINAL_LINE)
+            drawn.append(original)
+        seeds = len(values)
+        ax.set_title(f"{name} ({seeds} {'seed' if seeds == 1 else 'seeds'})", color=color)
+    legend_ax = axes.flat[len(names)]
+    legend_ax.set_axis_off()
+    for ax in axes.flat[len(names) + 1:]:
+        fig.delaxes(ax)
+    legend_ax.legend(handles=[
+        Line2D([], [], color="0.45", linewidth=2, label="ours: mean"),
+        Patch(color="0.45", alpha=0.25, label="ours: min–max"),
+        *([Line2D([], [], label="the original", **ORIGINAL_LINE)] if reference else [])],
+        loc="center", frameon=False)
+    first = axes.flat[0]
+    first.xaxis.set_major_locator(ticker.MultipleLocator(10))
+    if "loss" in key:
+        _fit_from_epoch(first, drawn)
+    _log_axis(first)
+    label = KEY_LABELS.get(key, key) if "loss" in key else f"{KEY_LABELS.get(key, key)} error, %"
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{label} (log scale)")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch")  # the legend's cell shows no axis, so no label either
+    fig.suptitle(title if title is not None else
+                 f"{KEY_LABELS.get(key, key)} per epoch: our seeds' mean and range, "
+                 f"and the original's run")
     return fig
 
 
@@ -415,68 +459,43 @@ def mistakes_gallery(images, true_labels, predicted, confidences, marked=None, c
     return fig
 
 
-def _label_points(ax, points, offset=(7, 0)):
-    """Write each (x, y, label) of `points` beside its point, nudged apart where labels overlap.
-
-    A label goes right of its point, or left where it would cross the axes' right edge.
-    """
-    texts = [ax.annotate(label, (x, y), xytext=offset, textcoords="offset points", va="center")
-             for x, y, label in points]
-    figure = ax.figure
-    figure.draw_without_rendering()  # settle the layout: label extents in pixels
-    renderer = figure.canvas.get_renderer()
-    right = ax.get_window_extent(renderer).x1
-    for text in texts:
-        if text.get_window_extent(renderer).x1 > right:
-            text.set(x=-offset[0], horizontalalignment="right")
-    for _ in range(100):
-        boxes = [text.get_window_extent(renderer) for text in texts]
-        moved = False
-        for i, first in enumerate(boxes):
-            for j in range(i + 1, len(boxes)):
-                second = boxes[j]
-                if not first.overlaps(second):
-                    continue
-                upper, lower = (i, j) if first.y0 + first.y1 >= second.y0 + second.y1 else (j, i)
-                overlap = min(first.y1, second.y1) - max(first.y0, second.y0)
-                step = (overlap / 2 + 1) * 72 / figure.dpi  # pixels to points
-                for index, sign in ((upper, 1), (lower, -1)):
-                    dx, dy = texts[index].xyann
-                    texts[index].xyann = (dx, dy + sign * step)
-                moved = True
-                break
-            if moved:
-                break
-        if not moved:
-            break
-    return texts
-
-
-def _result_points(ax, points, log_x=None):
-    """Draw and label result points: dicts with x, y, model, label, and optionally yerr,
-    filled (False: hollow) and original (the original's y, hollow, joined by a dotted line).
-
-    `log_x`: a tick formatter, to make the x axis logarithmic with it.
-    """
+def _result_points(ax, points):
+    """Draw result points: dicts with x, y, model, and optionally yerr and original (the
+    original's y: the same marker hollow, joined to ours by a dotted line)."""
     for point in points:
-        color = MODEL_COLORS.get(point["model"], "0.3")
-        style = dict(color=color, markersize=7, linestyle="none", zorder=3,
-                     marker=MODEL_MARKERS.get(point["model"], "o"),
-                     markerfacecolor=color if point.get("filled", True) else "white")
+        color, marker = _model_style(point["model"])
+        style = dict(color=color, markersize=7, linestyle="none", zorder=3, marker=marker)
         ax.errorbar(point["x"], point["y"], yerr=point.get("yerr") or None, capsize=3, **style)
         if point.get("original") is not None:
             ax.plot(point["x"], point["original"], **{**style, "markerfacecolor": "white",
                                                       "zorder": 2.5})
             ax.plot([point["x"]] * 2, [point["y"], point["original"]], color=color,
                     linewidth=1, linestyle=":", zorder=2)
-    ax.margins(x=0.25, y=0.15)  # room for the labels of the outermost points
-    if log_x is not None:
-        _log_axis(ax, "x", log_x)
-    _label_points(ax, [(point["x"], point["y"], point["label"]) for point in points])
+    ax.margins(x=0.1, y=0.12)
+
+
+def _model_legend(fig, models, original, note=None):
+    """Add a legend under the plots naming each model's colour and marker, and, when
+    `original`, the filled (ours) and hollow (the original's) markers. `note`: {model: text
+    added to its name}."""
+    note = note or {}
+    handles = [Line2D([], [], color=_model_style(name)[0], marker=_model_style(name)[1],
+                      linestyle="none", markersize=7, label=name + note.get(name, ""))
+               for name in models]
+    if original:
+        handles += [
+            Line2D([], [], marker="o", color="0.3", linestyle="none", markersize=7,
+                   label="ours (filled)"),
+            Line2D([], [], marker="o", color="0.3", markerfacecolor="white", linestyle="none",
+                   markersize=7, label="original (hollow)")]
+    return fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5),
+                      columnspacing=1.2, handletextpad=0.3)
 
 
 # (result key, axis label, factor to the unit shown) of the results against cost.
 RESULT_AXES = (("test_accuracy", "test accuracy (%)", 100), ("test_loss", "test log loss", 1))
+# (cost key, axis label) of the costs that do not depend on the machine.
+COST_AXES = (("params", "parameters"), ("train_flops_per_image", "training FLOPs per image"))
 
 
 @_styled
@@ -486,73 +505,84 @@ def metric_vs_cost(rows, cost_key, cost_label, title=None):
     `rows`: dicts with model, test_accuracy, test_loss and `cost_key` (e.g. params, or training
     FLOPs per image from analysis.load_costs), and optionally original_test_accuracy and
     original_test_loss, drawn as hollow markers joined to ours by a dotted line. The cost axis is
-    logarithmic, with engineering prefixes (2M, 500M, 1G); each point is labelled with its model.
+    logarithmic, with engineering prefixes (2M, 500M, 1G); a legend names each model's marker.
     """
     rows = [row for row in rows if row.get("test_accuracy") is not None]
     if not rows:
         raise ValueError("metric_vs_cost needs at least one model with results")
-    fig, axes = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] + 0.3), dpi=DPI,
+    fig, axes = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] + 0.5), dpi=DPI,
                              layout="constrained")
     for (key, label, scale), ax in zip(RESULT_AXES, axes):
         _result_points(ax, [
-            dict(x=row[cost_key], y=scale * row[key], model=row["model"], label=row["model"],
+            dict(x=row[cost_key], y=scale * row[key], model=row["model"],
                  original=None if row.get(f"original_{key}") is None
-                 else scale * row[f"original_{key}"]) for row in rows],
-            log_x=ticker.EngFormatter(sep=""))
-        ax.set_xlabel(cost_label)
+                 else scale * row[f"original_{key}"]) for row in rows])
+        _log_axis(ax, "x", ticker.EngFormatter(sep=""), label=cost_label)
         ax.set_ylabel(label)
-    if any(row.get(f"original_{key}") is not None for row in rows for key, _, _ in RESULT_AXES):
-        fig.legend(handles=[
-            Line2D([], [], marker="o", color="0.3", linestyle="none", markersize=7, label="ours"),
-            Line2D([], [], marker="o", color="0.3", markerfacecolor="white", linestyle="none",
-                   markersize=7, label="original")], loc="outside lower center", ncol=2)
+    _model_legend(fig, [row["model"] for row in rows],
+                  any(row.get(f"original_{key}") is not None
+                      for row in rows for key, _, _ in RESULT_AXES))
     fig.suptitle(title if title is not None else f"test results against {cost_label}")
     return fig
 
 
 @_styled
-def tradeoff_plot(rows):
-    """Return a 2x2 figure: test accuracy and log loss against parameters and seconds per epoch.
+def tradeoff_plot(rows, costs=None):
+    """Return a 2x2 figure: test accuracy and log loss against parameters and training FLOPs.
 
-    `rows`: report.summary_rows(...); models without runs are left out. With several seeds the
-    points are means and the error bars sample standard deviations; runs shorter than the
-    protocol are drawn hollow and labelled with their epochs.
+    Costs that do not depend on the machine, unlike seconds per epoch. `rows`:
+    report.summary_rows(...); models without runs are left out. Points are means over seeds
+    with sample standard deviations as error bars; the original's results are the same markers
+    hollow. Runs shorter than the protocol are not set against the original, and the legend
+    gives their epochs. `costs`: analysis.load_costs() (the default).
     """
+    if costs is None:
+        from .analysis import load_costs  # reads a JSON file; analysis never imports Keras
+
+        costs = load_costs()
     rows = [row for row in rows if row["n_runs"]]
     if not rows:
         raise ValueError("tradeoff_plot needs at least one model with runs")
     fig, axes = plt.subplots(2, 2, sharex="col", sharey="row", dpi=DPI, layout="constrained",
-                             figsize=(FIGSIZE[0] + 0.5, FIGSIZE[1] * 1.5))
-    xs = (("params", "parameters (millions)", 1e-6), ("seconds_per_epoch", "seconds per epoch", 1))
+                             figsize=(FIGSIZE[0], FIGSIZE[1] * 1.5))
     for (y_key, y_label, y_scale), ax_row in zip(RESULT_AXES, axes):
-        for (x_key, _, x_scale), ax in zip(xs, ax_row):
+        for (x_key, _), ax in zip(COST_AXES, ax_row):
             _result_points(ax, [
-                dict(x=x_scale * row[x_key], y=y_scale * row[f"{y_key}_mean"],
+                dict(x=costs[row["model"]][x_key], y=y_scale * row[f"{y_key}_mean"],
                      yerr=y_scale * row[f"{y_key}_std"], model=row["model"],
-                     filled=row["epochs"] == EPOCHS,
-                     label=row["model"] if row["epochs"] == EPOCHS
-                     else f"{row['model']} ({row['epochs']} ep.)") for row in rows])
+                     original=y_scale * row[f"original_{y_key}"] if row["epochs"] == EPOCHS
+                     else None) for row in rows])
         ax_row[0].set_ylabel(y_label)
-    for (_, x_label, _), ax in zip(xs, axes[-1]):
-        ax.set_xlabel(x_label)
-    fig.suptitle("test results against model size and training time per epoch")
+    for (_, x_label), ax in zip(COST_AXES, axes[-1]):
+        _log_axis(ax, "x", ticker.EngFormatter(sep=""), label=x_label)
+    _model_legend(fig, [row["model"] for row in rows], any(row["epochs"] == EPOCHS for row in rows),
+                  {row["model"]: f" ({row['epochs']} epochs)" for row in rows
+                   if row["epochs"] != EPOCHS})
+    fig.suptitle("test results against model size and training cost (ours: mean ± std of seeds)")
     return fig
 
 
-def save_fig(fig, name, figures_dir=FIGURES_DIR):
-    """Write `fig` to <figures_dir>/<name>.png atomically; return the path.
+def figure_png(fig):
+    """Return `fig` as PNG bytes at PIXEL_RATIO times its size, cropped to its content.
 
-    The figure is cropped to its content, as a notebook shows it, and stored with a palette of
-    256 colours, which looks the same and takes a third of the bytes.
+    Stored with a palette of 256 colours, which looks the same and takes a third of the bytes.
     """
-    path = Path(figures_dir) / f"{name}.png"
     rendered = io.BytesIO()
-    fig.savefig(rendered, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(rendered, format="png", dpi=DPI * PIXEL_RATIO, bbox_inches="tight")
     rendered.seek(0)
     with Image.open(rendered) as image:
         small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
                                               dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    # No "Software" stamp (Pillow writes none): the same figure gives the same bytes.
+    small.save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def save_fig(fig, name, figures_dir=FIGURES_DIR):
+    """Write `fig` to <figures_dir>/<name>.png (`figure_png`) atomically; return the path."""
+    path = Path(figures_dir) / f"{name}.png"
+    data = figure_png(fig)
     with atomic_path(path) as tmp:
-        # No "Software" stamp (Pillow writes none): the same figure gives the same bytes.
-        small.save(tmp, format="png", optimize=True)
+        Path(tmp).write_bytes(data)
     return path

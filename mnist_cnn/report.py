@@ -1,4 +1,4 @@
-"""The summary table of the recorded runs, side by side with the original's results.
+"""The tables of the recorded runs: results beside the original's, costs, and each model's runs.
 
 Works from saved runs (results/) and the original's parsed logs (mnist_cnn/reference/original.json,
 shipped with the package) only, so it never imports Keras. Every number shown comes from one of the
@@ -10,29 +10,35 @@ ones its summary table prints, so that every Δ is the difference of the two num
 
 import json
 import statistics
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from prettytable import PrettyTable, TableStyle
+from prettytable import TableStyle
 
 from . import MnistCnnError
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, TEST_SIZE, RunError, representatives
+from .runs import RESULTS_DIR, TEST_SIZE, RunError, find_runs, representatives
 from .scores import images_right, score_run
+from .tables import HtmlTable
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+COST_MARKERS = ("<!-- costs:start -->", "<!-- costs:end -->")
 BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
-NO_RUN = "no run"   # the Runs cell of a model without runs
+NO_RUN = "no run"   # the Seeds cell of a model without runs
 
-# The original's four columns, spelled as its summary table spells them, then ours.
-SUMMARY_FIELDS = ("Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss",
-                  "Original Accuracy", "Δ Accuracy", "Original Log Loss", "Δ Log Loss", "Params",
-                  "s/epoch", "Runs")
-TEXT_FIELDS = {"Model #", "Number of Convolutional Layers", "Seeds"}  # left-aligned; numbers right
+# The results table: the original's columns (model and its conv layers, as its table spells the
+# depth), then each measure ours, the original's and the difference, and the seeds behind ours.
+SUMMARY_FIELDS = ("Model", "Conv layers", "Test accuracy", "Original accuracy", "Δ accuracy",
+                  "Test log loss", "Original log loss", "Δ log loss", "Seeds")
+TEXT_FIELDS = {"Model", "Conv layers"}  # left-aligned; numbers right
+# The cost table: what a model costs wherever it runs, then its seconds per epoch per device.
+COST_FIELDS = ("Model", "Params", "Training FLOPs per image")
+ORIGINAL_DEVICE = "unknown hardware (Keras 2, TF 2.x)"  # the original names none
 
 
 class ReadmeError(MnistCnnError, ValueError):
@@ -102,22 +108,54 @@ def _device_kind(device):
     return device.split(":", 1)[0]
 
 
-def _seconds_by_kind(runs):
-    """Return {device kind: median s/epoch of the runs on it}, CPU first.
+def device_name(device):
+    """Return a device as a reader names it: 'Intel Xeon (2 cores)' for
+    'CPU: Intel(R) Xeon(R) Processor (2 cores)', 'NVIDIA H200' for 'GPU: NVIDIA H200'."""
+    name = device.split(":", 1)[-1].replace("(R)", "").replace(" Processor", "")
+    return " ".join(name.split())
 
-    Epochs on a GPU take seconds where a CPU takes minutes: one median over both says nothing.
+
+def _span(run):
+    """Return (start, end) of a run's training in seconds since the epoch, from its record.
+
+    metrics.json records when a run finished and the seconds its epochs took.
     """
-    kinds = sorted({_device_kind(run.metrics["device"]) for run in runs}, key=lambda k: k != "CPU")
-    return {kind: statistics.median(run.seconds_per_epoch for run in runs
-                                    if _device_kind(run.metrics["device"]) == kind)
-            for kind in kinds}
+    end = datetime.fromisoformat(run.metrics["date"]).timestamp()
+    return end - run.metrics["total_seconds"], end
 
 
-def _seconds_text(by_kind):
-    """Return the s/epoch cell: '110.9' for CPU runs, else '2.1 GPU' or '110.9 CPU, 2.1 GPU'."""
-    if list(by_kind) == ["CPU"]:
-        return f"{by_kind['CPU']:.1f}"
-    return ", ".join(f"{seconds:.1f} {kind}" for kind, seconds in by_kind.items())
+def companions(run, others):
+    """Return how many of `others` trained on a device of `run`'s name while `run` did.
+
+    Runs that shared a device (several at once on one GPU) take longer per epoch than one alone.
+    """
+    start, end = _span(run)
+    return sum(1 for other in others if other is not run
+               and other.metrics["device"] == run.metrics["device"]
+               and _span(other)[0] < end and start < _span(other)[1])
+
+
+def _seconds_by_device(runs):
+    """Return {device: median s/epoch of the runs on it}, CPUs first, in name order.
+
+    An epoch on a GPU takes seconds where a CPU takes minutes, and one CPU is not another: a
+    time says something only beside times of the same machine.
+    """
+    devices = sorted({run.metrics["device"] for run in runs},
+                     key=lambda device: (_device_kind(device) != "CPU", device))
+    return {device: statistics.median(run.seconds_per_epoch for run in runs
+                                      if run.metrics["device"] == device)
+            for device in devices}
+
+
+def _seconds_text(by_device, shared=()):
+    """Return the s/epoch cell: '110.9 on AMD EPYC (2 cores); 4.7 on NVIDIA H200 (shared)'.
+
+    `shared`: the devices on which some of these runs ran beside other runs.
+    """
+    return "; ".join(f"{seconds:.1f} on {device_name(device)}"
+                     + (" (shared)" if device in shared else "")
+                     for device, seconds in by_device.items())
 
 
 def _model_row(name, runs, reference, labels=None):
@@ -136,12 +174,12 @@ def _model_row(name, runs, reference, labels=None):
                     f"delta_{metric}": None if mean is None else mean - row[f"original_{metric}"]})
     if not runs:
         return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch",
-                                    "seconds_per_epoch_by_kind", "device", "backend"))
+                                    "seconds_per_epoch_by_device", "device", "backend"))
     return row | {
         "epochs": runs[0].config.epochs,
         "params": runs[0].metrics["params"]["total"],
         "seconds_per_epoch": statistics.median(run.seconds_per_epoch for run in runs),
-        "seconds_per_epoch_by_kind": _seconds_by_kind(runs),
+        "seconds_per_epoch_by_device": _seconds_by_device(runs),
         "device": _distinct(run.metrics["device"] for run in runs),
         "backend": _distinct(run.metrics["backend"] for run in runs),
     }
@@ -153,9 +191,9 @@ def summary_rows(runs, reference=None, labels=None):
     Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
     test_loss_{mean,std,min,max} (scored from the saved probabilities), original_test_accuracy,
     original_test_loss (original_value), delta_test_accuracy, delta_test_loss (ours minus the
-    original's), params, seconds_per_epoch (over all runs),
-    seconds_per_epoch_by_kind ({'CPU': s, 'GPU': s}), device, backend; ours are None for a model
-    without runs. The runs of one model must differ only in their seed.
+    original's), params, seconds_per_epoch (the median over all runs: only for runs of one
+    machine), seconds_per_epoch_by_device ({device: median s}), device, backend; ours are None
+    for a model without runs. The runs of one model must differ only in their seed.
     """
     reference = load_original() if reference is None else reference
     by_model = {name: [] for name in MODEL_NAMES}
@@ -208,29 +246,25 @@ def _delta(row, metric):
     return f"{round(row[f'{metric}_mean'], 4) - round(row[f'original_{metric}'], 4):+.4f}"
 
 
-def _model_label(name):
-    return name.replace("model_", "Model ")
-
-
 def _summary_cells(row):
     """Return the SUMMARY_FIELDS cells of one summary row."""
     ran = row["n_runs"] > 0
     return [
-        _model_label(row["model"]), row["original_conv_layers"],
-        _spread(row, "test_accuracy", _accuracy), _spread(row, "test_loss", _log_loss),
-        _accuracy(row["original_test_accuracy"]),
+        row["model"], row["original_conv_layers"],
+        _spread(row, "test_accuracy", _accuracy), _accuracy(row["original_test_accuracy"]),
         _delta(row, "test_accuracy") if ran else NO_VALUE,
-        _log_loss(row["original_test_loss"]),
+        _spread(row, "test_loss", _log_loss), _log_loss(row["original_test_loss"]),
         _delta(row, "test_loss") if ran else NO_VALUE,
-        f"{row['params']:,}" if ran else NO_VALUE,
-        _seconds_text(row["seconds_per_epoch_by_kind"]) if ran else NO_VALUE,
         str(row["n_runs"]) if ran else NO_RUN,
     ]
 
 
 def text_table(fields, rows, text_fields=TEXT_FIELDS):
-    """Return a PrettyTable of `rows` under `fields`: `text_fields` left-aligned, numbers right."""
-    table = PrettyTable(list(fields))
+    """Return a table of `rows` under `fields`: `text_fields` left-aligned, numbers right.
+
+    A notebook shows it as HTML that keeps the alignment (HtmlTable); print() as text.
+    """
+    table = HtmlTable(list(fields))
     for field in fields:
         table.align[field] = "l" if field in text_fields else "r"
     table.add_rows(rows)
@@ -238,7 +272,7 @@ def text_table(fields, rows, text_fields=TEXT_FIELDS):
 
 
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the summary table: the original's columns, its values, differences and costs.
+    """Return the results table: our accuracy and log loss beside the original's, and Δ.
 
     `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
     """
@@ -246,11 +280,52 @@ def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
 
 
-def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return summary_table's content as a GitHub Markdown table."""
-    table = summary_table(runs, results_dir, reference)
+def _markdown(table):
+    """Return a table as GitHub Markdown."""
     table.set_style(TableStyle.MARKDOWN)
     return table.get_string()
+
+
+def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
+    """Return summary_table's content as a GitHub Markdown table."""
+    return _markdown(summary_table(runs, results_dir, reference))
+
+
+def _device_field(device):
+    """Return the cost table's column of one device, e.g. 's/epoch, GPU NVIDIA H200'."""
+    return f"s/epoch, {_device_kind(device)} {device_name(device)}"
+
+
+def cost_table(runs=None, results_dir=RESULTS_DIR):
+    """Return what each model costs: parameters, training FLOPs and seconds per epoch per device.
+
+    Seconds per epoch are the median over a model's runs on one device, one column per device:
+    times compare only within a column. "(shared)" marks a device on which some of the runs
+    trained beside other runs (`companions`), which slows each of them.
+    """
+    from .analysis import load_costs  # analysis builds on this module
+
+    runs = protocol_runs(results_dir) if runs is None else list(runs)
+    costs = load_costs()
+    devices = list(_seconds_by_device(runs)) if runs else []
+    table = text_table([*COST_FIELDS, *map(_device_field, devices), "Seeds"], [], {"Model"})
+    for name in MODEL_NAMES:
+        model_runs = [run for run in runs if run.config.model == name]
+        by_device = _seconds_by_device(model_runs)
+        shared = {run.metrics["device"] for run in model_runs if companions(run, runs)}
+        table.add_row([
+            name, f"{costs[name]['params']:,}",
+            f"{costs[name]['train_flops_per_image'] / 1e6:,.0f} M",
+            *(NO_VALUE if device not in by_device else
+              f"{by_device[device]:.1f}" + (" (shared)" if device in shared else "")
+              for device in devices),
+            str(len(model_runs)) if model_runs else NO_RUN])
+    return table
+
+
+def cost_markdown(runs=None, results_dir=RESULTS_DIR):
+    """Return cost_table's content as a GitHub Markdown table."""
+    return _markdown(cost_table(runs, results_dir))
 
 
 def update_readme(readme_path, markdown, markers=None):
@@ -290,7 +365,7 @@ def update_readme_sections(readme_path, sections):
 
 def label_counts(y_train, y_test):
     """Return a table of how many images of each digit the training and test sets hold."""
-    table = PrettyTable(["Digit", "Train", "Test"])
+    table = HtmlTable(["Digit", "Train", "Test"])
     table.align = "r"
     train, test = (np.bincount(labels, minlength=10) for labels in (y_train, y_test))
     table.add_rows([[digit, f"{a:,}", f"{b:,}"] for digit, (a, b) in enumerate(zip(train, test))])
@@ -298,28 +373,48 @@ def label_counts(y_train, y_test):
     return table
 
 
-def model_report(runs, reference=None):
+def _device_text(run, others):
+    """Return a run's device as 'GPU: NVIDIA H200', with the runs it shared the device with."""
+    text = f"{_device_kind(run.metrics['device'])}: {device_name(run.metrics['device'])}"
+    beside = companions(run, others)
+    return text + (f", shared with {plural(beside, 'other run')}" if beside else "")
+
+
+def model_report(runs, reference=None, results_dir=RESULTS_DIR):
     """Return a table of each run's test results, their mean ± std, and the original's result.
 
-    Runs that are not the original protocol (stand-ins) are not set against the original.
+    Seconds per epoch compare only on one device: with runs on several, each device gets its
+    own median row. A run that trained beside others on its device (any run under
+    `results_dir`) says so. Runs that are not the original protocol (stand-ins) are not set
+    against the original.
     """
     runs = list(runs)
     reference = load_original() if reference is None else reference
+    def key(run):
+        return run.config.model, run.config.variant, run.config.seed
+
+    others = list(({key(run): run for run in find_runs(results_dir, protocol=False)}
+                   | {key(run): run for run in runs}).values())
     original = reference["models"][runs[0].config.model]
-    table = PrettyTable(["Run", "Epochs", "Test Accuracy", "Test Log Loss", "s/epoch", "Device"])
-    table.align = "r"
-    table.align["Run"] = table.align["Device"] = "l"
+    table = text_table(["Run", "Epochs", "Test accuracy", "Test log loss", "s/epoch", "Device"],
+                       [], {"Run", "Device"})
     for run in runs:
         values = run_values(run)
         table.add_row([run.label, run.config.epochs, _accuracy(values["test_accuracy"]),
                        _log_loss(values["test_loss"]), f"{run.seconds_per_epoch:.1f}",
-                       run.metrics["device"]])
+                       _device_text(run, others)])
     if len(runs) > 1:
         row = summary_rows(runs, reference)[MODEL_NAMES.index(runs[0].config.model)]
-        table.add_row([f"mean ± std of {len(runs)}", runs[0].config.epochs,
+        table.add_row([f"mean ± std of {plural(len(runs), 'seed')}", runs[0].config.epochs,
                        _spread(row, "test_accuracy", _accuracy),
-                       _spread(row, "test_loss", _log_loss),
-                       _seconds_text(row["seconds_per_epoch_by_kind"]), ""])
+                       _spread(row, "test_loss", _log_loss), "", ""])
+    for device, seconds in _seconds_by_device(runs).items():
+        on_device = [run for run in runs if run.metrics["device"] == device]
+        shared = sum(1 for run in on_device if companions(run, others))
+        table.add_row([f"median of {plural(len(on_device), 'run')}", "", "", "",
+                       f"{seconds:.1f}",
+                       f"{_device_kind(device)}: {device_name(device)}"
+                       + (f" ({shared} of {len(on_device)} shared it)" if shared else "")])
     if not runs[0].config.is_protocol:
         return table
     model = runs[0].config.model
@@ -327,7 +422,7 @@ def model_report(runs, reference=None):
                    _accuracy(original_value(reference, model, "test_accuracy")),
                    _log_loss(original_value(reference, model, "test_loss")),
                    f"{statistics.median(original['history']['epoch_seconds']):.1f}",
-                   "not stated (Keras 2, TF 2.x)"])
+                   ORIGINAL_DEVICE])
     return table
 
 
@@ -356,27 +451,62 @@ def _curve_facts(history):
     return best + 1, val[best], val[-1], history["loss"][-1]
 
 
+def _range_text(values, digits=0):
+    """Return '12' when all `values` round alike, else their range '9–14'."""
+    low, high = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return low if low == high else f"{low}–{high}"
+
+
+# Why a validation loss can end below the training loss, said wherever it does.
+BELOW_TRAINING = ("Validation loss can end below training loss because Keras measures the training "
+                  "loss with dropout active and reports it as the running mean over the epoch's "
+                  "batches, taken while the weights still improve; validation loss is measured at "
+                  "the epoch's end, without dropout.")
+
+
+def _curve_line(runs):
+    """Summarise the validation and training loss at the end of `runs` (one model's seeds)."""
+    facts = [_curve_facts(run.history) for run in runs]
+    best, low, last, train = zip(*facts)
+    below = sum(v < t for v, t in zip(last, train))
+    gap = statistics.fmean(v - t for v, t in zip(last, train))
+    who = runs[0].label if len(runs) == 1 else f"{runs[0].config.model} over {len(runs)} seeds"
+    mean = "" if len(runs) == 1 else " on average"
+    where = ("below" if below else "above") if len(runs) == 1 else (
+        "below training in every seed" if below == len(runs) else
+        "above training in every seed" if not below else
+        f"below training in {below} of {len(runs)} seeds")
+    return (f"{who}: validation loss is lowest at epoch {_range_text(best)} of "
+            f"{runs[0].config.epochs} ({statistics.fmean(low):.4f}{mean}) and ends at "
+            f"{statistics.fmean(last):.4f}{mean}; the last training loss is "
+            f"{statistics.fmean(train):.4f}{mean}, so validation ends "
+            + (f"{where} training by {abs(gap):.4f}." if len(runs) == 1 else
+               f"{where} (validation minus training: {gap:+.4f}{mean}).")), below
+
+
 def observations(runs, reference=None):
-    """Return short observations on one model's runs against the original, numbers computed."""
-    runs = list(runs)
+    """Return short observations on one model's runs, over all its seeds, against the original.
+
+    Numbers are computed from the histories and saved test outputs; where a validation loss
+    ends below its training loss (ours or the original's), one sentence says why.
+    """
+    runs = sorted(runs, key=lambda run: run.config.seed)
     reference = load_original() if reference is None else reference
-    headline = min(runs, key=lambda run: run.config.seed)
-    model = headline.config.model
+    model = runs[0].config.model
     original = reference["models"][model]
-    lines = []
-    if headline.history["val_loss"][0] is not None:
-        best, low, last, train = _curve_facts(headline.history)
-        lines.append(f"{headline.label}: validation loss is lowest at epoch {best} of "
-                     f"{headline.config.epochs} ({low:.4f}) and ends at {last:.4f}; the last "
-                     f"train loss is {train:.4f}, so validation ends "
-                     f"{'above' if last > train else 'below'} train by {abs(last - train):.4f}.")
-    if not headline.config.is_protocol:
-        lines.append(f"these runs are a stand-in ({headline.config.variant}), not the original "
+    lines, below = [], 0
+    if all(_finite(run.history["val_loss"]) for run in runs):
+        line, below = _curve_line(runs)
+        lines.append(line)
+    if not runs[0].config.is_protocol:
+        lines.append(f"these runs are a stand-in ({runs[0].config.variant}), not the original "
                      f"protocol, so they are not compared with the original.")
-        return "\n".join(f"- {line}" for line in lines)
+        return _bullets(lines, below)
     s_best, s_low, s_last, s_train = _curve_facts(original["history"])
+    below += s_last < s_train
     lines.append(f"the original: validation loss is lowest at epoch {s_best} ({s_low:.4f}) "
-                 f"and ends at {s_last:.4f}; its last train loss is {s_train:.4f}.")
+                 f"and ends at {s_last:.4f}; its last training loss is {s_train:.4f}, so "
+                 f"validation ends {'below' if s_last < s_train else 'above'} training.")
     row = summary_rows(runs, reference)[MODEL_NAMES.index(model)]
     several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
     lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
@@ -392,4 +522,15 @@ def observations(runs, reference=None):
                          f"by an earlier version whose resume started the data order and dropout "
                          f"masks afresh, so its later epochs differ from an uninterrupted run's; "
                          f"it is kept as recorded.")
-    return "\n".join(f"- {line}" for line in lines)
+    return _bullets(lines, below)
+
+
+def _finite(values):
+    """Whether a history list has a number for every epoch (None: not recorded)."""
+    return all(value is not None for value in values)
+
+
+def _bullets(lines, below):
+    """Return `lines` as a Markdown list, then BELOW_TRAINING where a validation loss ends below."""
+    text = "\n".join(f"- {line}" for line in lines)
+    return text + (f"\n\n{BELOW_TRAINING}" if below else "")

@@ -31,8 +31,9 @@ import keras
 params = {name: parameter_counts(build_model(name)) for name in MODEL_NAMES}
 run = train(RunConfig("model_1", epochs=2, subset=512, batch_size=64), steps_per_execution=4,
             results_dir=sys.argv[1], verbose=0)
-# 9 steps an epoch: 4 steps a call does not divide them (Keras would read past the epoch's end)
-histories = [train(RunConfig("model_1", epochs=2, subset=576, batch_size=64),
+# 9 steps an epoch: 4 steps a call does not divide them (Keras would read past the epoch's end).
+# No validation: the training history shows it, and 10,000 test images an epoch cost the most.
+histories = [train(RunConfig("model_1", epochs=2, subset=576, batch_size=64, validation="none"),
                    steps_per_execution=steps, results_dir=f"{sys.argv[1]}/steps{steps}",
                    verbose=0).history
              for steps in (1, 4)]
@@ -75,5 +76,5 @@ def test_steps_per_call_leave_every_epoch_its_own_batches_under_jax(jax_run):
     probe, _ = jax_run
     one_step, four_steps = probe["histories"]
     assert len(four_steps["loss"]) == 2
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+    for key in ("loss", "accuracy"):
         assert four_steps[key] == pytest.approx(one_step[key], rel=1e-5), key

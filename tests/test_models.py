@@ -368,3 +368,16 @@ def test_recorded_costs_match_the_architectures():
     # multiply-adds, 2 FLOPs each, 3x for forward and backward.
     macs = 26 * 26 * 288 + 24 * 24 * 18432 + 9216 * 128 + 1280
     assert recorded["model_1"]["train_flops_per_image"] == 6 * macs
+
+
+def test_summary_text_shows_kernel_sizes_and_activations():
+    """model_4 and model_5 differ only in the second block's kernel size: the table shows it."""
+    model_4 = summary_rows(summary_text(build_model("model_4")))
+    model_5 = summary_rows(summary_text(build_model("model_5")))
+    assert [r["Kernel"] for r in model_4 if r["Type"] == "Conv2D"] == ["3x3"] * 5
+    assert [r["Kernel"] for r in model_5 if r["Type"] == "Conv2D"] == ["3x3"] * 3 + ["5x5"] * 2
+    dense = [r["Activation"] for r in model_5 if r["Type"] == "Dense"]
+    assert dense == ["relu"] * (len(dense) - 1) + ["softmax"]
+    assert {r["Activation"] for r in model_5 if r["Type"] == "Conv2D"} == {"relu"}
+    assert {(r["Kernel"], r["Activation"]) for r in model_5
+            if r["Type"] not in ("Conv2D", "Dense")} == {("", "")}

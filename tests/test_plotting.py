@@ -11,16 +11,17 @@ import matplotlib.image
 import matplotlib.text
 import numpy as np
 import pytest
+from PIL import Image
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 from mnist_cnn import plotting
 from mnist_cnn.models import MODEL_NAMES
-from mnist_cnn.plotting import (LATE_FROM_EPOCH, accuracy_curves, all_models_curves,
-                                confusion_matrices, curves, loss_curves, metric_vs_cost,
-                                mistakes_gallery, sample_grid, save_fig, setup_style,
-                                tradeoff_plot)
+from mnist_cnn.plotting import (MODEL_STYLES, PIXEL_RATIO, RANGE_FROM_EPOCH, accuracy_curves,
+                                all_models_curves, confusion_matrices, curves, loss_curves,
+                                metric_vs_cost, mistakes_gallery, sample_grid, save_fig,
+                                setup_style, tradeoff_plot)
 from mnist_cnn.report import load_original, summary_rows
 from mnist_cnn.runs import EPOCHS
 
@@ -67,7 +68,7 @@ def test_single_run_draws_train_and_validation(seeds):
     assert list(train.get_xdata()) == list(range(1, 31))
     assert list(train.get_ydata()) == seeds[0].history["loss"]
     assert (train.get_linestyle(), validation.get_linestyle()) == ("-", "--")
-    assert ax.get_ylabel() == "categorical cross-entropy"
+    assert ax.get_ylabel() == "categorical cross-entropy (log scale)"
     assert ax.get_title() == "model_1 seed 0: loss per epoch"
 
 
@@ -127,12 +128,45 @@ def test_sample_grid_titles_each_digit_with_its_label():
         str(label) for label in labels[1:8]]
 
 
-def test_tradeoff_plot_annotates_each_model_with_runs(seeds, reference):
+def legend_entries(legend):
+    """Return {label: (colour, marker, filled)} of a legend's marker entries."""
+    return {text.get_text(): (matplotlib.colors.to_hex(handle.get_color()), handle.get_marker(),
+                              handle.get_markerfacecolor() != "white")
+            for handle, text in zip(legend.legend_handles, legend.get_texts())}
+
+
+def points(ax):
+    """Return {(x, y): {(colour, marker, filled), ...}} of the markers drawn on `ax`."""
+    drawn = {}
+    for line in ax.get_lines():
+        if line.get_marker() not in ("None", "", None):
+            drawn.setdefault((float(line.get_xdata()[0]), float(line.get_ydata()[0])), set()).add(
+                (matplotlib.colors.to_hex(line.get_color()), line.get_marker(),
+                 line.get_markerfacecolor() != "white"))
+    return drawn
+
+
+def test_tradeoff_plot_draws_results_against_costs_that_do_not_depend_on_the_machine(
+        seeds, reference):
+    from mnist_cnn.analysis import load_costs
+
     rows = summary_rows([*seeds, make_run("model_4", 0, 0.995, 0.02)], reference)
     fig = tradeoff_plot(rows)
     assert len(fig.axes) == 4
-    for ax in fig.axes:
-        assert sorted(text.get_text() for text in ax.texts) == ["model_1", "model_4"]
+    costs = load_costs()
+    for ax, x_key in zip(fig.axes, ("params", "train_flops_per_image") * 2):
+        assert ax.get_xscale() == "log"
+        drawn = points(ax)
+        # Ours (filled) and the original's (hollow) at each model's cost, in its style.
+        for model in ("model_1", "model_4"):
+            color, marker = MODEL_STYLES[model]
+            at_cost = {style for (x, _), styles in drawn.items() if x == costs[model][x_key]
+                       for style in styles}
+            assert at_cost == {(color, marker, True), (color, marker, False)}
+    assert [ax.get_xlabel() for ax in fig.axes[2:]] == [
+        "parameters (log scale)", "training FLOPs per image (log scale)"]
+    assert list(legend_entries(fig.legends[0])) == [
+        "model_1", "model_4", "ours (filled)", "original (hollow)"]
     with pytest.raises(ValueError):
         tradeoff_plot(summary_rows([], reference))
 
@@ -143,6 +177,13 @@ def test_save_fig_writes_a_small_png_and_nothing_else(seeds, reference, tmp_path
     assert path == tmp_path / "figures" / "loss_model_1.png"
     data = path.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) < MAX_PNG_BYTES
+    # Twice the pixels of the figure as shown, for high-DPI screens; a palette, not RGB.
+    inline = io.BytesIO()
+    fig.savefig(inline, format="png", dpi="figure", bbox_inches="tight")
+    inline.seek(0)
+    with Image.open(io.BytesIO(data)) as saved, Image.open(inline) as shown:
+        assert abs(saved.width - PIXEL_RATIO * shown.width) <= PIXEL_RATIO
+        assert saved.mode == "P"
     assert save_fig(fig, "loss_model_1", tmp_path / "figures").read_bytes() == data
     assert os.listdir(tmp_path / "figures") == ["loss_model_1.png"]
 
@@ -324,18 +365,32 @@ def test_several_seeds_legend_names_the_mean_band_and_the_original(seeds, refere
         "original train", "original validation"]
 
 
-def test_accuracy_curves_draw_accuracy_on_a_linear_axis_up_to_100_percent(seeds, reference):
+def test_accuracy_curves_draw_the_error_on_a_log_axis(seeds, reference):
     fig = accuracy_curves(seeds[0], reference)
     ax = fig.axes[0]
     assert labels_of(ax) == ["train", "original train", "validation", "original validation"]
-    assert list(ax.get_lines()[0].get_ydata()) == seeds[0].history["accuracy"]
-    assert list(ax.get_lines()[2].get_ydata()) == seeds[0].history["val_accuracy"]
-    assert ax.get_yscale() == "linear"
+    # 100% − accuracy: 99.0–99.7% become errors 1.0–0.3%, a factor of three apart.
+    assert np.allclose(ax.get_lines()[0].get_ydata(),
+                       100 * (1 - np.array(seeds[0].history["accuracy"])))
+    assert np.allclose(ax.get_lines()[2].get_ydata(),
+                       100 * (1 - np.array(seeds[0].history["val_accuracy"])))
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "error = 100% − accuracy, in % (log scale)"
+    assert ax.get_title() == "model_1 seed 0: error per epoch"
+    assert accuracy_curves(seeds).axes[0].get_title() == "model_1: error per epoch (3 seeds)"
+    perfect = make_run("model_1")
+    perfect.history["accuracy"][-1] = 1.0  # every image right: still on the log axis
+    assert min(accuracy_curves(perfect).axes[0].get_lines()[0].get_ydata()) > 0
+
+
+def test_loss_axis_fits_the_epochs_after_the_first(seeds):
+    run = make_run("model_2")
+    run.history["val_loss"][0] = 5.0  # a first epoch 100x the rest, as batch norm can give
+    ax = loss_curves(run).axes[0]
     low, high = ax.get_ylim()
-    lowest = min(min(line.get_ydata()) for line in ax.get_lines())
-    assert low <= lowest < high and 1 <= high < 1.01
-    assert ax.get_title() == "model_1 seed 0: accuracy per epoch"
-    assert accuracy_curves(seeds).axes[0].get_title() == "model_1: accuracy per epoch (3 seeds)"
+    later = [*run.history["loss"][RANGE_FROM_EPOCH - 1:],
+             *run.history["val_loss"][RANGE_FROM_EPOCH - 1:]]
+    assert low <= min(later) and max(later) <= high < 5.0
 
 
 def test_curves_refuses_an_unknown_metric(seeds):
@@ -343,32 +398,25 @@ def test_curves_refuses_an_unknown_metric(seeds):
         curves(seeds[0], metric="f1")
 
 
-def test_all_models_curves_puts_ours_beside_the_original(seeds, reference):
-    histories = {"model_1": seeds[0].history, "model_3": make_run("model_3", epochs=2).history}
+def test_all_models_curves_draw_one_panel_per_model_over_its_seeds(seeds, reference):
+    histories = {"model_1": [run.history for run in seeds],
+                 "model_3": make_run("model_3", epochs=2).history}
     fig = all_models_curves(histories, reference)
-    ours, original, ours_late, original_late = fig.axes
-    assert (ours.get_title(), original.get_title()) == ("ours", "original")
-    assert ours.get_shared_y_axes().joined(ours, original)
-    # The second row: epochs from LATE_FROM_EPOCH, linear, its own y range shared across it.
-    assert ours_late.get_title() == f"ours, epochs {LATE_FROM_EPOCH} on"
-    assert ours_late.get_shared_y_axes().joined(ours_late, original_late)
-    assert not ours_late.get_shared_y_axes().joined(ours_late, ours)
-    assert ours_late.get_yscale() == "linear" and ours.get_yscale() == "log"
-    assert len(ours_late.get_lines()) == 1  # model_3's 2 epochs never reach it
-    late = ours_late.get_lines()[0]
-    assert list(late.get_xdata()) == list(range(LATE_FROM_EPOCH, EPOCHS + 1))
-    assert list(late.get_ydata()) == histories["model_1"]["val_loss"][LATE_FROM_EPOCH - 1:]
-    # The falling curve's first epochs lie above the late row's range: they no longer set it.
-    assert ours_late.get_ylim()[1] < histories["model_1"]["val_loss"][0]
-    assert len(ours.get_lines()) == 2 and len(original.get_lines()) == len(MODEL_NAMES)
-    assert list(ours.get_lines()[1].get_ydata()) == histories["model_3"]["val_loss"]
-    legend = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert legend[0] == "model_1" and legend[2] == "model_3 (ours: 2 epochs)"
-    assert len(legend) == len(MODEL_NAMES)
-    # One colour per model, the same in both panels.
-    colors = [line.get_color() for line in original.get_lines()]
-    assert len(set(colors)) == len(MODEL_NAMES)
-    assert [line.get_color() for line in ours.get_lines()] == [colors[0], colors[2]]
+    first, third, legend_cell = fig.axes[:3]
+    assert (first.get_title(), third.get_title()) == ("model_1 (3 seeds)", "model_3 (1 seed)")
+    assert first.get_shared_y_axes().joined(first, third) and first.get_yscale() == "log"
+    assert first.get_ylabel() == "validation loss (log scale)"
+    ours, original = first.get_lines()
+    assert np.allclose(ours.get_ydata(), np.mean([run.history["val_loss"] for run in seeds], 0))
+    assert list(original.get_ydata()) == reference["models"]["model_1"]["history"]["val_loss"]
+    assert same_color(ours.get_color(), MODEL_STYLES["model_1"][0])
+    assert same_color(third.get_lines()[0].get_color(), MODEL_STYLES["model_3"][0])
+    band, = first.collections  # the min–max of the three seeds
+    assert not third.collections  # one seed: no band
+    assert not legend_cell.axison
+    assert [text.get_text() for text in legend_cell.get_legend().get_texts()] == [
+        "ours: mean", "ours: min–max", "the original"]
+    assert "mean" in fig.get_suptitle() and "original" in fig.get_suptitle()
 
 
 def test_confusion_matrices_draw_one_panel_per_model_with_the_wrong_counts():
@@ -408,21 +456,62 @@ def test_mistakes_gallery_frames_exactly_the_marked_digits():
         mistakes_gallery(digits(2), [4, 1], [9, 7], [0.99, 0.5], marked=[True])
 
 
-def test_metric_vs_cost_labels_every_model_on_a_log_cost_axis():
+def test_metric_vs_cost_names_every_model_in_a_legend_on_a_log_cost_axis():
     fig = metric_vs_cost(cost_rows(), "params", "parameters")
     assert len(fig.axes) == 2
     for ax, y_label in zip(fig.axes, ("test accuracy (%)", "test log loss")):
         assert ax.get_xscale() == "log"
-        assert ax.get_xlabel() == "parameters" and ax.get_ylabel() == y_label
-        assert sorted(text.get_text() for text in ax.texts) == ["model_1", "model_3", "model_5"]
+        assert ax.get_xlabel() == "parameters (log scale)" and ax.get_ylabel() == y_label
         assert len(labelled_ticks(ax.xaxis, *ax.get_xlim())) >= 3
         hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "white"]
         assert len(hollow) == 3  # the original's result of each model
-    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["ours", "original"]
-    accuracy = [line.get_ydata()[0] for line in fig.axes[0].get_lines()
-                if line.get_marker() == "o" and line.get_markerfacecolor() != "white"]
-    assert accuracy == [99.2]
+    entries = legend_entries(fig.legends[0])
+    assert list(entries) == ["model_1", "model_3", "model_5", "ours (filled)", "original (hollow)"]
+    drawn = points(fig.axes[0])
+    for row in cost_rows():
+        style = entries[row["model"]]
+        assert style in drawn[(row["params"], 100 * row["test_accuracy"])]  # ours: filled
+        assert (*style[:2], False) in drawn[(row["params"], 100 * row["original_test_accuracy"])]
     without = metric_vs_cost(cost_rows(originals=False), "params", "parameters")
-    assert not without.legends
+    assert list(legend_entries(without.legends[0])) == ["model_1", "model_3", "model_5"]
     with pytest.raises(ValueError):
         metric_vs_cost([], "params", "parameters")
+
+
+@pytest.mark.parametrize("name", ["metric_vs_cost", "tradeoff_plot", "all_models_curves"])
+def test_legends_name_every_model_without_covering_a_plot(name, seeds, reference):
+    """The names of the points sit in a legend outside every plot: none can sit on a marker."""
+    fig = draw(name, seeds, reference)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    plots = [ax for ax in fig.axes if ax.axison]
+    assert legends and plots
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in plots:
+            assert not box.overlaps(ax.get_window_extent(renderer)), (name, ax.get_title())
+    # No two legend labels overlap either.
+    texts = [text.get_window_extent(renderer) for legend in legends for text in legend.get_texts()]
+    assert not any(a.overlaps(b) for i, a in enumerate(texts) for b in texts[i + 1:])
+
+
+def test_every_figure_gives_a_model_the_same_colour_and_marker(seeds, reference):
+    from mnist_cnn.analysis import load_costs
+
+    rows = summary_rows([*seeds, make_run("model_4", 0, 0.995, 0.02)], reference)
+    tradeoff = legend_entries(tradeoff_plot(rows).legends[0])
+    cost_rows_ = [dict(row, test_accuracy=row["test_accuracy_mean"],
+                       test_loss=row["test_loss_mean"], **load_costs()[row["model"]])
+                  for row in rows if row["n_runs"]]
+    cost = legend_entries(metric_vs_cost(cost_rows_, "params", "parameters").legends[0])
+    curves_ = all_models_curves({"model_1": seeds[0].history,
+                                 "model_4": make_run("model_4").history}, reference)
+    titles = {ax.get_title().split()[0]: matplotlib.colors.to_hex(ax.title.get_color())
+              for ax in curves_.axes if ax.axison}
+    for model in ("model_1", "model_4"):
+        color, marker = MODEL_STYLES[model]
+        assert tradeoff[model] == cost[model] == (color, marker, True)
+        assert titles[model] == color
+    assert len(set(MODEL_STYLES.values())) == len(MODEL_NAMES)
+    assert len({color for color, _ in MODEL_STYLES.values()}) == len(MODEL_NAMES)

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from mnist_cnn.findings import FINDINGS_MARKERS, analyse, findings_markdown
-from mnist_cnn.report import README_MARKERS, protocol_runs, summary_markdown
+from mnist_cnn.report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
+                              summary_markdown)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,6 +18,19 @@ def generated(markers):
 def test_results_table_matches_recorded_runs():
     assert generated(README_MARKERS) == summary_markdown(protocol_runs(ROOT / "results")).strip(), (
         "README results table is stale: run `mnist-cnn table --update-readme`")
+
+
+def test_cost_table_matches_recorded_runs():
+    assert generated(COST_MARKERS) == cost_markdown(protocol_runs(ROOT / "results")).strip(), (
+        "README cost table is stale: run `mnist-cnn table --update-readme`")
+
+
+def test_results_come_before_how_to_read_the_study_then_the_rest():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings.index("## How to read the study") == headings.index("## Results") + 1
+    assert text.index(README_MARKERS[1]) < text.index(COST_MARKERS[0]) < text.index(
+        "## How to read the study")
 
 
 def test_findings_match_recorded_runs():

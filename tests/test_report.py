@@ -8,9 +8,10 @@ import pytest
 
 from mnist_cnn import MnistCnnError
 from mnist_cnn.models import MODEL_NAMES
-from mnist_cnn.report import (README_MARKERS, ORIGINAL_REFERENCE, load_original,
-                              model_report, original_value, summary_markdown, summary_rows,
-                              summary_table, update_readme)
+from mnist_cnn.analysis import load_costs
+from mnist_cnn.report import (README_MARKERS, ORIGINAL_REFERENCE, companions, cost_markdown,
+                              cost_table, load_original, model_report, original_value,
+                              summary_markdown, summary_rows, summary_table, update_readme)
 from mnist_cnn.runs import EPOCHS, RunError, save_run
 
 from helpers import PARAMS, make_run
@@ -21,7 +22,7 @@ RESULTS = {
     "model_1": {0: (0.9915, 0.0241), 1: (0.9921, 0.0250), 2: (0.9926, 0.0262)},
     "model_3": {0: (0.9950, 0.0210)},
 }
-SEED_COLUMNS = ["Model #", "Number of Convolutional Layers", "Test Accuracy", "Test Log Loss"]
+ORIGINAL_COLUMNS = ["Model", "Conv layers"]  # the original's table's first two, shortened
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def rows(runs, reference):
 
 
 def table_rows(table):
-    """Return a PrettyTable's rows as {Model #: {field: cell}}."""
+    """Return a table's rows as {first cell: {field: cell}}."""
     return {row[0]: dict(zip(table.field_names, row)) for row in table.rows}
 
 
@@ -61,7 +62,7 @@ def test_rows_aggregate_each_models_seeds(rows):
     assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], EPOCHS)
     assert row["conv_layers"] == 2 and row["params"] == PARAMS["model_1"]
     assert row["seconds_per_epoch"] == 11.0  # the median of the per-run medians 10, 11, 12
-    assert row["seconds_per_epoch_by_kind"] == {"CPU": 11.0}
+    assert row["seconds_per_epoch_by_device"] == {"CPU: test (2 cores)": 11.0}
     assert (row["device"], row["backend"]) == ("CPU: test (2 cores)", "tensorflow")
 
 
@@ -112,72 +113,110 @@ def test_rows_refuse_to_average_different_configurations(runs, reference):
         summary_rows([*runs, quick], reference)
 
 
-def test_table_starts_with_the_seeds_columns(runs, reference):
+def test_table_puts_each_measure_beside_the_originals(runs, reference):
     table = summary_table(runs, reference=reference)
-    assert table.field_names[:4] == SEED_COLUMNS
+    assert table.field_names == [
+        *ORIGINAL_COLUMNS, "Test accuracy", "Original accuracy", "Δ accuracy", "Test log loss",
+        "Original log loss", "Δ log loss", "Seeds"]
     cells = table_rows(table)
-    assert list(cells) == [f"Model {i}" for i in range(1, 8)]
+    assert list(cells) == list(MODEL_NAMES)  # one name per model, as everywhere in the study
     printed = {row["model"]: row for row in reference["summary_table"]}
     for name in MODEL_NAMES:
-        row = cells[name.replace("model_", "Model ")]
-        assert row["Number of Convolutional Layers"] == printed[name]["conv_layers"]
+        row = cells[name]
+        assert row["Conv layers"] == printed[name]["conv_layers"]
         logged = reference["models"][name]
-        assert row["Original Accuracy"] == f"{round(logged['test_accuracy'] * 10_000) / 100:.2f}%"
-        assert row["Original Log Loss"] == f"{logged['test_loss']:.4f}"
-    assert cells["Model 1"]["Original Accuracy"] == "99.20%"  # the table prints 99.19%
+        assert row["Original accuracy"] == f"{round(logged['test_accuracy'] * 10_000) / 100:.2f}%"
+        assert row["Original log loss"] == f"{logged['test_loss']:.4f}"
+    assert cells["model_1"]["Original accuracy"] == "99.20%"  # the table prints 99.19%
 
 
 def test_plus_minus_only_with_several_seeds(runs, reference):
     cells = table_rows(summary_table(runs, reference=reference))
     # model_1: accuracy mean 0.992067, sample std 0.000551; log loss mean 0.02510, std 0.001054.
-    assert cells["Model 1"]["Test Accuracy"] == "99.21 ± 0.06%"
-    assert cells["Model 1"]["Test Log Loss"] == "0.0251 ± 0.0011"
-    assert cells["Model 3"]["Test Accuracy"] == "99.50%"
-    assert cells["Model 3"]["Test Log Loss"] == "0.0210"
-    assert cells["Model 3"]["Runs"] == "1"
+    assert cells["model_1"]["Test accuracy"] == "99.21 ± 0.06%"
+    assert cells["model_1"]["Test log loss"] == "0.0251 ± 0.0011"
+    assert cells["model_3"]["Test accuracy"] == "99.50%"
+    assert cells["model_3"]["Test log loss"] == "0.0210"
+    assert cells["model_3"]["Seeds"] == "1"
     only_one_seed = summary_table([run for run in runs if run.config.seed == 0],
                                   reference=reference)
     assert "±" not in only_one_seed.get_string()
 
 
-def test_seconds_per_epoch_are_given_per_device_kind(reference):
+def gpu_run(run, end="2025-01-01T00:00:00+00:00"):
+    """Return `run` as if it had trained on a GPU and finished at `end`."""
+    run.metrics.update(device="GPU: NVIDIA H200", date=end)
+    return run
+
+
+def test_seconds_per_epoch_are_given_per_device(reference):
     runs = [make_run("model_3", seed=seed) for seed in (0, 1, 2)]  # medians 10, 11, 12 s
-    runs[2].metrics["device"] = "GPU: NVIDIA H200"
+    gpu_run(runs[2])
     row = summary_rows(runs, reference)[2]
-    assert row["seconds_per_epoch_by_kind"] == {"CPU": 10.5, "GPU": 12.0}
-    cells = table_rows(summary_table(runs, reference=reference))["Model 3"]
-    assert cells["s/epoch"] == "10.5 CPU, 12.0 GPU"
-    assert table_rows(summary_table(runs[:2], reference=reference))["Model 3"]["s/epoch"] == "10.5"
-    on_gpu = table_rows(summary_table(runs[2:], reference=reference))["Model 3"]
-    assert on_gpu["s/epoch"] == "12.0 GPU"
-    mean_row = model_report(runs, reference).rows[3]
-    assert mean_row[0] == "mean ± std of 3" and mean_row[4] == "10.5 CPU, 12.0 GPU"
+    assert row["seconds_per_epoch_by_device"] == {"CPU: test (2 cores)": 10.5,
+                                                  "GPU: NVIDIA H200": 12.0}
+    rows = table_rows(model_report(runs, reference))
+    assert rows["mean ± std of 3 seeds"]["s/epoch"] == ""  # no time over two devices
+    assert rows["median of 2 runs"]["s/epoch"] == "10.5"
+    assert rows["median of 2 runs"]["Device"].startswith("CPU: test (2 cores)")
+    assert rows["median of 1 run"]["s/epoch"] == "12.0"
+    assert rows["the original"]["Device"] == "unknown hardware (Keras 2, TF 2.x)"
+
+
+def test_cost_table_gives_one_time_column_per_device(reference):
+    runs = [make_run("model_3", seed=seed) for seed in (0, 1, 2)]
+    gpu_run(runs[2])
+    table = cost_table(runs)
+    assert table.field_names == ["Model", "Params", "Training FLOPs per image",
+                                 "s/epoch, CPU test (2 cores)", "s/epoch, GPU NVIDIA H200", "Seeds"]
+    cells = table_rows(table)
+    costs = load_costs()
+    assert cells["model_3"]["Params"] == f"{costs['model_3']['params']:,}"
+    assert cells["model_3"]["Training FLOPs per image"] == (
+        f"{costs['model_3']['train_flops_per_image'] / 1e6:,.0f} M")
+    # The two CPU runs overlap in time (make_run's runs all end at the same moment).
+    assert cells["model_3"]["s/epoch, CPU test (2 cores)"] == "10.5 (shared)"
+    assert cells["model_3"]["s/epoch, GPU NVIDIA H200"] == "12.0"
+    assert cells["model_3"]["Seeds"] == "3"
+    assert cells["model_1"]["s/epoch, GPU NVIDIA H200"] == "—"
+    assert cells["model_1"]["Seeds"] == "no run"
+    assert cost_markdown(runs).splitlines()[0].startswith("| Model ")
+
+
+def test_runs_that_trained_at_the_same_time_on_one_device_are_companions():
+    # Each make_run trains 30 epochs of 10-12 s: about 330 s before its end.
+    first = gpu_run(make_run("model_2"), "2025-01-01T00:10:00+00:00")
+    during = gpu_run(make_run("model_3"), "2025-01-01T00:12:00+00:00")
+    after = gpu_run(make_run("model_4"), "2025-01-01T00:30:00+00:00")
+    elsewhere = make_run("model_5")  # a CPU
+    elsewhere.metrics["date"] = "2025-01-01T00:10:00+00:00"
+    everyone = [first, during, after, elsewhere]
+    assert [companions(run, everyone) for run in everyone] == [1, 1, 0, 0]
 
 
 def test_model_without_runs_shows_dashes(runs, reference):
-    row = table_rows(summary_table(runs, reference=reference))["Model 2"]
-    for field in ("Test Accuracy", "Test Log Loss", "Δ Accuracy", "Δ Log Loss", "Params",
-                  "s/epoch"):
+    row = table_rows(summary_table(runs, reference=reference))["model_2"]
+    for field in ("Test accuracy", "Test log loss", "Δ accuracy", "Δ log loss"):
         assert row[field] == "—"
-    assert row["Runs"] == "no run"
-    assert row["Original Accuracy"] == "99.46%"  # 0.99459999 in its log; its table prints 99.45%
+    assert row["Seeds"] == "no run"
+    assert row["Original accuracy"] == "99.46%"  # 0.99459999 in its log; its table prints 99.45%
 
 
 def test_differences_are_signed(runs, reference):
     # model_3: 0.9950 against the original's 0.9947, 0.0210 against its 0.02307793.
-    row = table_rows(summary_table(runs, reference=reference))["Model 3"]
-    assert (row["Δ Accuracy"], row["Δ Log Loss"]) == ("+0.03 pp", "-0.0021")
-    row = table_rows(summary_table(runs, reference=reference))["Model 1"]
-    assert (row["Δ Accuracy"], row["Δ Log Loss"]) == ("+0.01 pp", "-0.0072")
+    row = table_rows(summary_table(runs, reference=reference))["model_3"]
+    assert (row["Δ accuracy"], row["Δ log loss"]) == ("+0.03 pp", "-0.0021")
+    row = table_rows(summary_table(runs, reference=reference))["model_1"]
+    assert (row["Δ accuracy"], row["Δ log loss"]) == ("+0.01 pp", "-0.0072")
 
 
 def test_each_difference_is_that_of_the_two_numbers_shown(reference):
     # 99.265% shows as 99.27% (rounded half up from 9,926.5 images): against the original's
     # 99.20% the Δ shown must be +0.07 pp, not the +0.065 of the unrounded values.
     runs = [make_run("model_1", 0, 0.9926, 0.03), make_run("model_1", 1, 0.9927, 0.03)]
-    cells = table_rows(summary_table(runs, reference=reference))["Model 1"]
-    shown = float(cells["Test Accuracy"].split()[0]) - float(cells["Original Accuracy"][:-1])
-    assert cells["Δ Accuracy"] == f"{shown:+.2f} pp"
+    cells = table_rows(summary_table(runs, reference=reference))["model_1"]
+    shown = float(cells["Test accuracy"].split()[0]) - float(cells["Original accuracy"][:-1])
+    assert cells["Δ accuracy"] == f"{shown:+.2f} pp"
 
 
 def test_table_reads_protocol_runs_from_results_dir(runs, reference, tmp_path):
@@ -186,26 +225,35 @@ def test_table_reads_protocol_runs_from_results_dir(runs, reference, tmp_path):
     save_run(make_run("model_2", seed=0, epochs=1, subset=100), tmp_path)  # not the protocol
     from_disk = summary_table(results_dir=tmp_path, reference=reference).get_string()
     assert from_disk == summary_table(runs, reference=reference).get_string()
-    assert table_rows(summary_table(results_dir=tmp_path))["Model 2"]["Runs"] == "no run"
+    assert table_rows(summary_table(results_dir=tmp_path))["model_2"]["Seeds"] == "no run"
     assert summary_table(results_dir=tmp_path).get_string() == from_disk  # default original.json
 
 
 def test_markdown_has_a_row_per_model(runs, reference):
     markdown = summary_markdown(runs, reference=reference)
     lines = markdown.splitlines()
-    assert [cell.strip() for cell in lines[0].strip("|").split("|")][:4] == SEED_COLUMNS
+    assert [cell.strip() for cell in lines[0].strip("|").split("|")][:2] == ORIGINAL_COLUMNS
     assert set(lines[1]) <= set("|:- ")
     data = lines[2:]
-    assert len(data) == 7 and all(line.startswith("| Model ") for line in data)
+    assert len(data) == 7 and all(line.startswith("| model_") for line in data)
     # The rows as a reader sees them (column padding aside). model_1: accuracy mean 0.992067 and
     # sample std 0.000551 over its 3 seeds, log loss 0.02510 and 0.001054; the original's logs
     # record 0.99199998 (9,920 images) and 0.03234. model_3 has one run; model_2 has none.
     shown = [" ".join(line.split()) for line in data]
-    assert shown[0] == ("| Model 1 | Two | 99.21 ± 0.06% | 0.0251 ± 0.0011 | 99.20% | +0.01 pp "
-                        "| 0.0323 | -0.0072 | 1,199,882 | 11.0 | 3 |")
-    assert shown[1] == "| Model 2 | Three | — | — | 99.46% | — | 0.0256 | — | — | — | no run |"
-    assert shown[2] == ("| Model 3 | Three | 99.50% | 0.0210 | 99.47% | +0.03 pp | 0.0231 "
-                        "| -0.0021 | 2,000,000 | 10.0 | 1 |")
+    assert shown[0] == ("| model_1 | Two | 99.21 ± 0.06% | 99.20% | +0.01 pp | 0.0251 ± 0.0011 "
+                        "| 0.0323 | -0.0072 | 3 |")
+    assert shown[1] == "| model_2 | Three | — | 99.46% | — | — | 0.0256 | — | no run |"
+    assert shown[2] == ("| model_3 | Three | 99.50% | 99.47% | +0.03 pp | 0.0210 | 0.0231 "
+                        "| -0.0021 | 1 |")
+
+
+def test_html_keeps_each_columns_alignment(runs, reference):
+    html = summary_table(runs, reference=reference)._repr_html_()
+    assert '<th align="left" style="text-align: left">Model</th>' in html
+    assert '<td align="left" style="text-align: left">model_1</td>' in html
+    assert '<td align="right" style="text-align: right">99.20%</td>' in html
+    assert ">99.21&nbsp;±&nbsp;0.06%<" in html  # a number and its spread never wrap apart
+    assert html.count("<tr>") == 1 + len(MODEL_NAMES)
 
 
 README = "# Title\n\nIntro.\n\n{start}\nold table\n{end}\n\n## After\n"
@@ -269,38 +317,54 @@ def test_model_report_shows_each_run_the_mean_and_the_seed(runs, reference):
     model_1 = [run for run in runs if run.config.model == "model_1"]
     rows = table_rows(model_report(model_1, reference))
     assert [f"model_1 seed {s}" for s in RESULTS["model_1"]] == list(rows)[:3]
-    assert rows["mean ± std of 3"]["Test Accuracy"] == "99.21 ± 0.06%"
-    assert rows["mean ± std of 3"]["Test Log Loss"] == "0.0251 ± 0.0011"
-    assert rows["model_1 seed 2"]["Test Accuracy"] == "99.26%"
+    assert rows["mean ± std of 3 seeds"]["Test accuracy"] == "99.21 ± 0.06%"
+    assert rows["mean ± std of 3 seeds"]["Test log loss"] == "0.0251 ± 0.0011"
+    assert rows["model_1 seed 2"]["Test accuracy"] == "99.26%"
     seed = reference["models"]["model_1"]
-    assert rows["the original"]["Test Log Loss"] == "0.0323"
-    assert rows["the original"]["Test Accuracy"] == "99.20%"  # 9,920 images, as its log says
+    assert rows["the original"]["Test log loss"] == "0.0323"
+    assert rows["the original"]["Test accuracy"] == "99.20%"  # 9,920 images, as its log says
     assert rows["the original"]["Epochs"] == len(seed["history"]["loss"])
 
 
-def test_observations_are_computed_from_the_histories(runs, reference):
-    from mnist_cnn.report import observations
+def test_observations_are_computed_from_the_histories_of_every_seed(runs, reference):
+    from mnist_cnn.report import BELOW_TRAINING, observations
 
     model_1 = sorted((run for run in runs if run.config.model == "model_1"),
                      key=lambda run: run.config.seed)
     text = observations(model_1, reference)
-    val = model_1[0].history["val_loss"]
-    best = val.index(min(val)) + 1
-    assert f"lowest at epoch {best} of {EPOCHS} ({min(val):.4f})" in text
+    lows = [min(run.history["val_loss"]) for run in model_1]
+    best = [run.history["val_loss"].index(low) + 1 for run, low in zip(model_1, lows)]
+    assert best == [EPOCHS] * 3  # make_run's losses fall to the end
+    assert (f"model_1 over 3 seeds: validation loss is lowest at epoch {EPOCHS} of {EPOCHS} "
+            f"({np.mean(lows):.4f} on average)") in text
+    # make_run's validation loss is its training loss + 0.02: above in every seed.
+    assert ("validation ends above training in every seed "
+            "(validation minus training: +0.0200") in text
     seed_val = reference["models"]["model_1"]["history"]["val_loss"]
     assert f"lowest at epoch {seed_val.index(min(seed_val)) + 1} ({min(seed_val):.4f})" in text
     assert "mean of 3 seeds" in text
     # The original's 99.20% against where one new run of ours would fall (3 seeds: own SD).
     assert "the original's test accuracy 99.20% lies inside the 95% interval" in text
-    assert "stand-in" not in text
+    assert "stand-in" not in text and BELOW_TRAINING not in text  # every loss ends above
     short = observations([make_run("model_2", epochs=2)], reference)
     assert "a stand-in (epochs2), not the original protocol" in short
     assert "the original" not in short.replace("not the original protocol", "").replace(
         "compared with the original", "")  # no comparison with the original's numbers
-    from mnist_cnn.report import model_report
 
     stand_in = model_report([make_run("model_2", epochs=2)], reference)
-    assert [row[0] for row in stand_in.rows] == ["model_2 seed 0, epochs2"]
+    assert [row[0] for row in stand_in.rows] == ["model_2 seed 0, epochs2", "median of 1 run"]
+
+
+def test_observations_say_why_validation_ends_below_training(reference):
+    from mnist_cnn.report import BELOW_TRAINING, observations
+
+    # model_1: the original's validation loss ends above its training loss.
+    below = [make_run("model_1", seed) for seed in (0, 1)]
+    below[0].history["val_loss"] = [value * 0.8 for value in below[0].history["loss"]]
+    text = observations(below, reference)
+    assert "validation ends below training in 1 of 2 seeds" in text
+    assert text.endswith(BELOW_TRAINING)
+    assert "dropout" in BELOW_TRAINING and "running mean" in BELOW_TRAINING
 
 
 def test_representatives_fall_back_to_the_longest_shorter_run(tmp_path):
