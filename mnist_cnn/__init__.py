@@ -2,7 +2,8 @@
 
 Modules, by layer (a module imports only from the layers below it):
     cli       the `mnist-cnn` command; imports TensorFlow only in the commands that train
-    study     a study's plan, time estimate and execution (in process or in worker processes)
+    study     a study's plan, time estimate and execution (in process, in worker processes or
+              as Ray tasks on a cluster: `--ray`)
     notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
     report    summary tables and observations against the original's results (no Keras)
     plotting  sample digits, loss curves, trade-off plot (no Keras)

@@ -12,8 +12,8 @@ from pathlib import Path
 from . import MnistCnnError
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import RESULTS_DIR, RunConfig, representatives
-from .study import (InProcess, LocalProcesses, estimate_time, plan_lines, plan_study,
-                    protocol_configs, result_lines, run_study, state_line)
+from .study import (DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, estimate_time,
+                    plan_lines, plan_study, protocol_configs, result_lines, run_study, state_line)
 
 DEFAULT_SEEDS = (0,)  # the headline run; `reproduce --seeds 0 1 2 3 4` for the multi-seed study
 README = Path("README.md")
@@ -49,11 +49,25 @@ def _cmd_data(args):
         print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
 
 
-def _run_study(plan, args, estimate=None):
-    """Train what `plan` trains (in --jobs processes); print each run's line and the state."""
-    executor = InProcess() if args.jobs == 1 else LocalProcesses(args.jobs)
+def _executor(args):
+    """Return the executor that --jobs or --ray choose; a contradiction ends with one line."""
+    ray_options = {name: getattr(args, name) for name in ("cpus_per_run", "gpus_per_run")
+                   if getattr(args, name) is not None}
+    if args.ray is None:
+        if ray_options:
+            raise MnistCnnError(f"--{next(iter(ray_options)).replace('_', '-')} needs --ray")
+        return InProcess() if args.jobs == 1 else LocalProcesses(args.jobs)
+    if args.jobs != 1:
+        raise MnistCnnError("--jobs and --ray exclude each other: on Ray, --cpus-per-run and "
+                            "--gpus-per-run decide how many runs train at once")
+    return RayTasks(args.ray, **ray_options)
+
+
+def _run_study(plan, args, executor, estimate=None):
+    """Train what `plan` trains through `executor`; print each run's line and the state."""
     results = []
-    for result in run_study(plan, args.results_dir, executor, verbose=_verbosity()):
+    for result in run_study(plan, args.results_dir, executor, verbose=_verbosity(),
+                            checkpoints=args.checkpoint_dir):
         results.append(result)
         for line in result_lines(result):
             print(line, flush=True)
@@ -73,26 +87,31 @@ def _cmd_train(args):
                 if field.name != "seed"}
     configs = [RunConfig(model, seed=seed, **settings)
                for model in args.models for seed in args.seed]
-    _run_study(plan_study(configs, args.results_dir, retrain=True), args)
+    executor = _executor(args)
+    _run_study(plan_study(configs, args.results_dir, retrain=True,
+                          checkpoints=args.checkpoint_dir), args, executor)
 
 
 def _cmd_reproduce(args):
-    plan = plan_study(protocol_configs(args.models, args.seeds), args.results_dir, args.retrain)
+    executor = _executor(args)  # before the plan: a bad option must not wait for it
+    plan = plan_study(protocol_configs(args.models, args.seeds), args.results_dir, args.retrain,
+                      checkpoints=args.checkpoint_dir)
     estimate = estimate_time(plan, args.results_dir) if plan.to_train else None
     for line in plan_lines(plan, estimate):
         print(line, flush=True)
-    _run_study(plan, args, estimate)
+    _run_study(plan, args, executor, estimate)
 
 
 def _cmd_table(args):
     from .findings import FINDINGS_MARKERS, readme_findings
-    from .report import (README_MARKERS, protocol_runs, summary_markdown, summary_table,
-                         update_readme_sections)
+    from .report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
+                         summary_markdown, summary_table, update_readme_sections)
 
     runs = protocol_runs(args.results_dir)
     if args.update_readme:
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
+            COST_MARKERS: cost_markdown(runs),
             FINDINGS_MARKERS: readme_findings(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
     elif args.markdown:
@@ -179,9 +198,20 @@ def build_parser():
         sub.set_defaults(handler=handler)
         return sub
 
-    def jobs_option(sub):
+    def execution_options(sub):
         sub.add_argument("--jobs", type=int, default=1, help="train this many runs at once, "
                          "each in its own process (for an accelerator with room to spare)")
+        sub.add_argument("--ray", metavar="ADDRESS", help="train each run as a Ray task: "
+                         "'local' starts Ray on this machine, 'auto' joins the cluster this "
+                         "machine belongs to, HOST:PORT the cluster whose head is there (needs "
+                         "the cluster extra)")
+        sub.add_argument("--cpus-per-run", type=float, metavar="N", help="CPUs that each run's "
+                         f"Ray task holds (default: {DEFAULT_CPUS_PER_RUN})")
+        sub.add_argument("--gpus-per-run", type=float, metavar="N", help="GPUs that each run's "
+                         "Ray task holds; 0.25 puts four runs on one GPU (default: 0)")
+        sub.add_argument("--checkpoint-dir", type=Path, metavar="DIR", help="where unfinished "
+                         "runs keep their checkpoints; with --ray on several machines, a folder "
+                         "they all share (default: .checkpoints in the results folder)")
 
     def results_option(sub):
         sub.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
@@ -204,7 +234,7 @@ def build_parser():
         else:
             option.update(default=field.default, help=option["help"] + " (default: %(default)s)")
         train.add_argument(field.metadata["flag"], dest=field.name, **option)
-    jobs_option(train)
+    execution_options(train)
     results_option(train)
 
     reproduce = command("reproduce", _cmd_reproduce,
@@ -214,7 +244,7 @@ def build_parser():
                            metavar="SEED")
     reproduce.add_argument("--retrain", action="store_true",
                            help="train again even where a run is recorded")
-    jobs_option(reproduce)
+    execution_options(reproduce)
     results_option(reproduce)
 
     table = command("table", _cmd_table, "print the summary table of the recorded runs")

@@ -146,18 +146,26 @@ def train_arguments(config):
     return arguments
 
 
-def checkpoint_dir(config, results_dir=RESULTS_DIR):
-    """Return the folder holding the unfinished-run checkpoint of `config`."""
-    return Path(results_dir) / CHECKPOINTS / run_dir(config, ".")
+def checkpoints_folder(results_dir=RESULTS_DIR, checkpoints=None):
+    """Return the checkpoints' folder: `checkpoints`, else <results_dir>/.checkpoints."""
+    return Path(checkpoints) if checkpoints is not None else Path(results_dir) / CHECKPOINTS
 
 
-def read_checkpoint(config, results_dir=RESULTS_DIR):
+def checkpoint_dir(config, results_dir=RESULTS_DIR, checkpoints=None):
+    """Return the folder holding the unfinished-run checkpoint of `config`.
+
+    It lies under `checkpoints_folder(results_dir, checkpoints)`, laid out like the runs.
+    """
+    return checkpoints_folder(results_dir, checkpoints) / run_dir(config, ".")
+
+
+def read_checkpoint(config, results_dir=RESULTS_DIR, checkpoints=None):
     """Return the checkpoint state of `config` (state.json), or None where there is none.
 
     Raise ValueError when the file is unreadable, belongs to another configuration, or names a
     model file that is missing.
     """
-    folder = checkpoint_dir(config, results_dir)
+    folder = checkpoint_dir(config, results_dir, checkpoints)
     if not (folder / "state.json").exists():
         return None
     try:
@@ -172,6 +180,24 @@ def read_checkpoint(config, results_dir=RESULTS_DIR):
     except (OSError, KeyError, TypeError, ValueError, MnistCnnError) as e:
         raise ValueError(str(e) or type(e).__name__) from None
     return state
+
+
+def remove_checkpoint(config, results_dir=RESULTS_DIR, checkpoints=None):
+    """Delete the checkpoint of `config` and the folders that it leaves empty.
+
+    Up to the results folder (its .checkpoints folder included), or up to `checkpoints`, which
+    stays: a folder the user named is theirs.
+    """
+    folder = checkpoint_dir(config, results_dir, checkpoints)
+    shutil.rmtree(folder, ignore_errors=True)
+    top = Path(results_dir if checkpoints is None else checkpoints).resolve()
+    for parent in folder.resolve().parents:
+        if parent == top:
+            break
+        try:
+            parent.rmdir()
+        except OSError:  # not empty: another run's checkpoint lives there
+            break
 
 
 def retrain_hint(config):

@@ -3,20 +3,24 @@
 The plan (`plan_study`) says which of a study's runs are recorded, which are to be trained and
 the epoch after which an interrupted run resumes; the estimate (`estimate_time`) times the runs
 to train from the runs recorded on this machine, or its benchmark; `run_study` trains them
-through an executor, in this process (`InProcess`) or in worker processes on this machine
-(`LocalProcesses`), and hands back one `RunResult` per run. The `*_lines` functions word all
-of it for the `mnist-cnn` command.
+through an executor, in this process (`InProcess`), in worker processes on this machine
+(`LocalProcesses`) or as Ray tasks on a cluster (`RayTasks`), and hands back one `RunResult` per
+run. The `*_lines` functions word all of it for the `mnist-cnn` command.
 
-Planning and estimating read run files only; Keras is imported where a run is trained.
+Planning and estimating read run files only; Keras is imported where a run is trained, Ray only
+by `RayTasks` when it trains.
 """
 
 import concurrent.futures
 import contextlib
+import importlib.util
 import json
+import logging
 import math
 import multiprocessing
 import os
 import signal
+import socket
 import statistics
 import sys
 import time
@@ -26,8 +30,9 @@ from pathlib import Path
 
 from . import MnistCnnError
 from .machine import cpu_device, machine_name
-from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, load_run, read_checkpoint,
-                   recorded_run, run_dir, run_folders)
+from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, checkpoints_folder, load_run,
+                   read_checkpoint, recorded_run, remove_checkpoint, run_dir, run_folders,
+                   save_run)
 
 LOGS = ".logs"  # the worker processes' logs, one per run, inside the results folder (git-ignored)
 # Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
@@ -36,6 +41,12 @@ WORKER_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROW
 # trained there uses the same threads (and gives the same numbers) as one trained here.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+# Ray, for `RayTasks`: the extra that installs it, and how often a task whose worker or node died
+# is run again (each time from the run's last checkpoint).
+CLUSTER_EXTRA = "pip install 'mnist-cnn[cluster]'"
+RAY_TASK_RETRIES = 3
+DEFAULT_CPUS_PER_RUN = 2  # the cores the protocol runs were timed on (results/, benchmarks/)
+JOIN_TIMEOUT_S = 10  # to open a connection to a cluster's head before Ray itself tries for minutes
 # For the time estimate, read without importing Keras:
 BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
 VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
@@ -72,20 +83,21 @@ class Plan:
         return [planned for planned in self.runs if self.retrain or planned.recorded is None]
 
 
-def _epochs_done(config, results_dir):
+def _epochs_done(config, results_dir, checkpoints):
     """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
     try:
-        state = read_checkpoint(config, results_dir)
+        state = read_checkpoint(config, results_dir, checkpoints)
     except ValueError:
         return 0  # `train` will ignore it too
     return state["epochs_done"] if state else 0
 
 
-def plan_study(configs, results_dir, retrain=False):
+def plan_study(configs, results_dir, retrain=False, checkpoints=None):
     """Return the Plan for `configs` (each once, in order) under `results_dir`.
 
-    A recorded run that cannot be read stops the study now (RunError), not after hours of
-    training; with `retrain` it is trained again like the others.
+    Checkpoints are looked for in `checkpoints` (default: <results_dir>/.checkpoints). A recorded
+    run that cannot be read stops the study now (RunError), not after hours of training; with
+    `retrain` it is trained again like the others.
     """
     runs = []
     for config in dict.fromkeys(configs):
@@ -95,7 +107,7 @@ def plan_study(configs, results_dir, retrain=False):
             if not retrain:
                 raise
             recorded = None
-        runs.append(PlannedRun(config, recorded, _epochs_done(config, results_dir)))
+        runs.append(PlannedRun(config, recorded, _epochs_done(config, results_dir, checkpoints)))
     return Plan(runs, retrain)
 
 
@@ -328,11 +340,13 @@ def state_line(plan, results, estimate=None):
     return line
 
 
-def run_study(plan, results_dir, executor, verbose=2):
+def run_study(plan, results_dir, executor, verbose=2, checkpoints=None):
     """Yield a RunResult for each run of `plan`: the recorded ones first, then as they train.
 
-    `executor` trains the runs to train (`InProcess()` or `LocalProcesses(jobs)`); `verbose` is
-    Keras' fit verbosity in this process. A bad-input error (MnistCnnError) ends the study.
+    `executor` trains the runs to train (`InProcess()`, `LocalProcesses(jobs)` or
+    `RayTasks(address)`), checkpointing them in `checkpoints` (default:
+    <results_dir>/.checkpoints); `verbose` is Keras' fit verbosity in this process. A bad-input
+    error (MnistCnnError) ends the study.
     """
     began = time.time()
     for planned in plan.runs:
@@ -340,7 +354,7 @@ def run_study(plan, results_dir, executor, verbose=2):
             yield RunResult(planned.config, "skipped", planned.recorded.path, run=planned.recorded)
     configs = [planned.config for planned in plan.to_train]
     if configs:
-        yield from executor.train(configs, Path(results_dir), verbose, began)
+        yield from executor.train(configs, Path(results_dir), verbose, began, checkpoints)
 
 
 class InProcess:
@@ -348,7 +362,7 @@ class InProcess:
 
     name = "this process"
 
-    def train(self, configs, results_dir, verbose, began):
+    def train(self, configs, results_dir, verbose, began, checkpoints=None):
         """Yield the RunResult of each of `configs`, trained in order."""
         from . import training  # looked up per call: tests stand a fake `train` in
         from .data import load_mnist
@@ -356,7 +370,8 @@ class InProcess:
         data = load_mnist()
         for config in configs:
             started = time.time()
-            run = training.train(config, data, results_dir=results_dir, verbose=verbose)
+            run = training.train(config, data, results_dir=results_dir, checkpoints=checkpoints,
+                                 verbose=verbose)
             yield RunResult(config, "trained", run.path, (time.time() - started) / 60, self.name,
                             run=run, started_s=started - began, finished_s=time.time() - began)
 
@@ -364,6 +379,12 @@ class InProcess:
 def worker_environment():
     """Return the variables a worker sets before it imports Keras (None: unset it)."""
     return {**WORKER_ENV, **{name: os.environ.get(name) for name in THREAD_VARIABLES}}
+
+
+def _error_line(error):
+    """Return 'ErrorType: the first line of its message'."""
+    why = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {why[0] if why else ''}"
 
 
 def log_path(config, results_dir):
@@ -410,7 +431,16 @@ def _output_to(path):
 _worker_data = None  # MNIST, loaded once per worker process
 
 
-def train_in_worker(config, results_dir, verbose, environment, began):
+def _apply_environment(environment):
+    """Set this process's variables to `environment` (None: unset the variable)."""
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def train_in_worker(config, results_dir, verbose, environment, began, checkpoints):
     """Train `config` in this worker process, its output in its log; return its RunResult.
 
     `environment` (`worker_environment()`) is set before Keras is imported, so its thread
@@ -418,11 +448,7 @@ def train_in_worker(config, results_dir, verbose, environment, began):
     """
     global _worker_data
     started = time.time()
-    for name, value in environment.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    _apply_environment(environment)
     log = log_path(config, results_dir)
     signal.signal(signal.SIGINT, _interrupt_once)
     try:
@@ -433,7 +459,8 @@ def train_in_worker(config, results_dir, verbose, environment, began):
 
                 if _worker_data is None:
                     _worker_data = load_mnist()
-                run = train(config, _worker_data, results_dir=results_dir, verbose=verbose)
+                run = train(config, _worker_data, results_dir=results_dir,
+                            checkpoints=checkpoints, verbose=verbose)
             except KeyboardInterrupt:
                 print("interrupted: the same command resumes this run from its checkpoint")
                 raise
@@ -461,7 +488,7 @@ class LocalProcesses:
     def __init__(self, jobs):
         self.jobs = jobs
 
-    def train(self, configs, results_dir, verbose, began):
+    def train(self, configs, results_dir, verbose, began, checkpoints=None):
         """Yield the RunResult of each of `configs` as it finishes.
 
         `verbose` is not used: a worker's log gets one line per epoch, never a progress bar.
@@ -480,7 +507,7 @@ class LocalProcesses:
                 while pending and len(running) < self.jobs:
                     config = pending.pop(0)
                     running[pool.submit(self.task, config, results_dir, 2, worker_environment(),
-                                        began)] = config
+                                        began, checkpoints)] = config
                 done, _ = concurrent.futures.wait(running,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
@@ -501,7 +528,173 @@ class LocalProcesses:
         except MnistCnnError:
             raise
         except Exception as e:  # a crash, or the worker process died (BrokenProcessPool)
-            why = str(e).strip().splitlines()
-            return RunResult(config, "failed", worker="a worker process",
-                             error=f"{type(e).__name__}: {why[0] if why else ''}",
+            return RunResult(config, "failed", worker="a worker process", error=_error_line(e),
                              log=log_path(config, results_dir), finished_s=time.time() - began)
+
+
+def ray_installed():
+    """Return whether Ray can be imported here, without importing it."""
+    return importlib.util.find_spec("ray") is not None  # None too where an import is blocked
+
+
+def _cores():
+    """Return the number of CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _host_and_port(address):
+    """Return (host, port) of a HOST:PORT (or ray://HOST:PORT) address; None for another form."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    return (host.strip("[]"), int(port)) if colon and host and port.isdigit() else None
+
+
+def _thread_environment(environment, cpus):
+    """Return `environment` with the thread counts of a run that holds `cpus` of this node's cores.
+
+    The driver's own thread settings where it made any, so that the run trains as in the
+    driver's process. Otherwise as many threads as the run holds cores; where that is every core,
+    none at all: TensorFlow's default (every core), as in-process, and not the OMP_NUM_THREADS
+    that Ray gives its workers.
+    """
+    if any(environment.get(name) is not None for name in THREAD_VARIABLES):
+        return environment
+    threads = max(1, math.floor(cpus))
+    if threads >= _cores():
+        return environment
+    return {**environment, "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
+
+
+def train_as_ray_task(config, data, checkpoints, environment, cpus):
+    """Train `config` in this Ray worker; return (its unsaved Run, the worker's name, minutes).
+
+    The run's checkpoint, under `checkpoints` (a folder every node reaches), outlives the task:
+    a retry after its worker or node died resumes from it, and the driver removes it once it has
+    saved the run. `environment` and the thread counts are set before Keras is imported.
+    """
+    started = time.monotonic()
+    _apply_environment(_thread_environment(environment, cpus))
+    from .training import train
+
+    run = train(config, data, checkpoints=Path(checkpoints), save=False, verbose=2)
+    minutes = (time.monotonic() - started) / 60
+    return run, f"worker {os.getpid()} on {socket.gethostname()}", minutes
+
+
+class RayTasks:
+    """Train each run as a Ray task, on a running Ray cluster or on one started here.
+
+    `address` is "local" (start Ray on this machine, with its cores), "auto" (the cluster this
+    machine belongs to) or the head's HOST:PORT. A task holds `cpus_per_run` CPUs and
+    `gpus_per_run` GPUs (0.25: four runs share a GPU). Workers get MNIST through Ray's object
+    store and send each run back as a value, which this process saves under its results folder:
+    they need no access to its disk, only to the checkpoints folder (on a multi-node cluster,
+    shared storage). A task whose worker or node dies is run again (RAY_TASK_RETRIES times) and
+    resumes from the run's last checkpoint; bad input is not retried and ends the study.
+    """
+
+    task = staticmethod(train_as_ray_task)  # what each Ray task runs (tests stand in others)
+
+    def __init__(self, address, cpus_per_run=DEFAULT_CPUS_PER_RUN, gpus_per_run=0):
+        if not ray_installed():
+            raise MnistCnnError(f"--ray needs Ray, which is not installed here: {CLUSTER_EXTRA}")
+        if not address:
+            raise MnistCnnError("--ray needs an address: local, auto or the head's HOST:PORT")
+        if not (math.isfinite(cpus_per_run) and cpus_per_run > 0):
+            raise MnistCnnError(f"--cpus-per-run must be a positive number, got {cpus_per_run}")
+        if not (math.isfinite(gpus_per_run) and gpus_per_run >= 0):
+            raise MnistCnnError(f"--gpus-per-run must be 0 or more, got {gpus_per_run}")
+        if gpus_per_run > 1 and gpus_per_run != int(gpus_per_run):
+            # Ray shares a GPU between tasks, never a task between part-used GPUs.
+            raise MnistCnnError(f"--gpus-per-run above 1 must be a whole number, got "
+                                f"{gpus_per_run}")
+        self.address, self.cpus_per_run, self.gpus_per_run = address, cpus_per_run, gpus_per_run
+
+    def train(self, configs, results_dir, verbose, began, checkpoints=None):
+        """Yield the RunResult of each of `configs` as its task finishes, its run saved here.
+
+        `verbose` is not used: a worker's output (a line per epoch) stays in Ray's logs on its
+        node, and this process prints a line per finished run.
+        """
+        import ray
+
+        from .data import load_mnist
+
+        data = load_mnist()  # a missing or corrupt data file stops the study before Ray starts
+        self._connect(ray)
+        pending = {}
+        try:
+            self._check_a_node_fits(ray)
+            task = ray.remote(self.task).options(
+                num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
+                max_retries=RAY_TASK_RETRIES, retry_exceptions=False)
+            # Absolute: a worker's working folder is not this process's.
+            shared = str(checkpoints_folder(results_dir, checkpoints).resolve())
+            data_ref, environment = ray.put(data), worker_environment()
+            pending = {task.remote(config, data_ref, shared, environment, self.cpus_per_run):
+                       config for config in configs}
+            while pending:
+                [done], _ = ray.wait(list(pending), num_returns=1)
+                yield self._result(ray, done, pending.pop(done), results_dir, checkpoints, began)
+        except BaseException:  # bad input, Ctrl-C, or the caller stopped reading
+            for ref in pending:
+                ray.cancel(ref)  # a running run stops; its checkpoint stays for the next call
+            raise
+        finally:
+            ray.shutdown()
+
+    def _connect(self, ray):
+        """Start Ray here or join the cluster at the address; one line (MnistCnnError) if not."""
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}  # the study reports
+        if self.address == "local":
+            if self.cpus_per_run > _cores():
+                raise MnistCnnError(f"--cpus-per-run {self.cpus_per_run:g} is more than this "
+                                    f"machine's {_cores()} cores")
+            ray.init(address="local", num_cpus=_cores(), include_dashboard=False, **quiet)
+            return
+        target = _host_and_port(self.address)
+        if target is not None:
+            # Ray tries to reach an address for minutes; a refused connection is an answer now.
+            try:
+                socket.create_connection(target, timeout=JOIN_TIMEOUT_S).close()
+            except OSError as e:
+                raise MnistCnnError(
+                    f"no Ray cluster answers at {self.address} ({e.strerror or e}): start one "
+                    "(ray start --head) or pass its head's HOST:PORT to --ray") from None
+        try:
+            ray.init(address=self.address, **quiet)
+        except Exception as e:  # no cluster found ("auto"), a missing or wrong token, ...
+            raise MnistCnnError(f"cannot join the Ray cluster at {self.address}: "
+                                f"{_error_line(e)} (is it up? If it checks tokens: "
+                                "RAY_AUTH_MODE=token, and its token in ~/.ray/auth_token or "
+                                "RAY_AUTH_TOKEN)") from None
+
+    def _check_a_node_fits(self, ray):
+        """Stop with one line where no node has a run's CPUs and GPUs (its task would wait)."""
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+        if any(node.get("CPU", 0) >= self.cpus_per_run and node.get("GPU", 0) >= self.gpus_per_run
+               for node in nodes):
+            return
+        sizes = ", ".join(sorted({f"{node.get('CPU', 0):g} CPUs and {node.get('GPU', 0):g} GPUs"
+                                  for node in nodes}))
+        raise MnistCnnError(f"no node of the Ray cluster has {self.cpus_per_run:g} CPUs and "
+                            f"{self.gpus_per_run:g} GPUs for a run (its nodes: {sizes}): lower "
+                            "--cpus-per-run or --gpus-per-run")
+
+    @staticmethod
+    def _result(ray, ref, config, results_dir, checkpoints, began):
+        """Return the RunResult of a finished task, its run saved; re-raise bad input."""
+        try:
+            run, worker, minutes = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:  # training raised
+            if isinstance(e.cause, MnistCnnError):
+                raise e.cause from None
+            return RunResult(config, "failed", worker=f"worker {e.pid} on {e.ip}",
+                             error=_error_line(e.cause), finished_s=time.time() - began)
+        except ray.exceptions.RayError as e:  # its worker or node died, again and again
+            return RunResult(config, "failed", worker="a Ray worker", error=_error_line(e),
+                             finished_s=time.time() - began)
+        save_run(run, results_dir)
+        remove_checkpoint(config, results_dir, checkpoints)
+        finished = time.time() - began
+        return RunResult(config, "trained", run.path, minutes, worker, run=run,
+                         started_s=max(0.0, finished - minutes * 60), finished_s=finished)

@@ -5,8 +5,8 @@ rate, the batch size, the epochs, and validation on the test set after every epo
 `evaluate` on the test set after the last epoch (no early stopping, no best-epoch restore).
 
 While a run trains, a checkpoint is written after every finished epoch under
-`<results_dir>/.checkpoints/` (git-ignored); `train` picks it up and carries on from there, and
-deletes it once the run is saved.
+`<results_dir>/.checkpoints/` (git-ignored), or a checkpoints folder of the caller's; `train`
+picks it up and carries on from there, and deletes it once the run is saved.
 """
 
 import importlib
@@ -14,7 +14,6 @@ import platform
 import shutil
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +23,8 @@ from .files import write_json
 from .machine import cpu_device
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
-                   RunConfig, checkpoint_dir, read_checkpoint, recorded_run, run_dir, save_run)
+                   RunConfig, checkpoint_dir, read_checkpoint, recorded_run, remove_checkpoint,
+                   run_dir, save_run)
 
 keras = import_keras()
 fused_batchnorm_class()  # registered before any checkpoint that uses it is loaded
@@ -190,11 +190,11 @@ def restore_random_state(model, state):
         variable.assign(np.array(value, dtype=variable.dtype))
 
 
-def _resume_point(config, results_dir, log):
+def _resume_point(config, results_dir, checkpoints, log):
     """Return (model, epochs_done, history) from a usable checkpoint, or None."""
-    folder = checkpoint_dir(config, results_dir)
+    folder = checkpoint_dir(config, results_dir, checkpoints)
     try:
-        state = read_checkpoint(config, results_dir)
+        state = read_checkpoint(config, results_dir, checkpoints)
         if state is None:
             return None
         model = keras.models.load_model(folder / state["model_file"])
@@ -204,19 +204,6 @@ def _resume_point(config, results_dir, log):
         log(f"ignoring the checkpoint in {folder} ({e}); starting from epoch 1")
         shutil.rmtree(folder, ignore_errors=True)
         return None
-
-
-def _remove_checkpoint(folder, results_dir):
-    """Delete a checkpoint folder and the empty folders above it, up to the results folder."""
-    shutil.rmtree(folder, ignore_errors=True)
-    top = Path(results_dir).resolve()
-    for parent in folder.resolve().parents:
-        if parent == top:
-            break
-        try:
-            parent.rmdir()
-        except OSError:  # not empty: another run's checkpoint lives there
-            break
 
 
 def describe_device():
@@ -288,15 +275,18 @@ def as_config(model, **settings):
     return RunConfig(model, **settings)
 
 
-def train(config, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=(),
-          steps_per_execution=None, log=print):
-    """Train the run of `config` (a RunConfig) and save it.
+def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=True, verbose=2,
+          callbacks=(), steps_per_execution=None, log=print):
+    """Train the run of `config` (a RunConfig) and save it under `results_dir`.
 
-    `data` is `load_mnist()`'s output (loaded when None). An unfinished checkpoint of the same
-    configuration is resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
-    epoch, 0: silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to
-    what suits the device, lowered to divide an epoch's steps (it changes speed, not results).
-    Return the saved Run.
+    `data` is `load_mnist()`'s output (loaded when None). Checkpoints go to `checkpoints`
+    (default: <results_dir>/.checkpoints); an unfinished one of the same configuration is
+    resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per epoch, 0:
+    silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to what suits
+    the device, lowered to divide an epoch's steps (it changes speed, not results).
+    Return the saved Run. With `save=False`, return it unsaved (path None) and keep its last
+    checkpoint: the caller saves it (`runs.save_run`), then removes the checkpoint
+    (`runs.remove_checkpoint`), so that the run is never lost in between.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"train takes a RunConfig, got {config!r}: train(RunConfig(name, ...))")
@@ -309,11 +299,11 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=()
     device = describe_device()
     steps_per_execution = steps_per_execution_for(device, -(-len(x_train) // config.batch_size),
                                                   steps_per_execution)
-    folder = checkpoint_dir(config, results_dir)
+    folder = checkpoint_dir(config, results_dir, checkpoints)
     history = {key: [] for key in HISTORY_KEYS}
     log(f"== training {config.model} seed {config.seed}: {config.epochs} epochs"
         f"{' (' + config.variant + ')' if config.variant else ''}")
-    resumed = _resume_point(config, results_dir, log)
+    resumed = _resume_point(config, results_dir, checkpoints, log)
     if resumed:
         net, start_epoch, history = resumed
         log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")
@@ -353,8 +343,9 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, verbose=2, callbacks=()
         "resume": "exact",
     }
     run = Run(None, config, history, metrics, probs.astype(np.float16))
-    save_run(run, results_dir)
-    _remove_checkpoint(folder, results_dir)
+    if save:
+        save_run(run, results_dir)
+        remove_checkpoint(config, results_dir, checkpoints)
     return run
 
 

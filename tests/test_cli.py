@@ -83,13 +83,13 @@ def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, args, words):
 
 
 README_WITHOUT_MARKERS = "# Results\n\nNo markers here.\n"
-# The table's markers but not the findings' ones: nothing may be rewritten either.
+# The table's markers but not the cost table's or the findings': nothing may be rewritten either.
 README_HALF_MARKED = ("# Results\n\n<!-- results:start -->\nold table\n<!-- results:end -->\n\n"
                       "## Findings\n\nold findings\n")
 
 
 @pytest.mark.parametrize("text, words", [(README_WITHOUT_MARKERS, ["results:start"]),
-                                         (README_HALF_MARKED, ["findings:start"])],
+                                         (README_HALF_MARKED, ["costs:start"])],
                          ids=["no markers", "only the table's markers"])
 def test_update_readme_without_its_markers_leaves_it_untouched(tmp_path, text, words):
     readme = tmp_path / "README.md"
@@ -176,15 +176,15 @@ def test_table_markdown_shows_the_protocol_runs_against_the_original(protocol_re
     table = mnist_cnn("table", "--markdown", "--results-dir", "results", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     rows = [" ".join(line.split()) for line in table.stdout.splitlines()
-            if re.match(r"\| Model \d", line)]
+            if re.match(r"\| model_\d", line)]
     # model_1 by hand: accuracy mean (0.9931 + 0.9941) / 2 = 0.9936, sample std
     # 0.0005 * sqrt(2) = 0.000707; log loss mean 0.0252, std 0.0011 * sqrt(2) = 0.001556.
     # The original's log records 0.99199998 (9,920 images: 99.20%) and 0.03234: +0.16 pp and
-    # -0.0071. The s/epoch is the median of the runs' medians, 10 and 12 s (helpers.make_run).
-    assert rows[0] == ("| Model 1 | Two | 99.36 ± 0.07% | 0.0252 ± 0.0016 | 99.20% | +0.16 pp "
-                       "| 0.0323 | -0.0071 | 1,199,882 | 11.0 | 2 |")
+    # -0.0071.
+    assert rows[0] == ("| model_1 | Two | 99.36 ± 0.07% | 99.20% | +0.16 pp | 0.0252 ± 0.0016 "
+                       "| 0.0323 | -0.0071 | 2 |")
     # model_2's quick run is not the protocol: no run, as for the models that have none at all.
-    assert rows[1] == "| Model 2 | Three | — | — | 99.46% | — | 0.0256 | — | — | — | no run |"
+    assert rows[1] == "| model_2 | Three | — | 99.46% | — | — | 0.0256 | — | no run |"
     assert len(rows) == 7 and all(row.endswith(" | no run |") for row in rows[1:])
     assert snapshot(tmp_path) == before
 

@@ -1,0 +1,109 @@
+"""Measure what training a run as a Ray task adds to training it in-process, on this machine.
+
+Run it on a quiet machine (no training or benchmark beside it), with the cluster extra:
+
+    python benchmarks/ray_overhead.py [--repeats 3] [--subset 2048] [--json FILE]
+
+Both paths train the same short runs one after another with the machine's cores: first
+in-process, then as tasks on a Ray started here (`ray.init(address="local")`), through the
+function `RayTasks` sends to its workers. Reported (medians, seconds): Ray's start, MNIST into the
+object store, an empty task's round trip, the first run on a fresh worker (its start and the
+TensorFlow import), and each later run's time in the driver against in-process training, whose
+difference is the per-run overhead (scheduling, the result's transfer, saving it).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mnist_cnn.files import write_json
+from mnist_cnn.machine import machine_name
+from mnist_cnn.runs import RunConfig, save_run
+from mnist_cnn.study import train_as_ray_task, worker_environment
+
+JSON = Path(__file__).with_name("ray_overhead.json")
+
+
+def seconds(function, *args, **kwargs):
+    """Return (what `function` returned, the wall seconds it took)."""
+    started = time.perf_counter()
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - started
+
+
+def in_process(configs, data, results_dir):
+    """Return (seconds to import Keras, each run's seconds trained in this process)."""
+    _, import_seconds = seconds(__import__, "mnist_cnn.training")
+    from mnist_cnn.training import train
+
+    return import_seconds, [seconds(train, config, data, results_dir=results_dir, verbose=0)[1]
+                            for config in configs]
+
+
+def through_ray(configs, data, results_dir, checkpoints):
+    """Return the Ray path's timings: start, object store, round trip and each run's seconds."""
+    import ray
+
+    cores = len(os.sched_getaffinity(0))
+    _, start = seconds(ray.init, address="local", num_cpus=cores, include_dashboard=False,
+                       log_to_driver=False)
+    try:
+        data_ref, put = seconds(ray.put, data)
+        empty = ray.remote(lambda: None)
+        ray.get(empty.remote())  # a worker started, outside the timing
+        round_trips = [seconds(lambda: ray.get(empty.remote()))[1] for _ in range(20)]
+        task = ray.remote(train_as_ray_task).options(num_cpus=cores, max_retries=0)
+        runs = []
+        for config in configs:
+            started = time.perf_counter()
+            run, _, minutes = ray.get(task.remote(config, data_ref, str(checkpoints),
+                                                  worker_environment(), cores))
+            save_run(run, results_dir)
+            runs.append({"driver_s": time.perf_counter() - started, "in_task_s": minutes * 60})
+    finally:
+        ray.shutdown()
+    return {"ray_start_s": start, "mnist_put_s": put,
+            "empty_task_round_trip_s": statistics.median(round_trips), "runs": runs}
+
+
+def main(argv=None):
+    """Time both paths and write the result as JSON; return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per path (default: 3)")
+    parser.add_argument("--subset", type=int, default=2048, help="training images per run")
+    parser.add_argument("--json", type=Path, default=JSON, help="default: %(default)s")
+    args = parser.parse_args(argv)
+    if args.repeats < 2:
+        parser.error("--repeats must be at least 2: the first Ray run starts its worker")
+    from mnist_cnn.data import load_mnist
+
+    data = load_mnist()
+    configs = [RunConfig("model_1", epochs=1, subset=args.subset, validation="none", seed=seed)
+               for seed in range(args.repeats)]
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        import_seconds, here = in_process(configs, data, scratch / "in_process")
+        ray_timings = through_ray(configs, data, scratch / "ray", scratch / "checkpoints")
+    later = ray_timings["runs"][1:]
+    result = {
+        "machine": machine_name(), "cores": len(os.sched_getaffinity(0)),
+        "config": configs[0].to_dict(),
+        "keras_import_s": import_seconds, "in_process_run_s": here, **ray_timings,
+        "first_run_extra_s": ray_timings["runs"][0]["driver_s"] - statistics.median(here),
+        "per_run_overhead_s": (statistics.median(run["driver_s"] for run in later)
+                               - statistics.median(here[1:])),
+    }
+    write_json(args.json, result)
+    for key in ("ray_start_s", "mnist_put_s", "empty_task_round_trip_s", "first_run_extra_s",
+                "per_run_overhead_s"):
+        print(f"{key:<26} {result[key]:8.3f}")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
