@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mnist_cnn.runs import EPOCHS, RunConfig, RunError, find_runs, load_run, run_dir, save_run
+from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
 from helpers import make_run
 
@@ -54,7 +54,7 @@ def test_train_records_a_run(recorded):
     assert metrics["config"]["subset"] == 500 and metrics["config"]["seed"] == 3
 
 
-@pytest.mark.parametrize("args, words", [
+BAD_INPUT = [
     (["train", "model_99"], ["model_99", "model_1", "model_7"]),
     (["train", "model_1", "--lr", "nan"], ["learning rate", "nan"]),
     (["train", "model_1", "--lr", "inf"], ["learning rate", "inf"]),
@@ -74,10 +74,28 @@ def test_train_records_a_run(recorded):
     (["summary", "model_42"], ["model_42"]),
     (["frobnicate"], ["frobnicate"]),
     (["train", "model_1", "--jobs", "0"], ["--jobs", "0"]),
-])
-def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, args, words):
-    # Run in an empty folder with the default --results-dir (results/, relative to it), so that
-    # anything the command writes, results/ or .logs/ or a stray file, shows up below.
+]
+
+
+@pytest.mark.parametrize("args, words", BAD_INPUT)
+def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, monkeypatch, capsys, args, words):
+    # In this process (a real process below), in an empty folder with the default
+    # --results-dir (results/, relative to it), so that anything written shows up below.
+    import mnist_cnn.cli
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = mnist_cnn.cli.main(args)
+    except SystemExit as e:  # argparse's errors
+        code = e.code
+    captured = capsys.readouterr()
+    done = subprocess.CompletedProcess(args, code, captured.out, captured.err)
+    assert_clean_failure(done, *words)
+    assert snapshot(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, words", [BAD_INPUT[0], BAD_INPUT[6], BAD_INPUT[13]])
+def test_bad_input_in_a_real_process(tmp_path, args, words):
     assert_clean_failure(mnist_cnn(*args, cwd=tmp_path), *words)
     assert snapshot(tmp_path) == []
 
@@ -213,34 +231,6 @@ def test_reproduce_skips_recorded_runs(recorded, tmp_path):
                      "--results-dir", tmp_path / "results")
     assert done.returncode == 0, done.stderr
     assert "up to date: model_1 seed 0" in done.stdout
-
-
-def test_save_run_replaces_a_recorded_run_whole(tmp_path):
-    first = make_run("model_1", seed=0, test_accuracy=0.9, test_loss=0.3)
-    folder = save_run(first, tmp_path)
-    (folder / "stale.txt").write_text("a file the new run does not have")
-    second = make_run("model_1", seed=0, test_accuracy=0.95, test_loss=0.2)
-    second.history["loss"][0] = 7.0
-    assert save_run(second, tmp_path) == folder
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "history.json", "metrics.json", "test_probs.npz"]
-    run = load_run(folder)
-    assert (run.test_accuracy, run.test_loss, run.history["loss"][0]) == (0.95, 0.2, 7.0)
-    # No staging folder and no moved-aside old run is left beside it.
-    assert sorted(p.name for p in folder.parent.iterdir()) == ["seed_0"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_1"]
-
-
-def test_find_runs_reads_only_the_folders_that_the_question_names(tmp_path):
-    # model_2's run and a quick run of model_1 are unreadable: model_1's protocol runs are
-    # found by their folders' names without reading either.
-    protocol = save_run(make_run("model_1", seed=0), tmp_path)
-    for run in (make_run("model_2", seed=0), make_run("model_1", seed=0, epochs=2)):
-        (save_run(run, tmp_path) / "metrics.json").write_text("{")
-    assert [run.path for run in find_runs(tmp_path, model="model_1")] == [protocol]
-    for question in (dict(), dict(model="model_1", protocol=False)):
-        with pytest.raises(RunError, match="unreadable"):
-            find_runs(tmp_path, **question)
 
 
 @pytest.fixture
