@@ -25,11 +25,10 @@ from scipy import stats as scipy_stats
 from . import stats
 from .data import NUM_CLASSES
 from .models import CONV_LAYERS, MODEL_NAMES
-from .report import text_table
 from .runs import EPOCHS, HEADLINE_SEED, TEST_SIZE
-from .scores import (accuracy, correctness, images_right, log_loss, per_image_log_loss,  # noqa: F401
-                     predictions)
+from .scores import accuracy, correctness, images_right, log_loss, predictions
 from .stats import CONFIDENCE, SIGNIFICANCE, holm
+from .tables import names_text, text_table
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
@@ -295,6 +294,32 @@ def curve_trend(history, from_epoch=OVERFIT_FROM_EPOCH):
                       100 * train_fit.slope / train.mean())
 
 
+@dataclass(frozen=True)
+class SeedsTrend:
+    """A model's second-half validation-loss slope over its seeds."""
+
+    estimate: stats.Estimate   # of the slope, % of the mean per epoch, with its t interval
+    rising: int                # seeds whose validation loss rises while training loss falls
+    train_slope: float         # the mean slope of training loss, % per epoch
+
+    @property
+    def rises(self):
+        """Whether validation loss rises over the seeds (the interval lies above 0)."""
+        return self.estimate.low is not None and self.estimate.low > 0
+
+    @property
+    def falls(self):
+        return self.estimate.high is not None and self.estimate.high < 0
+
+
+def seeds_trend(histories):
+    """Return the SeedsTrend of one model's histories (one per seed)."""
+    trends = [curve_trend(h) for h in histories]
+    return SeedsTrend(stats.mean_estimate([t.val_slope for t in trends]),
+                      sum(t.rises for t in trends),
+                      float(np.mean([t.train_slope for t in trends])))
+
+
 # --- the original's claims ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -323,11 +348,6 @@ FROM_CURVES = ("the original's conclusion says it checks each model's train and 
 
 def _ordinal(n):
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def _names_text(names):
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def p_text(p):
@@ -410,7 +430,7 @@ def _best_claim(scores, measure, claimed="model_7"):
                f"{chances.get(claimed, 0):.0%} chance of being the best")
     if beaten:
         return Claim(f"{claimed}-best", statement, FROM_TABLE, NOT_SUPPORTED, evidence,
-                     summary + "; " + _names_text(p.b if p.a == claimed else p.a for p in beaten)
+                     summary + "; " + names_text(p.b if p.a == claimed else p.a for p in beaten)
                      + " clearly better")
     if len(beats) == len(pairs):
         return Claim(f"{claimed}-best", statement, FROM_TABLE, SUPPORTED, evidence,
@@ -437,29 +457,26 @@ def _overfitting_claim(name, histories, original_history):
         statement = f"{name} does not overfit: its validation loss does not rise over {span}."
     source = (FROM_CURVES + f" (the original's validation loss there: "
               f"{original.val_slope:+.2f}% per epoch, one-sided {p_text(original.p_rise)})")
-    trends = [curve_trend(h) for h in histories]
-    if len(trends) < 2:
+    if len(histories) < 2:
         return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
-                     f"{len(trends)} run recorded; a verdict over seeds needs two or more")
-    slopes = [t.val_slope for t in trends]
-    estimate = stats.mean_estimate(slopes)
-    rising = sum(t.rises for t in trends)
-    evidence = (f"validation loss over {span}, mean over {len(trends)} seeds: "
+                     f"{len(histories)} run recorded; a verdict over seeds needs two or more")
+    ours = seeds_trend(histories)
+    estimate, rising, rises = ours.estimate, ours.rising, ours.rises
+    evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
                 f"{estimate.mean:+.2f}% per epoch [{estimate.low:+.2f}, {estimate.high:+.2f}]; "
                 f"it rises significantly while training loss falls in {rising} of "
-                f"{len(trends)} seeds")
-    rises, falls = estimate.low > 0, estimate.high < 0
-    if rises or falls:
+                f"{estimate.n} seeds")
+    if rises or ours.falls:
         verdict = SUPPORTED if rises == original.rises else NOT_SUPPORTED
         summary = (f"ours {'rises' if rises else 'falls'} over seeds "
                    f"({estimate.mean:+.1f}% per epoch; a significant rise in {rising} of "
-                   f"{len(trends)} seeds)")
+                   f"{estimate.n} seeds)")
         return Claim(f"overfitting-{name}", statement, source, verdict, evidence, summary)
     needed = stats.seeds_needed(estimate.mean, estimate.sd) if estimate.sd else None
     return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
                  evidence + "; the interval holds both a rise and a fall",
                  f"ours moves {estimate.mean:+.1f}% per epoch on average, within seed noise "
-                 f"(a significant rise in {rising} of {len(trends)} seeds)", needed)
+                 f"(a significant rise in {rising} of {estimate.n} seeds)", needed)
 
 
 def judge_claims(scores, histories, reference):
@@ -658,12 +675,11 @@ def overfitting_table(histories):
     """Return per model the second-half slope of validation loss over seeds, with its interval."""
     rows = []
     for name, model_histories in histories.items():
-        trends = [curve_trend(h) for h in model_histories]
-        e = stats.mean_estimate([t.val_slope for t in trends])
+        trend = seeds_trend(model_histories)
+        e = trend.estimate
         rows.append([name, e.n, f"{e.mean:+.2f}%",
                      f"[{e.low:+.2f}, {e.high:+.2f}]" if e.low is not None else "—",
-                     f"{sum(t.rises for t in trends)} of {len(trends)}",
-                     f"{np.mean([t.train_slope for t in trends]):+.2f}%"])
+                     f"{trend.rising} of {e.n}", f"{trend.train_slope:+.2f}%"])
     return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
                        "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
 

@@ -12,8 +12,9 @@ import numpy as np
 
 from . import MnistCnnError, analysis
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST
-from .models import CONV_LAYERS, MODEL_NAMES
+from .models import MODEL_NAMES
 from .report import load_original, plural
+from .tables import names_text
 from .runs import RESULTS_DIR, representatives
 from .scores import KERAS_EPSILON, score_runs, test_labels
 from .stats import SIGNIFICANCE
@@ -92,11 +93,6 @@ def _interval(measure, low, high, difference=False):
     return f"[{text(low)}, {text(high)}]"
 
 
-def _names(names):
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def runs_sentence(study):
     """Say what the findings rest on: runs, seeds per model, devices."""
     counts = {name: len(runs) for name, runs in study.scores.items()}
@@ -105,7 +101,7 @@ def runs_sentence(study):
     per_model = (plural(seeds[0], "seed") + " of each model" if len(seeds) == 1 and not missing
                  else ", ".join(f"{plural(n, 'seed')} of {name}" for name, n in counts.items()))
     return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol "
-            f"({per_model})" + (f"; no run yet of {_names(missing)}" if missing else "") + ".")
+            f"({per_model})" + (f"; no run yet of {names_text(missing)}" if missing else "") + ".")
 
 
 def differences_sentence(study, measure=ACCURACY):
@@ -139,7 +135,7 @@ def differences_sentence(study, measure=ACCURACY):
     text.append("After Holm's correction over the seeds, "
                 + ("no two architectures differ clearly." if not different else
                    ("the only clear difference is " if len(different) == 1 else
-                    "the clear differences are ") + _names(
+                    "the clear differences are ") + names_text(
                        f"{p.a} against {p.b} ({measure.difference_text(p.difference.difference)})"
                        for p in different) + "; no other two architectures differ clearly."))
     steps = analysis.depth_steps(study.scores, measure)
@@ -202,11 +198,11 @@ def fidelity_sentence(study):
         outside = [f.model for f in entries if not f.inside]
         parts.append(f"{measure.label} for {sum(f.inside for f in entries)} of "
                      f"{plural(len(entries), 'model')}"
-                     + (f" (outside: {_names(outside)})" if outside else ""))
+                     + (f" (outside: {names_text(outside)})" if outside else ""))
     pooled = [f.model for f in study.fidelity(ACCURACY) if f.pooled]
     return ("The original's result lies inside the 95% interval where one new run of ours "
             "would fall: its " + ", and its ".join(parts) + "."
-            + (f" The intervals of {_names(pooled)}, with fewer than {analysis.POOL_BELOW} seeds, "
+            + (f" The intervals of {names_text(pooled)}, with fewer than {analysis.POOL_BELOW} seeds, "
                f"use the seed-to-seed SD pooled over all models." if pooled else ""))
 
 
@@ -248,14 +244,11 @@ def log_loss_sentence(study):
 
 def overfitting_sentence(study):
     """Say which models overfit over seeds by the second-half rule."""
-    by_id = {c.id: c for c in study.claims}
-    overfit = [n for n in MODEL_NAMES if n in study.scores
-               and by_id[f"overfitting-{n}"].verdict != analysis.UNDECIDED
-               and analysis.stats.mean_estimate(
-                   [analysis.curve_trend(h).val_slope for h in study.histories[n]]).low > 0]
+    overfit = [name for name, histories in study.histories.items()
+               if analysis.seeds_trend(histories).rises]
     return (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
             f"rises over seeds while training loss falls in "
-            + (_names(overfit) if overfit else "no model") + ".")
+            + (names_text(overfit) if overfit else "no model") + ".")
 
 
 def depth_sentence(study):

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from prettytable import TableStyle
 
-from . import MnistCnnError
+from . import MnistCnnError, analysis
 from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import RESULTS_DIR, TEST_SIZE, RunError, find_runs, representatives
-from .scores import images_right, score_run
-from .tables import HtmlTable
+from .scores import images_right, score_run, score_runs
+from .tables import HtmlTable, text_table
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
@@ -259,25 +259,13 @@ def _summary_cells(row):
     ]
 
 
-def text_table(fields, rows, text_fields=TEXT_FIELDS):
-    """Return a table of `rows` under `fields`: `text_fields` left-aligned, numbers right.
-
-    A notebook shows it as HTML that keeps the alignment (HtmlTable); print() as text.
-    """
-    table = HtmlTable(list(fields))
-    for field in fields:
-        table.align[field] = "l" if field in text_fields else "r"
-    table.add_rows(rows)
-    return table
-
-
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     """Return the results table: our accuracy and log loss beside the original's, and Δ.
 
     `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
     """
     rows = _resolve_rows(runs, results_dir, reference)
-    return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows])
+    return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows], TEXT_FIELDS)
 
 
 def _markdown(table):
@@ -303,10 +291,8 @@ def cost_table(runs=None, results_dir=RESULTS_DIR):
     times compare only within a column. "(shared)" marks a device on which some of the runs
     trained beside other runs (`companions`), which slows each of them.
     """
-    from .analysis import load_costs  # analysis builds on this module
-
     runs = protocol_runs(results_dir) if runs is None else list(runs)
-    costs = load_costs()
+    costs = analysis.load_costs()
     devices = list(_seconds_by_device(runs)) if runs else []
     table = text_table([*COST_FIELDS, *map(_device_field, devices), "Seeds"], [], {"Model"})
     for name in MODEL_NAMES:
@@ -428,9 +414,6 @@ def model_report(runs, reference=None, results_dir=RESULTS_DIR):
 
 def _fidelity_lines(runs, reference):
     """Say whether the original's results lie where one new run of ours would fall."""
-    from . import analysis  # analysis builds on this module's tables
-    from .scores import score_runs
-
     if len(runs) < analysis.POOL_BELOW:  # fewer seeds borrow the study's pooled SD: see 05
         return []
     scores = score_runs({runs[0].config.model: runs})

@@ -12,6 +12,24 @@ from prettytable import PrettyTable
 SIDES = {"l": "left", "r": "right", "c": "center"}
 
 
+def text_table(fields, rows, text_fields=()):
+    """Return a table of `rows` under `fields`: `text_fields` left-aligned, numbers right.
+
+    A notebook shows it as HTML that keeps the alignment (HtmlTable); print() as text.
+    """
+    table = HtmlTable(list(fields))
+    for field in fields:
+        table.align[field] = "l" if field in text_fields else "r"
+    table.add_rows(rows)
+    return table
+
+
+def names_text(names):
+    """Return names as a reader lists them: 'a', 'a and b', 'a, b and c'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 class HtmlTable(PrettyTable):
     """A PrettyTable whose notebook HTML aligns each column as its text form does."""
 
