@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from mnist_cnn.files import write_json
@@ -89,8 +90,14 @@ def main(argv=None):
         import_seconds, here = in_process(configs, data, scratch / "in_process")
         ray_timings = through_ray(configs, data, scratch / "ray", scratch / "checkpoints")
     later = ray_timings["runs"][1:]
+    import ray
+    from mnist_cnn.training import describe_device, library_versions
+
     result = {
-        "machine": machine_name(), "cores": len(os.sched_getaffinity(0)),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_name(), "device": describe_device(),
+        "cores": len(os.sched_getaffinity(0)),
+        "versions": {**library_versions(), "ray": ray.__version__},
         "config": configs[0].to_dict(),
         "keras_import_s": import_seconds, "in_process_run_s": here, **ray_timings,
         "first_run_extra_s": ray_timings["runs"][0]["driver_s"] - statistics.median(here),

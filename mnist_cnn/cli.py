@@ -131,14 +131,20 @@ def _cmd_findings(args):
 
 
 def _cmd_bench(args):
+    from .speed import check_bench_settings
+
+    # Bad input fails before minutes of timing, and before TensorFlow's import.
+    for path in (args.json, args.report):
+        if path is not None and not path.parent.is_dir():
+            raise MnistCnnError(f"cannot write {path}: folder {path.parent} does not exist")
+    if not args.from_json:
+        check_bench_settings(args.models, args.steps, args.repeats, args.accuracy_images,
+                             args.precision)
     from .speed.bench import (check_targets, load_bench, readme_markdown, results_document,
                               run_bench)
     from .files import write_json, write_text
     from .report import BENCH_MARKERS, update_readme
 
-    for path in (args.json, args.report):  # fail before minutes of timing, not after
-        if path is not None and not path.parent.is_dir():
-            raise MnistCnnError(f"cannot write {path}: folder {path.parent} does not exist")
     if args.from_json:
         result = load_bench(args.from_json)
     else:

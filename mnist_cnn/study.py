@@ -299,7 +299,7 @@ class RunResult:
 
 
 def result_lines(result):
-    """Return the lines that report a finished run (as scripts/accelerator_report.py reads them).
+    """Return the lines that report a finished run, for people reading the command's output.
 
     '== model_5 seed 0: test accuracy ... -> results/model_5/seed_0 (worker 4242, 5.1 min: 3 s
     to 309 s)' for a trained run, 'up to date: ...' and the same without the part in brackets
@@ -364,10 +364,11 @@ class InProcess:
 
     def train(self, configs, results_dir, verbose, began, checkpoints=None):
         """Yield the RunResult of each of `configs`, trained in order."""
-        from . import training  # looked up per call: tests stand a fake `train` in
         from .data import load_mnist
 
-        data = load_mnist()
+        data = load_mnist()  # before TensorFlow's import: a bad data file stops it at once
+        from . import training  # looked up per call: tests stand a fake `train` in
+
         for config in configs:
             started = time.time()
             run = training.train(config, data, results_dir=results_dir, checkpoints=checkpoints,

@@ -1,18 +1,20 @@
 """Write benchmarks/ACCELERATOR.md: the speed of the protocol runs trained on a lent GPU.
 
-Reads the runs under results/ whose device is a GPU (their per-epoch times and results) and the
-record of each call that trained them, kept in benchmarks/accelerator/call_<n>/ as it came back
-from scripts/accelerator_study.sh: `command.txt`, `reproduce.log` (each finished run's line
-says when it started and finished, counted from the study's start), `stack.txt` (nvidia-smi and the library versions),
-`times.txt` (start and end, UTC) and `gpu_use.txt` (nvidia-smi dmon every 5 s).
+Reads the runs under results/ whose device is a GPU (their results, per-epoch times, and when
+each finished and how long it took, from its own metrics.json) and the record of each call that
+trained them, kept in benchmarks/accelerator/call_<n>/ as it came back from
+scripts/accelerator_study.sh: `command.txt` (the call, whose arguments name the runs asked for),
+`stack.txt` (nvidia-smi and the library versions), `times.txt` (start and end, UTC) and
+`gpu_use.txt` (nvidia-smi dmon every 5 s). The command's own output (`reproduce.log`) is kept
+for people, not read.
 
 Usage (from the repository root): python scripts/accelerator_report.py
 """
 
-import re
+import shlex
 import statistics
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from mnist_cnn.analysis import load_costs
@@ -24,47 +26,42 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "accelerator"
 OUT = ROOT / "benchmarks" / "ACCELERATOR.md"
 TARGET_SECONDS = 120  # issue 9's target: one seed's 7 x 30 study in under 2 minutes
-# The lines of `mnist_cnn.study.result_lines`: "== model_5 seed 0: ... (worker 4242, 5.1 min:
-# 3 s to 309 s)"; calls before it printed "== started model_5 seed 0 at 3 s (log: ...)" when a
-# run started and "== model_5 seed 0: ... (at 309 s)" when it finished.
-STARTED = re.compile(r"^== started (model_\d) seed (\d+) at (\d+) s")
-FINISHED = re.compile(r"^== (model_\d) seed (\d+): test accuracy .* "
-                      r"\((?:at|.*: (\d+) s to) (\d+) s\)$")
 
 
-def timeline(log_text):
-    """Return {(model, seed): [started s, finished s or None]} from a call's reproduce.log."""
-    spans = {}
-    for line in log_text.splitlines():
-        if match := STARTED.match(line):
-            spans[(match[1], int(match[2]))] = [int(match[3]), None]
-        elif match := FINISHED.match(line):
-            run = (match[1], int(match[2]))
-            if match[3] is not None:
-                spans[run] = [int(match[3]), int(match[4])]
-            elif run in spans:
-                spans[run][1] = int(match[4])
-    return spans
+def asked_for(command):
+    """Return the (model, seed) pairs a call of scripts/accelerator_study.sh was asked to train.
+
+    Its arguments are LIMIT "MODELS" "SEEDS" [JOBS].
+    """
+    words = shlex.split(command)
+    script = next(i for i, word in enumerate(words) if word.endswith("accelerator_study.sh"))
+    models, seeds = words[script + 2].split(), words[script + 3].split()
+    return {(model, int(seed)) for model in models for seed in seeds}
 
 
 def read_call(folder):
-    """Return one call's record: command, JOBS, stack lines, start, end, timeline, GPU busy %."""
+    """Return one call's record: command, runs asked for, JOBS, stack, start, end, GPU busy %."""
     times = dict(line.split(" ", 1) for line in (folder / "times.txt").read_text().splitlines())
     busy = [int(line.split()[1]) for line in (folder / "gpu_use.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     command = (folder / "command.txt").read_text().strip()
-    return {"name": folder.name, "command": command,
-            "jobs": int(command.split()[-1]),  # the script's last argument
+    return {"name": folder.name, "command": command, "asked": asked_for(command),
+            "jobs": int(shlex.split(command)[-1]),  # the script's last argument
             "stack": (folder / "stack.txt").read_text().strip().splitlines(),
             "started": datetime.fromisoformat(times["started"]),
             "ended": datetime.fromisoformat(times["ended"]),
-            "spans": timeline((folder / "reproduce.log").read_text()),
             "busy": statistics.fmean(busy) if busy else None}
 
 
-def gpu_runs(results_dir=ROOT / RESULTS_DIR):
-    """Return the protocol runs trained on a GPU, by seed then model."""
-    runs = [run for run in find_runs(results_dir) if run.metrics["device"].startswith("GPU")]
+def span(run):
+    """Return when `run` started and finished training, from its own metrics.json."""
+    finished = datetime.fromisoformat(run.metrics["date"])
+    return finished - timedelta(seconds=run.metrics["total_seconds"]), finished
+
+
+def gpu_runs(recorded):
+    """Return the runs of `recorded` trained on a GPU, by seed then model."""
+    runs = [run for run in recorded if run.metrics["device"].startswith("GPU")]
     return sorted(runs, key=lambda run: (run.config.seed, run.config.model))
 
 
@@ -80,8 +77,13 @@ def call_of(run, calls):
     return next(call for call in calls if call["started"] <= finished <= call["ended"])
 
 
-def report(runs, calls):
-    """Return the Markdown report."""
+def _runs(count):
+    """Return '1 run' or 'N runs'."""
+    return f"{count} run" + ("" if count == 1 else "s")
+
+
+def report(runs, calls, recorded):
+    """Return the Markdown report of the GPU `runs` and the `calls`; `recorded` is every run."""
     costs = load_costs()
     first = runs[0].metrics
     versions = ", ".join(f"{k} {v}" for k, v in sorted(first["versions"].items()))
@@ -125,29 +127,34 @@ def report(runs, calls):
     ]
     for call in calls:
         wall = (call["ended"] - call["started"]).total_seconds()
-        unfinished = sorted(key for key, (start, end) in call["spans"].items()
-                            if start is not None and end is None)
+        finished = {(run.config.model, run.config.seed) for run in runs
+                    if call_of(run, calls) is call}
+        before = {(run.config.model, run.config.seed) for run in recorded
+                  if span(run)[1] < call["started"]}
+        dropped = call["asked"] - finished - before
         text = (f"- {call['name']}: `{call['command']}`; {wall:.0f} s from start to end "
                 f"({call['started']:%Y-%m-%d %H:%M} UTC); nvidia-smi's GPU utilization "
-                f"averaged {call['busy']:.0f}% over its 5-s samples, start-up included")
-        if unfinished:
-            text += ("; interrupted at its time limit, their unfinished runs dropped: "
-                     + ", ".join(f"{m} seed {s}" for m, s in unfinished))
+                f"averaged {call['busy']:.0f}% over its 5-s samples, start-up included; "
+                f"asked for {_runs(len(call['asked']))}: {len(before & call['asked'])} recorded "
+                f"before, {len(finished)} finished")
+        if dropped:
+            text += (f", {len(dropped)} not finished when its time limit stopped it "
+                     "(unfinished runs are dropped)")
         lines.append(text)
     lines += ["", "## One seed's study", ""]
     for call in calls:
-        for seed in sorted({seed for _, seed in call["spans"]}):
-            spans = {m: span for (m, s), span in call["spans"].items() if s == seed}
-            trained = [run for run in runs if run.config.seed == seed
-                       and run.config.model in spans and spans[run.config.model][1] is not None]
+        mine = [run for run in runs if call_of(run, calls) is call]
+        for seed in sorted({run.config.seed for run in mine}):
+            trained = [run for run in mine if run.config.seed == seed]
             if len(trained) < 6:
                 continue
-            wall = (max(spans[run.config.model][1] for run in trained)
-                    - min(spans[run.config.model][0] for run in trained))
+            wall = (max(span(run)[1] for run in trained)
+                    - min(span(run)[0] for run in trained)).total_seconds()
             lines.append(f"- {call['name']}, seed {seed}: "
-                         f"{', '.join(run.config.model for run in trained)} trained in {wall} s "
-                         "from the first start to the last finish, sharing the GPU with the "
-                         "other runs of the call (model_1's runs are on a CPU)")
+                         f"{', '.join(run.config.model for run in trained)} trained in "
+                         f"{wall:.0f} s from the first run's start to the last one's finish, as the "
+                         "runs recorded them (process start-up not counted), sharing the GPU "
+                         "with the other runs of the call (model_1's runs are on a CPU)")
     study = sum(epoch_flops(name, costs) for name in costs) * EPOCHS
     alone = [run for run in runs if call_of(run, calls)["jobs"] == 1]
     rates = [epoch_flops(run.config.model, costs) / run.seconds_per_epoch for run in alone]
@@ -168,13 +175,14 @@ def report(runs, calls):
 
 
 def main():
-    runs = gpu_runs()
+    recorded = find_runs(ROOT / RESULTS_DIR)
+    runs = gpu_runs(recorded)
     calls = [read_call(folder) for folder in sorted(RECORDS.glob("call_*"))]
     if not runs or not calls:
         print("no run recorded on a GPU under results/, or no call recorded in "
               f"{RECORDS}", file=sys.stderr)
         return 2
-    write_text(OUT, report(runs, calls))
+    write_text(OUT, report(runs, calls, recorded))
     print(f"wrote {OUT}")
     return 0
 

@@ -17,7 +17,7 @@ from mnist_cnn.speed import PRECISION_NAMES, bench
 from mnist_cnn.speed.torch_peer import torch_available
 from mnist_cnn.training import epoch_order, make_dataset, training_model
 
-from test_cli import assert_clean_failure, mnist_cnn, snapshot
+from test_cli import assert_clean_failure, mnist_cnn, mnist_cnn_here, snapshot
 
 keras = import_keras()
 import tensorflow as tf  # noqa: E402  (Keras imported it, quietly)
@@ -364,11 +364,12 @@ def test_report_is_rendered_again_from_a_saved_result(tiny_result, tmp_path):
 
 
 @pytest.mark.parametrize("content", [None, "{not json", '{"results": [{"model": "model_1"}]}'])
-def test_damaged_saved_result_fails_cleanly(tmp_path, content):
+def test_damaged_saved_result_fails_cleanly(tmp_path, capsys, content):
     saved = tmp_path / "bench.json"
     if content is not None:
         saved.write_text(content)
     before = snapshot(tmp_path)
-    done = mnist_cnn("bench", "--from-json", saved, "--report", tmp_path / "RESULTS.md")
+    done = mnist_cnn_here(capsys, "bench", "--from-json", saved, "--report",
+                          tmp_path / "RESULTS.md")
     assert_clean_failure(done, "bench.json", "mnist-cnn bench --json")
     assert snapshot(tmp_path) == before

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn.data import load_mnist
-from mnist_cnn.runs import load_run, run_folders
+from mnist_cnn.runs import find_runs, load_run, run_folders
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 # Folders, not loaded runs: each test loads its own, so a bad run fails its tests, not collection.
@@ -61,20 +61,18 @@ def _accelerator_report():
 
 def test_gpu_runs_are_full_float32_and_their_report_is_current():
     report = _accelerator_report()
-    runs = report.gpu_runs(RESULTS)
+    recorded = find_runs(RESULTS)
+    runs = report.gpu_runs(recorded)
     if not runs:
         pytest.skip("no run recorded on a GPU")
     assert all(run.metrics["matmul_precision"] == "float32" for run in runs)
     calls = [report.read_call(folder) for folder in sorted(report.RECORDS.glob("call_*"))]
-    assert report.OUT.read_text() == report.report(runs, calls), (
+    assert report.OUT.read_text() == report.report(runs, calls, recorded), (
         "benchmarks/ACCELERATOR.md is stale: python scripts/accelerator_report.py")
 
 
-def test_call_timeline_pairs_starts_with_finishes():
+def test_a_call_asked_for_every_model_and_seed_of_its_command():
     report = _accelerator_report()
-    log = ("== started model_2 seed 1 at 6 s (log: x)\n"
-           "== model_2 seed 0: test accuracy 0.99, test log loss 0.02, 1 s/epoch -> y (at 7 s)\n"
-           "== started model_3 seed 1 at 10 s (log: x)\n"
-           "== model_2 seed 1: test accuracy 0.99, test log loss 0.02, 4.6 s/epoch -> y (at 185 s)\n"
-           "mnist-cnn: interrupted; run the same command again\n")
-    assert report.timeline(log) == {("model_2", 1): [6, 185], ("model_3", 1): [10, None]}
+    command = 'OUT=$OUT scripts/accelerator_study.sh 200 "model_3 model_4" "2 3" 2'
+    assert report.asked_for(command) == {("model_3", 2), ("model_4", 2), ("model_3", 3),
+                                         ("model_4", 3)}

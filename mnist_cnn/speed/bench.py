@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import MnistCnnError, import_keras
-from ..models import CONV_LAYERS, build_model, check_model_name, training_flops_per_image
-from ..runs import BATCH_SIZE, LOSS, OPTIMIZER, ConfigError
-from . import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES
+from ..models import CONV_LAYERS, build_model, training_flops_per_image
+from ..runs import BATCH_SIZE, LOSS, OPTIMIZER
+from . import (ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES,
+               check_bench_settings)
 
 keras = import_keras()
 
@@ -225,30 +226,19 @@ def machine():
 def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT_REPEATS,
               accuracy_images=ACCURACY_IMAGES, torch=None, data=None, command=None, log=print):
     """Benchmark `models`; return the result dict that `--json` writes."""
-    models = [check_model_name(name) for name in models]
-    for number, what in ((steps, "--steps"), (repeats, "--repeats")):
-        if number < 1:
-            raise ConfigError(f"{what} must be a positive integer, got {number}")
-    if accuracy_images < 0:
-        raise ConfigError(f"--accuracy-images must be 0 or more, got {accuracy_images}")
-    unknown = [p for p in precisions if p not in PRECISION_NAMES]
-    if unknown:
-        raise ConfigError(f"unknown precision {unknown[0]!r}: choose from "
-                          f"{', '.join(PRECISION_NAMES)}")
+    check_bench_settings(models, steps, repeats, accuracy_images, precisions,
+                         None if data is None else len(data[0][0]))
     from ..data import load_mnist, prepare
     from ..training import library_versions
     from .torch_peer import torch_available
 
+    data = data if data is not None else load_mnist()
+    (x_train, y_train), _ = data
     if torch is None:
         torch = torch_available()
     elif torch and not torch_available():
         raise BenchError("--torch needs PyTorch: pip install torch (or drop --torch)")
-    data = data if data is not None else load_mnist()
-    (x_train, y_train), _ = data
     images = steps * BATCH_SIZE
-    if images > len(x_train):
-        raise ConfigError(f"--steps {steps} needs {images:,} training images; MNIST has "
-                          f"{len(x_train):,} (use --steps {len(x_train) // BATCH_SIZE} or fewer)")
     x, y = prepare(x_train[:images], y_train[:images])
 
     peak_precisions = sorted({"fp32", *precisions}, key=PRECISION_NAMES.index)
