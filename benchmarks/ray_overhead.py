@@ -3,6 +3,7 @@
 Run it on a quiet machine (no training or benchmark beside it), with the cluster extra:
 
     python benchmarks/ray_overhead.py [--repeats 3] [--subset 2048] [--json FILE]
+    python benchmarks/ray_overhead.py --update-readme   # README's summary, from the JSON
 
 Both paths train the same short runs one after another with the machine's cores: first
 in-process, then as tasks on a Ray started here (`ray.init(address="local")`), through the
@@ -13,6 +14,7 @@ difference is the per-run overhead (scheduling, the result's transfer, saving it
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -27,6 +29,8 @@ from mnist_cnn.runs import RunConfig, save_run
 from mnist_cnn.study import train_as_ray_task, worker_environment
 
 JSON = Path(__file__).with_name("ray_overhead.json")
+README = Path(__file__).resolve().parents[1] / "README.md"
+MARKERS = ("<!-- ray-overhead:start -->", "<!-- ray-overhead:end -->")
 
 
 def seconds(function, *args, **kwargs):
@@ -71,13 +75,41 @@ def through_ray(configs, data, results_dir, checkpoints):
             "empty_task_round_trip_s": statistics.median(round_trips), "runs": runs}
 
 
+def overhead_markdown(result):
+    """Return the README's summary of a measurement `result` (ray_overhead.json)."""
+    runs = result["in_process_run_s"]
+    versions = result["versions"]
+    return (
+        f"Measured by `benchmarks/ray_overhead.py` on {result['date'][:10]} "
+        f"({result['device']}, {result['cores']} cores used; "
+        f"TensorFlow {versions['tensorflow']}, Keras {versions['keras']}, Ray {versions['ray']}), "
+        f"with {len(runs)} short runs of model_1 ({result['config']['subset']:,} images, "
+        f"{result['config']['epochs']} epoch) per path: Ray started in "
+        f"{result['ray_start_s']:.1f} s and took MNIST into its object store in "
+        f"{result['mnist_put_s']:.2f} s; an empty task's round trip took "
+        f"{result['empty_task_round_trip_s'] * 1000:.1f} ms. The first run on a fresh worker "
+        f"took {result['first_run_extra_s']:.1f} s longer than in-process (the worker's start "
+        f"and its TensorFlow import). Each later run took {result['per_run_overhead_s']:+.2f} s "
+        f"against in-process training ({statistics.median(runs[1:]):.1f} s): scheduling, "
+        "the result's way back and its saving.")
+
+
 def main(argv=None):
     """Time both paths and write the result as JSON; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per path (default: 3)")
     parser.add_argument("--subset", type=int, default=2048, help="training images per run")
     parser.add_argument("--json", type=Path, default=JSON, help="default: %(default)s")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the summary of --json into README.md; measure nothing")
     args = parser.parse_args(argv)
+    if args.update_readme:
+        from mnist_cnn.report import update_readme
+
+        result = json.loads(args.json.read_text())
+        changed = update_readme(README, overhead_markdown(result), MARKERS)
+        print(f"{README}: {'updated' if changed else 'already current'}")
+        return 0
     if args.repeats < 2:
         parser.error("--repeats must be at least 2: the first Ray run starts its worker")
     from mnist_cnn.data import load_mnist
