@@ -1,6 +1,8 @@
-"""Synthetic runs for tests that need recorded runs without training."""
+"""Synthetic runs for tests that need recorded runs without training, and the scripts' import."""
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -52,3 +54,11 @@ def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **sett
                "versions": {"keras": "3.15.1"}, "date": "2025-01-01T00:00:00+00:00",
                "total_seconds": sum(history["epoch_seconds"])}
     return Run(None, config, history, metrics, probs_scoring(test_accuracy, test_loss))
+
+
+def import_script(path):
+    """Import a script kept beside the package (scripts/, benchmarks/) as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

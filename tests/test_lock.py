@@ -2,7 +2,6 @@
 
 import functools
 import importlib.metadata
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -12,6 +11,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from helpers import import_script
 
 # The lock serves Python 3.11 and later, which read TOML without a package.
 tomllib = pytest.importorskip("tomllib", reason="requirements.lock is for Python 3.11+")
@@ -24,15 +25,7 @@ ENVIRONMENT_YML = ROOT / "environment.yml"
 INSTALLERS = {"pip", "setuptools", "wheel", "uv"}
 
 
-def _lock_script():
-    """Import scripts/lock.py (a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("lock", ROOT / "scripts" / "lock.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LOCK_SCRIPT = _lock_script()
+LOCK_SCRIPT = import_script(ROOT / "scripts" / "lock.py")
 
 
 @functools.cache

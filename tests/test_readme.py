@@ -6,6 +6,8 @@ from mnist_cnn.findings import FINDINGS_MARKERS, analyse, findings_markdown
 from mnist_cnn.report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
                               summary_markdown)
 
+from helpers import import_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -56,21 +58,10 @@ def test_readme_names_the_two_setup_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def _ray_overhead():
-    """Import benchmarks/ray_overhead.py (a script beside the package, not part of it)."""
-    import importlib.util
-
-    path = ROOT / "benchmarks" / "ray_overhead.py"
-    spec = importlib.util.spec_from_file_location("ray_overhead", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_ray_overhead_summary_matches_its_measurement():
     import json
 
-    bench = _ray_overhead()
+    bench = import_script(ROOT / "benchmarks" / "ray_overhead.py")
     result = json.loads(bench.JSON.read_text())
     assert generated(bench.MARKERS) == bench.overhead_markdown(result).strip(), (
         "README's Ray overhead is stale: python benchmarks/ray_overhead.py --update-readme")

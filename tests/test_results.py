@@ -8,6 +8,8 @@ import pytest
 from mnist_cnn.data import load_mnist
 from mnist_cnn.runs import find_runs, load_run, run_folders
 
+from helpers import import_script
+
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 # Folders, not loaded runs: each test loads its own, so a bad run fails its tests, not collection.
 FOLDERS = run_folders(RESULTS)
@@ -49,14 +51,7 @@ def test_run_records_where_and_how_it_ran(folder):
 
 
 def _accelerator_report():
-    """Import scripts/accelerator_report.py (a script, not part of the package)."""
-    import importlib.util
-
-    path = RESULTS.parent / "scripts" / "accelerator_report.py"
-    spec = importlib.util.spec_from_file_location("accelerator_report", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(RESULTS.parent / "scripts" / "accelerator_report.py")
 
 
 def test_gpu_runs_are_full_float32_and_their_report_is_current():

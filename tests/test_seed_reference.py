@@ -1,6 +1,5 @@
 """Check mnist_cnn/reference/original.json, the seed's logs and results parsed by scripts/parse_seed.py."""
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from mnist_cnn import runs
+
+from helpers import import_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_JSON = REPO_ROOT / "mnist_cnn" / "reference" / "original.json"
@@ -142,10 +143,7 @@ def test_parser_reproduces_committed_json(tmp_path):
 @pytest.fixture(scope="module")
 def parser():
     """Import scripts/parse_seed.py (a script, not part of the package) from its path."""
-    spec = importlib.util.spec_from_file_location("parse_seed", PARSER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(PARSER)
 
 
 @pytest.fixture(scope="module")
