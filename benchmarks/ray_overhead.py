@@ -78,6 +78,7 @@ def through_ray(configs, data, results_dir, checkpoints):
 def overhead_markdown(result):
     """Return the README's summary of a measurement `result` (ray_overhead.json)."""
     runs = result["in_process_run_s"]
+    spread = max(runs) - min(runs)
     versions = result["versions"]
     return (
         f"Measured by `benchmarks/ray_overhead.py` on {result['date'][:10]} "
@@ -90,8 +91,13 @@ def overhead_markdown(result):
         f"{result['empty_task_round_trip_s'] * 1000:.1f} ms. The first run on a fresh worker "
         f"took {result['first_run_extra_s']:.1f} s longer than in-process (the worker's start "
         f"and its TensorFlow import). Each later run took {result['per_run_overhead_s']:+.2f} s "
-        f"against in-process training ({statistics.median(runs[1:]):.1f} s): scheduling, "
-        "the result's way back and its saving.")
+        f"against in-process training ({statistics.median(runs[1:]):.1f} s; medians): "
+        "scheduling, the result's way back and its saving. "
+        + (f"The difference is smaller than the spread of the in-process runs themselves "
+           f"({min(runs):.1f}–{max(runs):.1f} s): too small to tell from noise with "
+           f"{len(runs)} runs per path."
+           if abs(result["per_run_overhead_s"]) < spread else
+           f"The in-process runs themselves spread over {min(runs):.1f}–{max(runs):.1f} s."))
 
 
 def main(argv=None):
