@@ -28,15 +28,19 @@ OUT = ROOT / "benchmarks" / "ACCELERATOR.md"
 TARGET_SECONDS = 120  # issue 9's target: one seed's 7 x 30 study in under 2 minutes
 
 
-def asked_for(command):
-    """Return the (model, seed) pairs a call of scripts/accelerator_study.sh was asked to train.
+DEFAULT_JOBS = 4  # accelerator_study.sh's JOBS when the call leaves it out
+
+
+def call_arguments(command):
+    """Return (the (model, seed) pairs asked for, JOBS) of a call of accelerator_study.sh.
 
     Its arguments are LIMIT "MODELS" "SEEDS" [JOBS].
     """
     words = shlex.split(command)
     script = next(i for i, word in enumerate(words) if word.endswith("accelerator_study.sh"))
-    models, seeds = words[script + 2].split(), words[script + 3].split()
-    return {(model, int(seed)) for model in models for seed in seeds}
+    models, seeds, *jobs = words[script + 2:script + 5]
+    asked = {(model, int(seed)) for model in models.split() for seed in seeds.split()}
+    return asked, int(jobs[0]) if jobs else DEFAULT_JOBS
 
 
 def read_call(folder):
@@ -45,8 +49,8 @@ def read_call(folder):
     busy = [int(line.split()[1]) for line in (folder / "gpu_use.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     command = (folder / "command.txt").read_text().strip()
-    return {"name": folder.name, "command": command, "asked": asked_for(command),
-            "jobs": int(shlex.split(command)[-1]),  # the script's last argument
+    asked, jobs = call_arguments(command)
+    return {"name": folder.name, "command": command, "asked": asked, "jobs": jobs,
             "stack": (folder / "stack.txt").read_text().strip().splitlines(),
             "started": datetime.fromisoformat(times["started"]),
             "ended": datetime.fromisoformat(times["ended"]),

@@ -69,5 +69,7 @@ def test_gpu_runs_are_full_float32_and_their_report_is_current():
 def test_a_call_asked_for_every_model_and_seed_of_its_command():
     report = _accelerator_report()
     command = 'OUT=$OUT scripts/accelerator_study.sh 200 "model_3 model_4" "2 3" 2'
-    assert report.asked_for(command) == {("model_3", 2), ("model_4", 2), ("model_3", 3),
-                                         ("model_4", 3)}
+    assert report.call_arguments(command) == (
+        {("model_3", 2), ("model_4", 2), ("model_3", 3), ("model_4", 3)}, 2)
+    assert report.call_arguments('scripts/accelerator_study.sh 90 model_6 "2"') == (
+        {("model_6", 2)}, report.DEFAULT_JOBS)
