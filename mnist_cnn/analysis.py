@@ -62,6 +62,9 @@ class Measure:
     unit: str                 # after a value ("%" or "")
     difference_unit: str      # after a difference ("pp" or "")
     bounds: tuple             # the values a run can take: intervals for one run are cut to them
+    # Positive and skewed (a log loss): the interval for one run is built on the log of the
+    # values, so that it stays above 0 and widens upwards, as such values spread.
+    log_scale: bool = False
 
     def of(self, score):
         """Return this measure of a RunScore (accuracy in percent: images right / 100)."""
@@ -86,7 +89,8 @@ class Measure:
 
 
 ACCURACY = Measure("accuracy", "test accuracy", True, 2, "%", "pp", (0.0, 100.0))
-LOG_LOSS = Measure("log_loss", "test log loss", False, 4, "", "", (0.0, math.inf))
+LOG_LOSS = Measure("log_loss", "test log loss", False, 4, "", "", (0.0, math.inf),
+                   log_scale=True)
 MEASURES = (ACCURACY, LOG_LOSS)
 
 
@@ -103,15 +107,19 @@ def seed_noise(scores, measure, without=()):
                             if name not in without])
 
 
-def model_estimates(scores, measure):
-    """Return {model: Estimate} of the measure's mean over seeds.
+def model_estimates(scores, measure, transform=None):
+    """Return {model: Estimate} of the measure's mean over seeds (of `transform` of each value).
 
     A model with fewer than POOL_BELOW seeds uses the SD pooled over every model (marked
     `pooled`); the others their own.
     """
-    sd, dof = seed_noise(scores, measure)
+    by_model = values(scores, measure)
+    if transform is not None:
+        by_model = {name: [transform(v) for v in model_values]
+                    for name, model_values in by_model.items()}
+    sd, dof = stats.pooled_sd(list(by_model.values()))
     estimates = {}
-    for name, model_values in values(scores, measure).items():
+    for name, model_values in by_model.items():
         if len(model_values) < POOL_BELOW and sd is not None:
             estimates[name] = stats.mean_estimate(model_values, sd, dof)
         else:
@@ -146,12 +154,16 @@ class Fidelity:
 def fidelity(scores, reference, measure):
     """Return one Fidelity per model with runs: is the original's result one we could get?"""
     entries = []
-    for name, estimate in model_estimates(scores, measure).items():
+    means = {name: estimate.mean for name, estimate in model_estimates(scores, measure).items()}
+    logs = model_estimates(scores, measure, math.log) if measure.log_scale else None
+    for name, estimate in (logs or model_estimates(scores, measure)).items():
         low, high = stats.prediction_interval(estimate)
-        if low is not None:  # a run's score cannot leave its range (a log loss is never < 0)
+        if low is not None and logs:
+            low, high = math.exp(low), math.exp(high)
+        elif low is not None:  # a run's score cannot leave its range (accuracy ≤ 100%)
             low, high = max(low, measure.bounds[0]), min(high, measure.bounds[1])
         entries.append(Fidelity(name, measure.name, measure.original(reference, name),
-                                estimate.mean, None if low is None else float(low),
+                                means[name], None if low is None else float(low),
                                 None if high is None else float(high), estimate.n,
                                 estimate.pooled))
     return entries

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,21 @@ def test_fidelity_asks_whether_one_run_of_ours_could_score_the_originals_result(
     assert loss.inside is True and loss.original == pytest.approx(0.03234, abs=1e-5)
     single = analysis.fidelity(study({"model_1": [9920]}), reference, ACCURACY)[0]
     assert single.inside is None  # no SD to build an interval on
+
+
+def test_a_log_loss_interval_is_built_on_its_logarithm_and_stays_above_zero():
+    reference = load_original()
+    losses = [0.01, 0.02, 0.04]  # logs: ln 0.02 - ln 2, ln 0.02, ln 0.02 + ln 2
+    [loss] = analysis.fidelity(study({"model_1": [9920] * 3}, {"model_1": losses}), reference,
+                               LOG_LOSS)
+    # On the log scale: mean ln 0.02, sd ln 2; one new run: ± t(0.975, 2) * sd * sqrt(1 + 1/3).
+    half = 4.302653 * math.log(2) * math.sqrt(4 / 3)
+    assert loss.low == pytest.approx(0.02 * math.exp(-half), rel=1e-5)
+    assert loss.high == pytest.approx(0.02 * math.exp(half), rel=1e-5)
+    assert loss.low > 0 and loss.mean == pytest.approx(0.07 / 3)  # the mean stays the runs'
+    # On the raw scale the same runs give mean - half < 0, an interval cut off at 0.
+    raw_half = 4.302653 * statistics.stdev(losses) * math.sqrt(4 / 3)
+    assert statistics.fmean(losses) - raw_half < 0
 
 
 def test_a_count_equal_to_the_originals_is_never_called_outside():
