@@ -154,16 +154,16 @@ class Fidelity:
 def fidelity(scores, reference, measure):
     """Return one Fidelity per model with runs: is the original's result one we could get?"""
     entries = []
-    means = {name: estimate.mean for name, estimate in model_estimates(scores, measure).items()}
-    logs = model_estimates(scores, measure, math.log) if measure.log_scale else None
-    for name, estimate in (logs or model_estimates(scores, measure)).items():
+    means = model_estimates(scores, measure)
+    built_on = model_estimates(scores, measure, math.log) if measure.log_scale else means
+    for name, estimate in built_on.items():
         low, high = stats.prediction_interval(estimate)
-        if low is not None and logs:
+        if low is not None and measure.log_scale:
             low, high = math.exp(low), math.exp(high)
         elif low is not None:  # a run's score cannot leave its range (accuracy ≤ 100%)
             low, high = max(low, measure.bounds[0]), min(high, measure.bounds[1])
         entries.append(Fidelity(name, measure.name, measure.original(reference, name),
-                                means[name], None if low is None else float(low),
+                                means[name].mean, None if low is None else float(low),
                                 None if high is None else float(high), estimate.n,
                                 estimate.pooled))
     return entries
