@@ -389,7 +389,6 @@ def _depth_claim(scores, measure):
                 f"{p_text(trend.p_value)}"
                 + (f"; without {SHALLOWEST}: {p_text(without.p_value)}" if without else "")
                 + f"; mean steps between depths (95% Welch intervals): {step_text}")
-    all_steps_better = all(measure.better(d.difference, 0) for *_, d in steps)
     shown = [f"{d1} to {d2}" for d1, d2, d in steps if d.low is not None
              and measure.better(d.low if measure.higher_is_better else d.high, 0)]
     not_shown = [f"{d1} to {d2} ({measure.difference_text(d.difference)})" for d1, d2, d in steps
@@ -398,7 +397,9 @@ def _depth_claim(scores, measure):
                 if shown else "no step between depths is clear on its own")
                + (f"; not clearly from {' or '.join(not_shown)}" if shown and not_shown else ""))
     if trend.p_value < SIGNIFICANCE:
-        if without is not None and without.p_value < SIGNIFICANCE and all_steps_better:
+        # "More layers, better" holds in full only when every added depth helps clearly: a step
+        # whose interval straddles 0 leaves the claim partly supported, whatever its mean's sign.
+        if without is not None and without.p_value < SIGNIFICANCE and len(shown) == len(steps):
             return Claim(claim_id, statement, FROM_TABLE, SUPPORTED, evidence, summary)
         return Claim(claim_id, statement, FROM_TABLE, PARTLY, evidence, summary)
     if reverse.p_value < SIGNIFICANCE:

@@ -207,6 +207,25 @@ def test_a_study_with_depth_reversed_refutes_the_depth_claims():
     assert claims["model_7-best"].verdict in (analysis.NOT_SUPPORTED, analysis.UNDECIDED)
 
 
+def depth_study(images_right_by_depth):
+    """Return a made-up study: 5 seeds per model, {conv layers: images right around which they lie}."""
+    jitter = [-4, -2, 0, 2, 4]
+    return study({name: [images_right_by_depth[CONV_LAYERS[name]] + j for j in jitter]
+                  for name in MODEL_NAMES})
+
+
+def test_a_depth_claim_is_supported_only_when_every_step_helps_clearly():
+    histories, original = recorded_histories(), load_original()
+    every_step = depth_study({2: 9920, 3: 9940, 5: 9960, 7: 9980})
+    flat_last_step = depth_study({2: 9920, 3: 9940, 5: 9960, 7: 9961})
+    claims = {c.id: c for c in analysis.judge_claims(every_step, histories, original)}
+    assert claims["depth-accuracy"].verdict == analysis.SUPPORTED
+    claims = {c.id: c for c in analysis.judge_claims(flat_last_step, histories, original)}
+    # The 5→7 mean points the right way (+0.01 pp) but its interval straddles 0.
+    assert claims["depth-accuracy"].verdict == analysis.PARTLY
+    assert "not clearly from 5 to 7" in claims["depth-accuracy"].summary
+
+
 def history_with(val_second_half):
     """Return a 30-epoch history whose validation loss ends along `val_second_half`."""
     first = list(np.linspace(0.2, 0.05, EPOCHS - len(val_second_half)))
