@@ -427,9 +427,13 @@ def _best_claim(scores, measure, claimed="model_7"):
         d = pair.difference.difference * (1 if pair.a == claimed else -1)
         return d if measure.higher_is_better else -d
 
+    # Means of whole image counts can tie exactly; float noise must not break the tie.
+    level = {n: round(estimates[n].mean, 9) for n in ranked}
+    rank = 1 + sum(level[n] > level[claimed] if measure.higher_is_better
+                   else level[n] < level[claimed] for n in ranked)
     beaten = [p for p in pairs if p.significant and gain(p) < 0]
     beats = [p for p in pairs if p.significant and gain(p) > 0]
-    evidence = (f"{claimed} ranks {_ordinal(ranked.index(claimed) + 1)} of {len(ranked)} on mean "
+    evidence = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} on mean "
                 f"{measure.label} ({measure.text(estimates[claimed].mean)}; best "
                 f"{ranked[0]} {measure.text(estimates[ranked[0]].mean)}); probability of being "
                 f"the best: {claimed} {chances.get(claimed, 0):.2f}, "
@@ -438,9 +442,10 @@ def _best_claim(scores, measure, claimed="model_7"):
                             if n != claimed)
                 + f"; significantly better than {claimed} (Holm over seeds): "
                 + (", ".join(p.b if p.a == claimed else p.a for p in beaten) or "none"))
-    rank = ranked.index(claimed) + 1
-    summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean, with a "
-               f"{chances.get(claimed, 0):.0%} chance of being the best")
+    tied = [n for n in ranked if n != claimed and level[n] == level[claimed]]
+    summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean"
+               + (f" (tied with {names_text(tied)})" if tied else "")
+               + f", with a {chances.get(claimed, 0):.0%} chance of being the best")
     if beaten:
         return Claim(f"{claimed}-best", statement, FROM_TABLE, NOT_SUPPORTED, evidence,
                      summary + "; " + names_text(p.b if p.a == claimed else p.a for p in beaten)
@@ -452,11 +457,15 @@ def _best_claim(scores, measure, claimed="model_7"):
     sd, _ = seed_noise(scores, measure)
     needed = (stats.seeds_needed(estimates[rival].mean - estimates[claimed].mean, sd)
               if sd else None)
+    summary += (f"; no model is clearly better or worse than it but {SHALLOWEST}"
+                if all(p.significant == (SHALLOWEST in (p.a, p.b)) for p in pairs)
+                else "; the differences are within seed noise")
+    if needed is None:
+        summary += (f"; its mean and {rival}'s are too close for any practical number of "
+                    "seeds to decide it")
     return Claim(f"{claimed}-best", statement, FROM_TABLE, UNDECIDED,
                  evidence + f"; the closest question, {claimed} against {rival}, is open",
-                 summary + f"; no model is clearly better or worse than it but {SHALLOWEST}"
-                 if all(p.significant == (SHALLOWEST in (p.a, p.b)) for p in pairs)
-                 else summary + "; the differences are within seed noise", needed)
+                 summary, needed)
 
 
 def _overfitting_claim(name, histories, original_history):

@@ -177,8 +177,20 @@ def test_verdicts_on_the_recorded_study_name_every_claim():
                                       + [f"overfitting-{name}" for name in MODEL_NAMES])
     assert all(c.verdict in (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED,
                              analysis.UNDECIDED) for c in claims)
-    assert all(c.seeds_to_decide for c in claims if c.verdict == analysis.UNDECIDED
+    # An undecided claim names the seeds that would decide it, or says that none practical would.
+    assert all(c.seeds_to_decide or "too close for any practical number of seeds" in c.summary
+               for c in claims if c.verdict == analysis.UNDECIDED
                and c.id.startswith(("model_7", "overfitting")))
+
+
+def test_the_best_claim_counts_tied_means_as_one_rank():
+    scores = study({"model_4": [9956, 9958, 9954], "model_5": [9957, 9955, 9956],
+                    "model_7": [9954, 9956, 9958], "model_1": [9920, 9925, 9930]})
+    claim = next(c for c in analysis.judge_claims(scores, {}, load_original())
+                 if c.id == "model_7-best")
+    assert claim.verdict == analysis.UNDECIDED and claim.seeds_to_decide is None
+    assert "ranks 1st of 4 by mean (tied with model_4 and model_5)" in claim.summary
+    assert "too close for any practical number of seeds" in claim.summary
 
 
 def relabelled(scores, mapping):
