@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -276,6 +277,24 @@ def fake_training(monkeypatch):
     monkeypatch.setattr(mnist_cnn.training, "train", fake_train)
     monkeypatch.setattr(mnist_cnn.data, "load_mnist", lambda: "the MNIST arrays")
     return calls
+
+
+def test_reproduce_trains_the_five_seed_study_by_default(fake_training, tmp_path):
+    from mnist_cnn.cli import main
+
+    results = tmp_path / "results"
+    save_run(make_run("model_1", seed=2, test_accuracy=0.99, test_loss=0.03), results)
+    assert main(["reproduce", "--models", "model_1", "--results-dir", str(results)]) == 0
+    assert fake_training == [RunConfig("model_1", seed=s) for s in (0, 1, 3, 4)]
+
+
+def test_make_reproduce_leaves_the_seeds_to_the_command_unless_asked():
+    make = ["make", "-n", "-C", str(Path(__file__).resolve().parents[1]), "reproduce"]
+    default = subprocess.run(make, capture_output=True, text=True, check=True).stdout
+    chosen = subprocess.run([*make, "SEEDS=5 6"], capture_output=True, text=True,
+                            check=True).stdout
+    assert "mnist-cnn reproduce" in default and "--seeds" not in default
+    assert "--seeds 5 6" in chosen
 
 
 def test_reproduce_reuses_a_recorded_run_and_retrains_it_only_when_asked(fake_training, tmp_path,
