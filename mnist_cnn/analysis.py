@@ -107,6 +107,24 @@ def seed_noise(scores, measure, without=()):
                             if name not in without])
 
 
+# Means of whole image counts can tie exactly; float noise past this many decimals must not
+# break a tie.
+MEAN_DECIMALS = 9
+
+
+def ranking(estimates, measure):
+    """Return the models best first by mean, as tiers of models whose means tie (names sorted)."""
+    level = {name: round(e.mean, MEAN_DECIMALS) for name, e in estimates.items()}
+    order = sorted(level, key=lambda n: (-level[n] if measure.higher_is_better else level[n], n))
+    tiers = []
+    for name in order:
+        if tiers and level[tiers[-1][0]] == level[name]:
+            tiers[-1].append(name)
+        else:
+            tiers.append([name])
+    return [tuple(tier) for tier in tiers]
+
+
 def model_estimates(scores, measure, transform=None):
     """Return {model: Estimate} of the measure's mean over seeds (of `transform` of each value).
 
@@ -245,8 +263,8 @@ class Power:
     dof: int
     seeds: int                 # seeds per model today (the fewest any model has)
     detectable: float          # the smallest difference detectable now (POWER, SIGNIFICANCE)
-    leaders: tuple             # the two best models by mean
-    gap: float                 # their observed difference
+    leaders: tuple             # the best by mean: every model tied first, else the two best
+    gap: float                 # the difference between the leaders' means (0 for a tie)
     seeds_to_separate: int | None
 
 
@@ -258,9 +276,10 @@ def power(scores, measure):
         sd, dof = seed_noise(scores, measure)
     seeds = min(len(runs) for runs in scores.values())
     estimates = model_estimates(scores, measure)
-    ranked = sorted(estimates, key=lambda n: estimates[n].mean, reverse=measure.higher_is_better)
-    leaders = tuple(ranked[:2])
-    gap = abs(estimates[leaders[0]].mean - estimates[leaders[1]].mean) if len(ranked) > 1 else 0.0
+    tiers = ranking(estimates, measure)
+    leaders = tiers[0] if len(tiers[0]) > 1 else tuple(n for tier in tiers for n in tier)[:2]
+    gap = (0.0 if len(tiers[0]) > 1 or len(leaders) < 2
+           else abs(estimates[leaders[0]].mean - estimates[leaders[1]].mean))
     detectable = stats.detectable_difference(sd, seeds) if sd is not None else math.inf
     needed = stats.seeds_needed(gap, sd) if sd is not None else None
     return Power(sd, dof, seeds, detectable, leaders, gap, needed)
@@ -420,17 +439,16 @@ def _best_claim(scores, measure, claimed="model_7"):
                      f"{claimed} or the models it is compared with have no runs")
     pairs = [p for p in architecture_pairs(scores, measure) if claimed in (p.a, p.b)]
     estimates = model_estimates(scores, measure)
-    ranked = sorted(estimates, key=lambda n: estimates[n].mean, reverse=measure.higher_is_better)
+    tiers = ranking(estimates, measure)
+    ranked = [name for tier in tiers for name in tier]
     chances = best_probabilities(scores, measure)
 
     def gain(pair):  # claimed minus the other, in the measure's better direction
         d = pair.difference.difference * (1 if pair.a == claimed else -1)
         return d if measure.higher_is_better else -d
 
-    # Means of whole image counts can tie exactly; float noise must not break the tie.
-    level = {n: round(estimates[n].mean, 9) for n in ranked}
-    rank = 1 + sum(level[n] > level[claimed] if measure.higher_is_better
-                   else level[n] < level[claimed] for n in ranked)
+    tier = next(t for t in tiers if claimed in t)
+    rank = 1 + sum(len(t) for t in tiers[:tiers.index(tier)])
     beaten = [p for p in pairs if p.significant and gain(p) < 0]
     beats = [p for p in pairs if p.significant and gain(p) > 0]
     evidence = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} on mean "
@@ -442,7 +460,7 @@ def _best_claim(scores, measure, claimed="model_7"):
                             if n != claimed)
                 + f"; significantly better than {claimed} (Holm over seeds): "
                 + (", ".join(p.b if p.a == claimed else p.a for p in beaten) or "none"))
-    tied = [n for n in ranked if n != claimed and level[n] == level[claimed]]
+    tied = [n for n in tier if n != claimed]
     summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean"
                + (f" (tied with {names_text(tied)})" if tied else "")
                + f", with a {chances.get(claimed, 0):.0%} chance of being the best")

@@ -160,7 +160,12 @@ def power_sentence(study, measure=ACCURACY):
                 f"models but {SHALLOWEST}). With {power.seeds} seeds per model (the fewest any "
                 f"model has) a difference below {power.detectable:.{measure.digits}f}{unit} can "
                 f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
-    if len(power.leaders) == 2:
+    if power.gap == 0 and len(power.leaders) > 1:
+        mean = analysis.model_estimates(study.scores, measure)[power.leaders[0]].mean
+        sentence += (f"The best mean, {measure.text(mean)}, is shared by "
+                     f"{names_text(power.leaders)}: with no gap between them, no number of seeds "
+                     f"can be named that would tell them apart. ")
+    elif len(power.leaders) == 2:
         a, b = power.leaders
         needed = (f"about {power.seeds_to_separate} seeds per model" if power.seeds_to_separate
                   else "more seeds than is practical")

@@ -193,6 +193,24 @@ def test_the_best_claim_counts_tied_means_as_one_rank():
     assert "too close for any practical number of seeds" in claim.summary
 
 
+def test_power_takes_every_model_tied_first_as_the_leaders():
+    scores = study({"model_5": [9957, 9955, 9956], "model_4": [9956, 9958, 9954],
+                    "model_7": [9954, 9956, 9958], "model_1": [9920, 9925, 9930]})
+    power = analysis.power(scores, ACCURACY)
+    assert power.leaders == ("model_4", "model_5", "model_7")
+    assert power.gap == 0 and power.seeds_to_separate is None
+
+
+def test_ranking_groups_tied_means_and_orders_by_the_measures_direction():
+    # model_2 and model_3 tie on both measures (0.03 + 0.01 halves to 0.02 only up to float
+    # noise); model_4 is best on both: first for accuracy (higher) and for log loss (lower).
+    scores = study({"model_2": [9950, 9952], "model_3": [9951, 9951], "model_4": [9960, 9962]},
+                   {"model_2": [0.03, 0.01], "model_3": [0.02, 0.02], "model_4": [0.01, 0.01]})
+    for measure in (ACCURACY, LOG_LOSS):
+        assert analysis.ranking(analysis.model_estimates(scores, measure), measure) == [
+            ("model_4",), ("model_2", "model_3")]
+
+
 def relabelled(scores, mapping):
     """Return a study in which model `new` has the runs of model `old`, {new: old}."""
     return {new: [dataclasses.replace(s, model=new) for s in scores[old]]

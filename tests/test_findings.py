@@ -93,3 +93,14 @@ def test_an_unreadable_run_gets_one_line_and_exit_2(tmp_path):
 
 def test_readme_findings_say_so_when_nothing_is_recorded(tmp_path):
     assert "No protocol run is recorded yet" in findings.readme_findings(tmp_path)
+
+
+def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
+    # Whole images right per seed, so that tied means compare exactly.
+    means = {name: sum(round(a * 10_000) for a in accuracies)
+             for name, accuracies in ACCURACIES.items()}
+    tied = sorted(name for name, total in means.items() if total == max(means.values()))
+    assert len(tied) > 1  # the made-up study has a tie for the best mean
+    sentence = findings.power_sentence(findings.analyse(results))
+    assert f"is shared by {findings.names_text(tied)}: with no gap" in sentence
+    assert "The two best by mean" not in sentence
