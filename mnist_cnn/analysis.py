@@ -677,9 +677,9 @@ def fidelity_table(scores, reference):
                      _interval(ACCURACY, a.low, a.high), inside[a.inside],
                      LOG_LOSS.text(l.original), _interval(LOG_LOSS, l.low, l.high),
                      inside[l.inside]])
-    return text_table(["Model", "Seeds", "Original accuracy", "Our next run (95%)", "Inside",
-                       "Original log loss", "Our next run's log loss (95%)", "Inside?"], rows,
-                      {"Model", "Inside", "Inside?"})
+    return text_table(["Model", "Seeds", "Original accuracy", "Our next run's accuracy (95%)",
+                       "Accuracy inside", "Original log loss", "Our next run's log loss (95%)",
+                       "Log loss inside"], rows, {"Model", "Accuracy inside", "Log loss inside"})
 
 
 def pairs_table(scores, measure):
