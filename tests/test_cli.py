@@ -553,7 +553,8 @@ def test_reproduce_plan_scales_a_subset_run_to_the_full_training_set(reproduce, 
         "from the recorded runs' s/epoch")
 
 
-@pytest.mark.parametrize("command", [["reproduce", "--models", "model_1"], ["train", "model_1"]])
+@pytest.mark.parametrize("command", [["reproduce", "--models", "model_1", "--seeds", "0"],
+                                     ["train", "model_1"]])
 @pytest.mark.parametrize("terminal, verbose", [(True, 1), (False, 2)],
                          ids=["terminal", "log file"])
 def test_training_shows_a_progress_bar_only_on_a_terminal(fake_training, monkeypatch, tmp_path,
