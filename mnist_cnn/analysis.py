@@ -264,6 +264,7 @@ class Power:
     seeds: int                 # seeds per model today (the fewest any model has)
     detectable: float          # the smallest difference detectable now (POWER, SIGNIFICANCE)
     leaders: tuple             # the best by mean: every model tied first, else the two best
+    best: float                # the best mean
     gap: float                 # the difference between the leaders' means (0 for a tie)
     seeds_to_separate: int | None
 
@@ -278,11 +279,11 @@ def power(scores, measure):
     estimates = model_estimates(scores, measure)
     tiers = ranking(estimates, measure)
     leaders = tiers[0] if len(tiers[0]) > 1 else tuple(n for tier in tiers for n in tier)[:2]
-    gap = (0.0 if len(tiers[0]) > 1 or len(leaders) < 2
-           else abs(estimates[leaders[0]].mean - estimates[leaders[1]].mean))
+    best = estimates[leaders[0]].mean
+    gap = round(abs(best - estimates[leaders[-1]].mean), MEAN_DECIMALS)  # a tie's gap is 0
     detectable = stats.detectable_difference(sd, seeds) if sd is not None else math.inf
     needed = stats.seeds_needed(gap, sd) if sd is not None else None
-    return Power(sd, dof, seeds, detectable, leaders, gap, needed)
+    return Power(sd, dof, seeds, detectable, leaders, best, gap, needed)
 
 
 def backend_effect(scores, measure):

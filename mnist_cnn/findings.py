@@ -161,8 +161,7 @@ def power_sentence(study, measure=ACCURACY):
                 f"model has) a difference below {power.detectable:.{measure.digits}f}{unit} can "
                 f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
     if power.gap == 0 and len(power.leaders) > 1:
-        mean = analysis.model_estimates(study.scores, measure)[power.leaders[0]].mean
-        sentence += (f"The best mean, {measure.text(mean)}, is shared by "
+        sentence += (f"The best mean, {measure.text(power.best)}, is shared by "
                      f"{names_text(power.leaders)}: with no gap between them, no number of seeds "
                      f"can be named that would tell them apart. ")
     elif len(power.leaders) == 2:
