@@ -28,7 +28,7 @@ from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import EPOCHS, HEADLINE_SEED, TEST_SIZE
 from .scores import accuracy, correctness, images_right, log_loss, predictions
 from .stats import CONFIDENCE, SIGNIFICANCE, holm
-from .tables import names_text, text_table
+from .tables import names_text, signed, text_table
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
@@ -81,7 +81,7 @@ class Measure:
         return f"{value:.{self.digits}f}{self.unit}"
 
     def difference_text(self, value):
-        return f"{value:+.{self.digits}f}{' ' + self.difference_unit if self.difference_unit else ''}"
+        return f"{signed(value, self.digits)}{' ' + self.difference_unit if self.difference_unit else ''}"
 
     def better(self, a, b):
         """Whether value `a` is better than `b`."""
@@ -497,26 +497,26 @@ def _overfitting_claim(name, histories, original_history):
     else:
         statement = f"{name} does not overfit: its validation loss does not rise over {span}."
     source = (FROM_CURVES + f" (the original's validation loss there: "
-              f"{original.val_slope:+.2f}% per epoch, one-sided {p_text(original.p_rise)})")
+              f"{signed(original.val_slope, 2)}% per epoch, one-sided {p_text(original.p_rise)})")
     if len(histories) < 2:
         return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
                      f"{len(histories)} run recorded; a verdict over seeds needs two or more")
     ours = seeds_trend(histories)
     estimate, rising, rises = ours.estimate, ours.rising, ours.rises
     evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
-                f"{estimate.mean:+.2f}% per epoch [{estimate.low:+.2f}, {estimate.high:+.2f}]; "
+                f"{signed(estimate.mean, 2)}% per epoch [{signed(estimate.low, 2)}, {signed(estimate.high, 2)}]; "
                 f"it rises significantly while training loss falls in {rising} of "
                 f"{estimate.n} seeds")
     if rises or ours.falls:
         verdict = SUPPORTED if rises == original.rises else NOT_SUPPORTED
         summary = (f"ours {'rises' if rises else 'falls'} over seeds "
-                   f"({estimate.mean:+.1f}% per epoch; a significant rise in {rising} of "
+                   f"({signed(estimate.mean, 1)}% per epoch; a significant rise in {rising} of "
                    f"{estimate.n} seeds)")
         return Claim(f"overfitting-{name}", statement, source, verdict, evidence, summary)
     needed = stats.seeds_needed(estimate.mean, estimate.sd) if estimate.sd else None
     return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
                  evidence + "; the interval holds both a rise and a fall",
-                 f"ours moves {estimate.mean:+.1f}% per epoch on average, within seed noise "
+                 f"ours moves {signed(estimate.mean, 1)}% per epoch on average, within seed noise "
                  f"(a significant rise in {rising} of {estimate.n} seeds)", needed)
 
 
@@ -718,9 +718,9 @@ def overfitting_table(histories):
     for name, model_histories in histories.items():
         trend = seeds_trend(model_histories)
         e = trend.estimate
-        rows.append([name, e.n, f"{e.mean:+.2f}%",
-                     f"[{e.low:+.2f}, {e.high:+.2f}]" if e.low is not None else "—",
-                     f"{trend.rising} of {e.n}", f"{trend.train_slope:+.2f}%"])
+        rows.append([name, e.n, f"{signed(e.mean, 2)}%",
+                     f"[{signed(e.low, 2)}, {signed(e.high, 2)}]" if e.low is not None else "—",
+                     f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
     return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
                        "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
 

@@ -14,7 +14,7 @@ from . import MnistCnnError, analysis
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST
 from .models import MODEL_NAMES
 from .report import load_original, plural
-from .tables import names_text
+from .tables import names_text, signed
 from .runs import RESULTS_DIR, representatives
 from .scores import KERAS_EPSILON, score_runs, test_labels
 from .stats import SIGNIFICANCE
@@ -124,7 +124,7 @@ def differences_sentence(study, measure=ACCURACY):
         elif gaps[-1] < 0:
             where = f"{span}{unit} better than each deeper model"
         else:
-            where = (f"from {gaps[0]:+.{measure.digits}f} to {gaps[-1]:+.{measure.digits}f}"
+            where = (f"from {signed(gaps[0], measure.digits)} to {signed(gaps[-1], measure.digits)}"
                      f"{unit} behind the deeper models")
         text.append(f"{SHALLOWEST}, the only model with two conv layers, averages "
                     f"{measure.text(estimates[SHALLOWEST].mean)}, {where}.")

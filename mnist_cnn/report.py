@@ -21,7 +21,7 @@ from .files import write_text
 from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import RESULTS_DIR, TEST_SIZE, RunError, find_runs, representatives
 from .scores import images_right, score_run, score_runs
-from .tables import HtmlTable, text_table
+from .tables import HtmlTable, signed, text_table
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
@@ -242,8 +242,8 @@ def _delta(row, metric):
     """Return ours minus the original's as the difference of the two numbers shown (rounded)."""
     if metric == "test_accuracy":
         shown = (round(100 * row[f"{metric}_mean"], 2) - round(100 * row[f"original_{metric}"], 2))
-        return f"{shown:+.2f} pp"
-    return f"{round(row[f'{metric}_mean'], 4) - round(row[f'original_{metric}'], 4):+.4f}"
+        return f"{signed(shown, 2)} pp"
+    return signed(round(row[f'{metric}_mean'], 4) - round(row[f'original_{metric}'], 4), 4)
 
 
 def _summary_cells(row):
@@ -464,7 +464,7 @@ def _curve_line(runs):
             f"{statistics.fmean(last):.4f}{mean}; the last training loss is "
             f"{statistics.fmean(train):.4f}{mean}, so validation ends "
             + (f"{where} training by {abs(gap):.4f}." if len(runs) == 1 else
-               f"{where} (validation minus training: {gap:+.4f}{mean}).")), below
+               f"{where} (validation minus training: {signed(gap, 4)}{mean}).")), below
 
 
 def observations(runs, reference=None):

@@ -24,6 +24,12 @@ def text_table(fields, rows, text_fields=()):
     return table
 
 
+def signed(value, digits):
+    """Return `value` with its sign to `digits` decimals; one that rounds to zero reads '0.00', never '-0.00'."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def names_text(names):
     """Return names as a reader lists them: 'a', 'a and b', 'a, b and c'."""
     names = list(names)

@@ -1,0 +1,28 @@
+"""Check the text helpers that every table and sentence of the study uses."""
+
+import pytest
+
+from mnist_cnn.tables import names_text, signed, text_table
+
+
+@pytest.mark.parametrize("value, digits, text", [
+    (0.0531, 2, "+0.05"), (-0.0531, 2, "-0.05"), (-0.0031, 2, "0.00"), (0.0031, 2, "0.00"),
+    (-0.0, 4, "0.0000"), (-0.00004, 4, "0.0000"), (-0.00005001, 4, "-0.0001"), (1.25, 1, "+1.2"),
+])
+def test_signed_shows_the_sign_except_on_a_value_that_rounds_to_zero(value, digits, text):
+    assert signed(value, digits) == text
+
+
+def test_names_text_lists_names_as_a_reader_does():
+    assert names_text(["a"]) == "a"
+    assert names_text(["a", "b"]) == "a and b"
+    assert names_text(("a", "b", "c")) == "a, b and c"
+
+
+def test_text_table_keeps_each_columns_alignment_in_the_html_a_notebook_shows():
+    table = text_table(["Model", "Gap"], [["model_1", "+0.05 pp"]], text_fields=("Model",))
+    cells = table._repr_html_()
+    assert '<td align="left" style="text-align: left">model_1</td>' in cells
+    # A number and its unit stay on one line in a right-aligned cell.
+    assert '<td align="right" style="text-align: right">+0.05&nbsp;pp</td>' in cells
+    assert str(table).splitlines()[3].startswith("| model_1")
