@@ -459,7 +459,7 @@ def _best_claim(scores, measure, claimed="model_7"):
                 + ", ".join(f"{n} {chances[n]:.2f}" for n in sorted(chances, key=chances.get,
                                                                     reverse=True)
                             if n != claimed)
-                + f"; significantly better than {claimed} (Holm over seeds): "
+                + f"; significantly better than {claimed} (Welch over seeds, Holm over pairs): "
                 + (", ".join(p.b if p.a == claimed else p.a for p in beaten) or "none"))
     tied = [n for n in tier if n != claimed]
     summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean"

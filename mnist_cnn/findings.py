@@ -132,7 +132,7 @@ def differences_sentence(study, measure=ACCURACY):
         span = sorted(estimates[n].mean for n in others)
         text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
                     f"and {measure.text(span[-1])}.")
-    text.append("After Holm's correction over the seeds, "
+    text.append(f"Comparing seeds with Welch's test, Holm-corrected for the {plural(len(pairs), 'pair')}, "
                 + ("no two architectures differ clearly." if not different else
                    ("the only clear difference is " if len(different) == 1 else
                     "the clear differences are ") + names_text(

@@ -104,3 +104,11 @@ def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
     sentence = findings.power_sentence(findings.analyse(results))
     assert f"is shared by {findings.names_text(tied)}: with no gap" in sentence
     assert "The two best by mean" not in sentence
+
+
+def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_ones(results):
+    sentence = findings.differences_sentence(findings.analyse(results))
+    # Seven architectures make 21 pairs; Holm's correction runs over the pairs, not the seeds.
+    assert "Comparing seeds with Welch's test, Holm-corrected for the 21 pairs, " in sentence
+    assert "model_1 against model_4 (" in sentence  # the made-up model_1 is clearly behind
+    assert "over the seeds," not in sentence
