@@ -28,7 +28,7 @@ from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import EPOCHS, HEADLINE_SEED, TEST_SIZE
 from .scores import accuracy, correctness, images_right, log_loss, predictions
 from .stats import CONFIDENCE, SIGNIFICANCE, holm
-from .tables import names_text, signed, text_table
+from .tables import names_text, signed, signed_interval, text_table
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
@@ -82,6 +82,11 @@ class Measure:
 
     def difference_text(self, value):
         return f"{signed(value, self.digits)}{' ' + self.difference_unit if self.difference_unit else ''}"
+
+    def difference_interval(self, low, high):
+        """Return the interval of a difference, '[-0.10 pp, +0.04 pp]' (tables.signed_interval)."""
+        return signed_interval(low, high, self.digits,
+                               f" {self.difference_unit}" if self.difference_unit else "")
 
     def better(self, a, b):
         """Whether value `a` is better than `b`."""
@@ -403,7 +408,7 @@ def _depth_claim(scores, measure):
                if len(depth_groups(scores, measure, (SHALLOWEST,))) > 1 else None)
     step_text = "; ".join(
         f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
-        + (f" [{measure.difference_text(d.low)}, {measure.difference_text(d.high)}]"
+        + (f" {measure.difference_interval(d.low, d.high)}"
            if d.low is not None else "") for d1, d2, d in steps)
     evidence = (f"Jonckheere–Terpstra trend over all {sum(len(v) for _, v in depths)} runs: "
                 f"{p_text(trend.p_value)}"
@@ -504,7 +509,8 @@ def _overfitting_claim(name, histories, original_history):
     ours = seeds_trend(histories)
     estimate, rising, rises = ours.estimate, ours.rising, ours.rises
     evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
-                f"{signed(estimate.mean, 2)}% per epoch [{signed(estimate.low, 2)}, {signed(estimate.high, 2)}]; "
+                f"{signed(estimate.mean, 2)}% per epoch "
+                f"{signed_interval(estimate.low, estimate.high, 2)}; "
                 f"it rises significantly while training loss falls in {rising} of "
                 f"{estimate.n} seeds")
     if rises or ours.falls:
@@ -689,8 +695,7 @@ def pairs_table(scores, measure):
     for p in architecture_pairs(scores, measure):
         d = p.difference
         rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
-                     (f"[{measure.difference_text(d.low)}, {measure.difference_text(d.high)}]"
-                      if d.low is not None else "—"),
+                     measure.difference_interval(d.low, d.high) if d.low is not None else "—",
                      f"{p.p_holm:.2g}" if p.p_holm is not None else "—",
                      f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
     return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
@@ -719,7 +724,7 @@ def overfitting_table(histories):
         trend = seeds_trend(model_histories)
         e = trend.estimate
         rows.append([name, e.n, f"{signed(e.mean, 2)}%",
-                     f"[{signed(e.low, 2)}, {signed(e.high, 2)}]" if e.low is not None else "—",
+                     signed_interval(e.low, e.high, 2) if e.low is not None else "—",
                      f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
     return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
                        "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})

@@ -88,11 +88,6 @@ def findings_json(study):
 
 # --- sentences ---------------------------------------------------------------------------
 
-def _interval(measure, low, high, difference=False):
-    text = measure.difference_text if difference else measure.text
-    return f"[{text(low)}, {text(high)}]"
-
-
 def runs_sentence(study):
     """Say what the findings rest on: runs, seeds per model, devices."""
     counts = {name: len(runs) for name, runs in study.scores.items()}
@@ -142,7 +137,7 @@ def differences_sentence(study, measure=ACCURACY):
     if steps:
         text.append("From depth to depth the mean moves " + "; ".join(
             f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
-            + (f" {_interval(measure, d.low, d.high, True)}" if d.low is not None else "")
+            + (f" {measure.difference_interval(d.low, d.high)}" if d.low is not None else "")
             for d1, d2, d in steps) + " (95% intervals).")
     return f"*{measure.label.capitalize()}.* " + " ".join(text)
 
@@ -221,7 +216,7 @@ def backend_sentence(study, measure=ACCURACY):
                "no difference this study can detect")
     return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
             f"{measure.difference_text(effect.value)} {measure.label} "
-            f"{_interval(measure, effect.low, effect.high, True)}, {verdict} (p = "
+            f"{measure.difference_interval(effect.low, effect.high)}, {verdict} (p = "
             f"{effect.p_value:.2g}; the runs recorded would detect "
             f"{effect.detectable:.{measure.digits}f}{unit} or more).")
 

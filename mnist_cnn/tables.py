@@ -10,6 +10,7 @@ import html
 from prettytable import PrettyTable
 
 SIDES = {"l": "left", "r": "right", "c": "center"}
+MORE_BOUND_DIGITS = 3  # decimals an interval's bound may gain to show on which side of zero it lies
 
 
 def text_table(fields, rows, text_fields=()):
@@ -25,9 +26,19 @@ def text_table(fields, rows, text_fields=()):
 
 
 def signed(value, digits):
-    """Return `value` with its sign to `digits` decimals; one that rounds to zero reads '0.00', never '-0.00'."""
+    """Return `value` signed to `digits` decimals; a value that rounds to zero reads '0.00'."""
     text = f"{value:+.{digits}f}"
     return text[1:] if float(text) == 0 else text
+
+
+def signed_interval(low, high, digits, unit=""):
+    """Return '[low, high]' signed; a bound that rounds to zero gains decimals to show its sign."""
+    def bound(value):
+        for shown in range(digits, digits + MORE_BOUND_DIGITS + 1):
+            if float(f"{value:.{shown}f}") != 0:
+                return signed(value, shown) + unit
+        return signed(value, digits) + unit
+    return f"[{bound(low)}, {bound(high)}]"
 
 
 def names_text(names):

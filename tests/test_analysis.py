@@ -339,3 +339,8 @@ def test_claims_table_renders_verdicts_and_the_seeds_to_decide():
     table = analysis.claims_table(claims)
     assert table.rows[0][2] == "undecided (12 seeds per model would decide it)"
     assert "<table>" in table.get_html_string()
+
+
+def test_a_difference_interval_keeps_a_near_zero_bound_on_its_side_of_zero():
+    assert ACCURACY.difference_interval(-0.0031, 0.1049) == "[-0.003 pp, +0.10 pp]"
+    assert LOG_LOSS.difference_interval(-0.0046, -0.00003) == "[-0.0046, -0.00003]"

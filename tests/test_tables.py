@@ -2,7 +2,7 @@
 
 import pytest
 
-from mnist_cnn.tables import names_text, signed, text_table
+from mnist_cnn.tables import names_text, signed, signed_interval, text_table
 
 
 @pytest.mark.parametrize("value, digits, text", [
@@ -26,3 +26,15 @@ def test_text_table_keeps_each_columns_alignment_in_the_html_a_notebook_shows():
     # A number and its unit stay on one line in a right-aligned cell.
     assert '<td align="right" style="text-align: right">+0.05&nbsp;pp</td>' in cells
     assert str(table).splitlines()[3].startswith("| model_1")
+
+
+@pytest.mark.parametrize("low, high, text", [
+    (-0.1021, 0.0449, "[-0.10 pp, +0.04 pp]"),
+    (-0.0031, 0.1049, "[-0.003 pp, +0.10 pp]"),  # the bound shows that 0 lies inside
+    (0.0031, 0.1049, "[+0.003 pp, +0.10 pp]"),  # ... or outside
+    (-0.10, -0.000042, "[-0.10 pp, -0.00004 pp]"),
+    (0.0, 0.1049, "[0.00 pp, +0.10 pp]"),
+    (-0.1, -1e-9, "[-0.10 pp, 0.00 pp]"),  # at most MORE_BOUND_DIGITS more decimals
+])
+def test_signed_interval_shows_which_side_of_zero_each_bound_lies(low, high, text):
+    assert signed_interval(low, high, 2, " pp") == text
