@@ -189,6 +189,16 @@ def claims_summary(study):
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
 
+def sources_sentence(study):
+    """Say what each kind of claim rests on in the original: 'depth and model_7: …; overfitting: …'."""
+    kinds = {}
+    for claim in study.claims:
+        # The kind is the id's stem ("overfitting-model_3"); a source's parenthesis is per claim.
+        kinds.setdefault(claim.source.split(" (")[0], []).append(claim.id.split("-")[0])
+    return "; ".join(f"{names_text(dict.fromkeys(stems))}: {source}"
+                     for source, stems in kinds.items())
+
+
 def fidelity_sentence(study):
     """Say for how many models the original's result is one a run of ours could give."""
     parts = []

@@ -112,3 +112,11 @@ def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_o
     assert "Comparing seeds with Welch's test, Holm-corrected for the 21 pairs, " in sentence
     assert "model_1 against model_4 (" in sentence  # the made-up model_1 is clearly behind
     assert "over the seeds," not in sentence
+
+
+def test_the_sources_sentence_names_each_kind_of_claim_once_beside_what_it_rests_on(results):
+    sentence = findings.sources_sentence(findings.analyse(results))
+    depth_and_best, overfitting = sentence.split("; overfitting: ")
+    assert depth_and_best == "depth and model_7: inferred from the original's summary table"
+    # Seven overfitting claims, one kind: its source once, without any claim's own detail.
+    assert overfitting.endswith("inferred from its curves") and "(" not in overfitting
