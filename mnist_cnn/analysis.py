@@ -80,13 +80,17 @@ class Measure:
     def text(self, value):
         return f"{value:.{self.digits}f}{self.unit}"
 
+    @property
+    def difference_suffix(self):
+        """Return what follows a difference: ' pp', or nothing for a unitless measure."""
+        return f" {self.difference_unit}" if self.difference_unit else ""
+
     def difference_text(self, value):
-        return f"{signed(value, self.digits)}{' ' + self.difference_unit if self.difference_unit else ''}"
+        return signed(value, self.digits) + self.difference_suffix
 
     def difference_interval(self, low, high):
         """Return the interval of a difference, '[-0.10 pp, +0.04 pp]' (tables.signed_interval)."""
-        return signed_interval(low, high, self.digits,
-                               f" {self.difference_unit}" if self.difference_unit else "")
+        return signed_interval(low, high, self.digits, self.difference_suffix)
 
     def better(self, a, b):
         """Whether value `a` is better than `b`."""

@@ -105,7 +105,7 @@ def differences_sentence(study, measure=ACCURACY):
     different = [p for p in pairs if p.significant]
     estimates = analysis.model_estimates(study.scores, measure)
     others = [n for n in estimates if n != SHALLOWEST]
-    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    unit = measure.difference_suffix
     worse = "below" if measure.higher_is_better else "above"
     text = []
     if SHALLOWEST in estimates and others:
@@ -127,7 +127,8 @@ def differences_sentence(study, measure=ACCURACY):
         span = sorted(estimates[n].mean for n in others)
         text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
                     f"and {measure.text(span[-1])}.")
-    text.append(f"Comparing seeds with Welch's test, Holm-corrected for the {plural(len(pairs), 'pair')}, "
+    text.append("Comparing seeds with Welch's test, Holm-corrected for the "
+                f"{plural(len(pairs), 'pair')}, "
                 + ("no two architectures differ clearly." if not different else
                    ("the only clear difference is " if len(different) == 1 else
                     "the clear differences are ") + names_text(
@@ -147,7 +148,7 @@ def power_sentence(study, measure=ACCURACY):
     power = analysis.power(study.scores, measure)
     if power.sd is None:
         return f"No model has two seeds yet, so the seed-to-seed spread of {measure.label} is unknown."
-    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    unit = measure.difference_suffix
     best = analysis.best_probabilities(study.scores, measure)
     ranked = sorted(best, key=best.get, reverse=True)
     sentence = (f"Two runs of one architecture differ by chance: the seed-to-seed SD of "
@@ -221,7 +222,7 @@ def backend_sentence(study, measure=ACCURACY):
     if effect is None:
         return ("No model has runs on both backends, so the backend's effect cannot be "
                 "separated from the architecture's.")
-    unit = f" {measure.difference_unit}" if measure.difference_unit else ""
+    unit = measure.difference_suffix
     verdict = ("a difference" if effect.p_value < SIGNIFICANCE else
                "no difference this study can detect")
     return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
