@@ -114,10 +114,11 @@ def differences_sentence(study, measure=ACCURACY):
         low, high = sorted(abs(g) for g in (gaps[0], gaps[-1]))
         span = (f"{low:.{measure.digits}f}" if low == high else
                 f"{low:.{measure.digits}f}–{high:.{measure.digits}f}")
+        deeper = "each deeper model" if len(others) > 1 else others[0]
         if gaps[0] > 0:
-            where = f"{span}{unit} {worse} each deeper model"
+            where = f"{span}{unit} {worse} {deeper}"
         elif gaps[-1] < 0:
-            where = f"{span}{unit} better than each deeper model"
+            where = f"{span}{unit} better than {deeper}"
         else:
             where = (f"from {signed(gaps[0], measure.digits)} to {signed(gaps[-1], measure.digits)}"
                      f"{unit} behind the deeper models")
@@ -127,8 +128,9 @@ def differences_sentence(study, measure=ACCURACY):
         span = sorted(estimates[n].mean for n in others)
         text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
                     f"and {measure.text(span[-1])}.")
-    text.append("Comparing seeds with Welch's test, Holm-corrected for the "
-                f"{plural(len(pairs), 'pair')}, "
+    # Holm's correction over a single pair changes nothing, so it is named only over several.
+    correction = f", Holm-corrected for the {len(pairs)} pairs" if len(pairs) > 1 else ""
+    text.append(f"Comparing seeds with Welch's test{correction}, "
                 + ("no two architectures differ clearly." if not different else
                    ("the only clear difference is " if len(different) == 1 else
                     "the clear differences are ") + names_text(

@@ -114,6 +114,19 @@ def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_o
     assert "over the seeds," not in sentence
 
 
+def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_correction(tmp_path):
+    for model in ("model_1", "model_4"):
+        for seed, accuracy in enumerate(ACCURACIES[model]):
+            save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), tmp_path)
+    sentence = findings.differences_sentence(findings.analyse(tmp_path))
+    gap = 100 * (sum(ACCURACIES["model_4"]) - sum(ACCURACIES["model_1"])) / 3
+    assert f"{gap:.2f} pp below model_4." in sentence  # the one deeper model, by name
+    # Two architectures make one pair, over which Holm's correction changes nothing.
+    assert ("Comparing seeds with Welch's test, the only clear difference is "
+            "model_1 against model_4 (") in sentence
+    assert "Holm" not in sentence
+
+
 def test_the_sources_sentence_names_each_kind_of_claim_once_beside_what_it_rests_on(results):
     sentence = findings.sources_sentence(findings.analyse(results))
     depth_and_best, overfitting = sentence.split("; overfitting: ")
