@@ -27,6 +27,7 @@ from mnist_cnn.files import write_json
 from mnist_cnn.machine import machine_name
 from mnist_cnn.runs import RunConfig, save_run
 from mnist_cnn.study import train_as_ray_task, worker_environment
+from mnist_cnn.tables import signed
 
 JSON = Path(__file__).with_name("ray_overhead.json")
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -90,7 +91,8 @@ def overhead_markdown(result):
         f"{result['mnist_put_s']:.2f} s; an empty task's round trip took "
         f"{result['empty_task_round_trip_s'] * 1000:.1f} ms. The first run on a fresh worker "
         f"took {result['first_run_extra_s']:.1f} s longer than in-process (the worker's start "
-        f"and its TensorFlow import). Each later run took {result['per_run_overhead_s']:+.2f} s "
+        f"and its TensorFlow import). Each later run took "
+        f"{signed(result['per_run_overhead_s'], 2)} s "
         f"against in-process training ({statistics.median(runs[1:]):.1f} s; medians): "
         "scheduling, the result's way back and its saving. "
         + (f"The difference is smaller than the spread of the in-process runs themselves "

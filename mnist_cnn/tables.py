@@ -3,6 +3,9 @@
 PrettyTable's own HTML (what Jupyter shows) drops the alignment, so every column, paragraphs of
 text included, renders right-aligned on GitHub; HtmlTable writes it into each cell, both as the
 `align` attribute and as a style, whichever the renderer keeps.
+
+Beside the tables, the few helpers that write numbers and names the same way in every table and
+sentence: signed differences, signed intervals and lists of names.
 """
 
 import html

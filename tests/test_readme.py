@@ -65,3 +65,13 @@ def test_ray_overhead_summary_matches_its_measurement():
     result = json.loads(bench.JSON.read_text())
     assert generated(bench.MARKERS) == bench.overhead_markdown(result).strip(), (
         "README's Ray overhead is stale: python benchmarks/ray_overhead.py --update-readme")
+
+
+def test_ray_overhead_summary_writes_an_overhead_that_rounds_to_zero_without_a_sign():
+    import json
+
+    bench = import_script(ROOT / "benchmarks" / "ray_overhead.py")
+    result = json.loads(bench.JSON.read_text())
+    for overhead in (-0.004, 0.004):
+        text = bench.overhead_markdown({**result, "per_run_overhead_s": overhead})
+        assert "Each later run took 0.00 s against in-process" in text
