@@ -760,6 +760,6 @@ def claims_table(claims):
     """Return the claims with their verdicts and evidence."""
     return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
                       [[c.id, c.statement, c.verdict
-                        + (f" ({c.seeds_to_decide} seeds per model would decide it)"
+                        + (f" ({c.seeds_to_decide:,} seeds per model would decide it)"
                            if c.seeds_to_decide else ""), c.evidence] for c in claims],
                       {"Claim", "The original's finding", "Verdict", "Evidence"})

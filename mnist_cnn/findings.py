@@ -164,7 +164,7 @@ def power_sentence(study, measure=ACCURACY):
                      f"can be named that would tell them apart. ")
     elif len(power.leaders) == 2:
         a, b = power.leaders
-        needed = (f"about {power.seeds_to_separate} seeds per model" if power.seeds_to_separate
+        needed = (f"about {power.seeds_to_separate:,} seeds per model" if power.seeds_to_separate
                   else "more seeds than is practical")
         sentence += (f"The two best by mean, {a} and {b}, differ by "
                      f"{power.gap:.{measure.digits + 1}f}{unit}: telling them apart would take "
@@ -178,7 +178,7 @@ def claims_sentences(study):
     """Return one plain line per claim: its statement, verdict and the gist of the evidence."""
     lines = []
     for claim in study.claims:
-        decide = (f" About {claim.seeds_to_decide} seeds per model would decide it."
+        decide = (f" About {claim.seeds_to_decide:,} seeds per model would decide it."
                   if claim.seeds_to_decide else "")
         lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
                      f"{decide} (`{claim.id}`)")

@@ -335,9 +335,11 @@ def test_mcnemar_by_seed_and_the_same_architecture_calibration():
 
 
 def test_claims_table_renders_verdicts_and_the_seeds_to_decide():
-    claims = [analysis.Claim("a", "A is so.", "table", analysis.UNDECIDED, "e", "s", 12)]
+    claims = [analysis.Claim("a", "A is so.", "table", analysis.UNDECIDED, "e", "s", 12),
+              analysis.Claim("b", "B is so.", "table", analysis.UNDECIDED, "e", "s", 18408)]
     table = analysis.claims_table(claims)
     assert table.rows[0][2] == "undecided (12 seeds per model would decide it)"
+    assert table.rows[1][2] == "undecided (18,408 seeds per model would decide it)"  # grouped
     assert "<table>" in table.get_html_string()
 
 

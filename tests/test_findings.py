@@ -127,6 +127,14 @@ def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_corr
     assert "Holm" not in sentence
 
 
+def test_claim_lines_group_the_digits_of_a_large_number_of_seeds():
+    claim = findings.analysis.Claim("b", "B is so.", "table", findings.analysis.UNDECIDED,
+                                    "e", "within seed noise", 18408)
+    study = findings.Study({}, {}, {}, {}, [claim])
+    [line] = findings.claims_sentences(study)
+    assert "About 18,408 seeds per model would decide it." in line
+
+
 def test_the_sources_sentence_names_each_kind_of_claim_once_beside_what_it_rests_on(results):
     sentence = findings.sources_sentence(findings.analyse(results))
     depth_and_best, overfitting = sentence.split("; overfitting: ")
