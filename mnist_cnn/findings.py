@@ -153,10 +153,12 @@ def power_sentence(study, measure=ACCURACY):
     unit = measure.difference_suffix
     best = analysis.best_probabilities(study.scores, measure)
     ranked = sorted(best, key=best.get, reverse=True)
+    uneven = len({len(scores) for scores in study.scores.values()}) > 1
     sentence = (f"Two runs of one architecture differ by chance: the seed-to-seed SD of "
                 f"{measure.label} is {power.sd:.{measure.digits + 1}f}{unit} (pooled over the "
-                f"models but {SHALLOWEST}). With {power.seeds} seeds per model (the fewest any "
-                f"model has) a difference below {power.detectable:.{measure.digits}f}{unit} can "
+                f"models but {SHALLOWEST}). With {power.seeds} seeds per model"
+                + (" (the fewest any model has)" if uneven else "")
+                + f" a difference below {power.detectable:.{measure.digits}f}{unit} can "
                 f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
     if power.gap == 0 and len(power.leaders) > 1:
         sentence += (f"The best mean, {measure.text(power.best)}, is shared by "

@@ -20,13 +20,17 @@ ACCURACIES = {"model_1": (0.9920, 0.9922, 0.9925), "model_2": (0.9945, 0.9948, 0
               "model_7": (0.9956, 0.9952, 0.9954)}
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("results")
-    for model, accuracies in ACCURACIES.items():
-        for seed, accuracy in enumerate(accuracies):
+def make_study(folder, accuracies):
+    """Save made-up runs of the given accuracies per model under `folder`; return `folder`."""
+    for model, model_accuracies in accuracies.items():
+        for seed, accuracy in enumerate(model_accuracies):
             save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return make_study(tmp_path_factory.mktemp("results"), ACCURACIES)
 
 
 def cli(*args, cwd=None):
@@ -106,6 +110,14 @@ def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
     assert "The two best by mean" not in sentence
 
 
+def test_the_power_sentence_says_the_fewest_seeds_only_when_models_have_unequal_seeds(tmp_path):
+    even = findings.power_sentence(findings.analyse(make_study(tmp_path / "even", ACCURACIES)))
+    assert "With 3 seeds per model a difference below " in even
+    uneven = {**ACCURACIES, "model_6": ACCURACIES["model_6"][:2]}
+    sentence = findings.power_sentence(findings.analyse(make_study(tmp_path / "uneven", uneven)))
+    assert "With 2 seeds per model (the fewest any model has) a difference below " in sentence
+
+
 def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_ones(results):
     sentence = findings.differences_sentence(findings.analyse(results))
     # Seven architectures make 21 pairs; Holm's correction runs over the pairs, not the seeds.
@@ -115,10 +127,8 @@ def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_o
 
 
 def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_correction(tmp_path):
-    for model in ("model_1", "model_4"):
-        for seed, accuracy in enumerate(ACCURACIES[model]):
-            save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), tmp_path)
-    sentence = findings.differences_sentence(findings.analyse(tmp_path))
+    two = make_study(tmp_path, {model: ACCURACIES[model] for model in ("model_1", "model_4")})
+    sentence = findings.differences_sentence(findings.analyse(two))
     gap = 100 * (sum(ACCURACIES["model_4"]) - sum(ACCURACIES["model_1"])) / 3
     assert f"{gap:.2f} pp below model_4." in sentence  # the one deeper model, by name
     # Two architectures make one pair, over which Holm's correction changes nothing.
