@@ -434,12 +434,6 @@ def _curve_facts(history):
     return best + 1, val[best], val[-1], history["loss"][-1]
 
 
-def _range_text(values, digits=0):
-    """Return '12' when all `values` round alike, else their range '9–14'."""
-    low, high = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
-    return low if low == high else f"{low}–{high}"
-
-
 # Why a validation loss can end below the training loss, said wherever it does.
 BELOW_TRAINING = ("Validation loss can end below training loss because Keras measures the training "
                   "loss with dropout active and reports it as the running mean over the epoch's "
@@ -459,8 +453,11 @@ def _curve_line(runs):
         "below training in every seed" if below == len(runs) else
         "above training in every seed" if not below else
         f"below training in {below} of {len(runs)} seeds")
-    return (f"{who}: validation loss is lowest at epoch {_range_text(best)} of "
-            f"{runs[0].config.epochs} ({statistics.fmean(low):.4f}{mean}) and ends at "
+    epochs = runs[0].config.epochs
+    when = (f"epoch {best[0]} of {epochs}" if len(set(best)) == 1 else
+            f"epoch {min(best)} to {max(best)} of {epochs}, depending on the seed")
+    return (f"{who}: validation loss is lowest at {when} "
+            f"({statistics.fmean(low):.4f}{mean}) and ends at "
             f"{statistics.fmean(last):.4f}{mean}; the last training loss is "
             f"{statistics.fmean(train):.4f}{mean}, so validation ends "
             + (f"{where} training by {abs(gap):.4f}." if len(runs) == 1 else

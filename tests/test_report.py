@@ -346,6 +346,12 @@ def test_observations_are_computed_from_the_histories_of_every_seed(runs, refere
     # The original's 99.20% against where one new run of ours would fall (3 seeds: own SD).
     assert "the original's test accuracy 99.20% lies inside the 95% interval" in text
     assert "stand-in" not in text and BELOW_TRAINING not in text  # every loss ends above
+    # A seed whose validation loss bottoms out early: the seeds' best epochs span a range.
+    early = make_run("model_1", seed=3)
+    early.history["val_loss"][1:] = [early.history["val_loss"][0] + 0.1] * (EPOCHS - 1)
+    spread = observations(model_1 + [early], reference)
+    assert (f"model_1 over 4 seeds: validation loss is lowest at epoch 1 to {EPOCHS} of {EPOCHS}, "
+            "depending on the seed (") in spread
     short = observations([make_run("model_2", epochs=2)], reference)
     assert "a stand-in (epochs2), not the original protocol" in short
     assert "the original" not in short.replace("not the original protocol", "").replace(
