@@ -278,6 +278,11 @@ class Power:
     seeds_to_separate: int | None
 
 
+def seeds_text(n):
+    """Return a number of seeds per model as the findings write it: '17,751 seeds per model'."""
+    return f"{n:,} seeds per model"
+
+
 def power(scores, measure):
     """Return the seed-to-seed SD (without model_1, whose runs spread more), the difference the
     recorded seeds can detect, and the seeds per model that would separate the two leaders."""
@@ -760,6 +765,6 @@ def claims_table(claims):
     """Return the claims with their verdicts and evidence."""
     return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
                       [[c.id, c.statement, c.verdict
-                        + (f" ({c.seeds_to_decide:,} seeds per model would decide it)"
+                        + (f" ({seeds_text(c.seeds_to_decide)} would decide it)"
                            if c.seeds_to_decide else ""), c.evidence] for c in claims],
                       {"Claim", "The original's finding", "Verdict", "Evidence"})

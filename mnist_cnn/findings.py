@@ -41,6 +41,16 @@ class Study:
     def n_runs(self):
         return sum(len(runs) for runs in self.scores.values())
 
+    @property
+    def seed_counts(self):
+        """Return how many seeds each model recorded has, {model: n}."""
+        return {name: len(scores) for name, scores in self.scores.items()}
+
+    @property
+    def even(self):
+        """Whether every model recorded has the same number of seeds."""
+        return len(set(self.seed_counts.values())) == 1
+
     def fidelity(self, measure):
         return analysis.fidelity(self.scores, self.reference, measure)
 
@@ -90,10 +100,10 @@ def findings_json(study):
 
 def runs_sentence(study):
     """Say what the findings rest on: runs, seeds per model, devices."""
-    counts = {name: len(runs) for name, runs in study.scores.items()}
+    counts = study.seed_counts
     missing = [name for name in MODEL_NAMES if name not in counts]
-    seeds = sorted(set(counts.values()))
-    per_model = (plural(seeds[0], "seed") + " of each model" if len(seeds) == 1 and not missing
+    per_model = (plural(min(counts.values()), "seed") + " of each model"
+                 if study.even and not missing
                  else ", ".join(f"{plural(n, 'seed')} of {name}" for name, n in counts.items()))
     return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol "
             f"({per_model})" + (f"; no run yet of {names_text(missing)}" if missing else "") + ".")
@@ -153,11 +163,10 @@ def power_sentence(study, measure=ACCURACY):
     unit = measure.difference_suffix
     best = analysis.best_probabilities(study.scores, measure)
     ranked = sorted(best, key=best.get, reverse=True)
-    uneven = len({len(scores) for scores in study.scores.values()}) > 1
     sentence = (f"Two runs of one architecture differ by chance: the seed-to-seed SD of "
                 f"{measure.label} is {power.sd:.{measure.digits + 1}f}{unit} (pooled over the "
                 f"models but {SHALLOWEST}). With {power.seeds} seeds per model"
-                + (" (the fewest any model has)" if uneven else "")
+                + ("" if study.even else " (the fewest any model has)")
                 + f" a difference below {power.detectable:.{measure.digits}f}{unit} can "
                 f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
     if power.gap == 0 and len(power.leaders) > 1:
@@ -166,7 +175,8 @@ def power_sentence(study, measure=ACCURACY):
                      f"can be named that would tell them apart. ")
     elif len(power.leaders) == 2:
         a, b = power.leaders
-        needed = (f"about {power.seeds_to_separate:,} seeds per model" if power.seeds_to_separate
+        needed = (f"about {analysis.seeds_text(power.seeds_to_separate)}"
+                  if power.seeds_to_separate
                   else "more seeds than is practical")
         sentence += (f"The two best by mean, {a} and {b}, differ by "
                      f"{power.gap:.{measure.digits + 1}f}{unit}: telling them apart would take "
@@ -180,7 +190,7 @@ def claims_sentences(study):
     """Return one plain line per claim: its statement, verdict and the gist of the evidence."""
     lines = []
     for claim in study.claims:
-        decide = (f" About {claim.seeds_to_decide:,} seeds per model would decide it."
+        decide = (f" About {analysis.seeds_text(claim.seeds_to_decide)} would decide it."
                   if claim.seeds_to_decide else "")
         lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
                      f"{decide} (`{claim.id}`)")
