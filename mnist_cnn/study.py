@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import MnistCnnError
+from .data import DATASET_NAMES, DEFAULT_DATASET
 from .machine import cpu_device, machine_name
 from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, checkpoints_folder, load_run,
                    read_checkpoint, recorded_run, remove_checkpoint, run_dir, run_folders,
@@ -52,10 +53,11 @@ BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, rela
 VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
 
 
-def protocol_configs(models, seeds):
-    """Return the protocol runs of `models` and `seeds`, each once, seed by seed."""
+def protocol_configs(models, seeds, dataset=DEFAULT_DATASET):
+    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed."""
     # Seed by seed: whatever finishes before an interruption covers the models evenly.
-    return list(dict.fromkeys(RunConfig(model, seed=seed) for seed in seeds for model in models))
+    return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset)
+                              for seed in seeds for model in models))
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _recorded_timings(results_dir):
     An unreadable run is left out: it is no reason to refuse an estimate.
     """
     timings = []
-    for folder in run_folders(results_dir):
+    for folder in (f for dataset in DATASET_NAMES for f in run_folders(results_dir, dataset)):
         try:
             run = load_run(folder)
         except RunError:
@@ -364,17 +366,22 @@ class InProcess:
 
     def train(self, configs, results_dir, verbose, began, checkpoints=None):
         """Yield the RunResult of each of `configs`, trained in order."""
-        from .data import load_mnist
-
-        data = load_mnist()  # before TensorFlow's import: a bad data file stops it at once
+        data = load_datasets(configs)  # before TensorFlow: a bad data file stops it at once
         from . import training  # looked up per call: tests stand a fake `train` in
 
         for config in configs:
             started = time.time()
-            run = training.train(config, data, results_dir=results_dir, checkpoints=checkpoints,
-                                 verbose=verbose)
+            run = training.train(config, data[config.dataset], results_dir=results_dir,
+                                 checkpoints=checkpoints, verbose=verbose)
             yield RunResult(config, "trained", run.path, (time.time() - started) / 60, self.name,
                             run=run, started_s=started - began, finished_s=time.time() - began)
+
+
+def load_datasets(configs):
+    """Return {data set: its arrays} for the data sets that `configs` train on, each verified."""
+    from .data import load_dataset
+
+    return {name: load_dataset(name) for name in dict.fromkeys(c.dataset for c in configs)}
 
 
 def worker_environment():
@@ -429,7 +436,7 @@ def _output_to(path):
         os.close(saved[1])
 
 
-_worker_data = None  # MNIST, loaded once per worker process
+_worker_data = {}  # each data set this worker process trains on, loaded once
 
 
 def _apply_environment(environment):
@@ -441,13 +448,14 @@ def _apply_environment(environment):
             os.environ[name] = value
 
 
-def train_in_worker(config, results_dir, verbose, environment, began, checkpoints):
+def train_in_worker(config, results_dir, verbose, environment, began, checkpoints,
+                    runs_at_once=1):
     """Train `config` in this worker process, its output in its log; return its RunResult.
 
     `environment` (`worker_environment()`) is set before Keras is imported, so its thread
-    counts and GPU memory settings hold for every run the worker trains.
+    counts and GPU memory settings hold for every run the worker trains; `runs_at_once` is
+    how many workers share the machine, which the run records.
     """
-    global _worker_data
     started = time.time()
     _apply_environment(environment)
     log = log_path(config, results_dir)
@@ -455,13 +463,12 @@ def train_in_worker(config, results_dir, verbose, environment, began, checkpoint
     try:
         with _output_to(log):
             try:
-                from .data import load_mnist
                 from .training import train
 
-                if _worker_data is None:
-                    _worker_data = load_mnist()
-                run = train(config, _worker_data, results_dir=results_dir,
-                            checkpoints=checkpoints, verbose=verbose)
+                if config.dataset not in _worker_data:
+                    _worker_data.update(load_datasets([config]))
+                run = train(config, _worker_data[config.dataset], results_dir=results_dir,
+                            checkpoints=checkpoints, verbose=verbose, runs_at_once=runs_at_once)
             except KeyboardInterrupt:
                 print("interrupted: the same command resumes this run from its checkpoint")
                 raise
@@ -494,9 +501,8 @@ class LocalProcesses:
 
         `verbose` is not used: a worker's log gets one line per epoch, never a progress bar.
         """
-        from .data import load_mnist
-
-        load_mnist()  # a missing or corrupt data file stops the study before any worker starts
+        load_datasets(configs)  # a missing or corrupt data file stops the study before any worker
+        runs_at_once = min(self.jobs, len(configs))
         pool = concurrent.futures.ProcessPoolExecutor(
             self.jobs, mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker)
@@ -508,7 +514,7 @@ class LocalProcesses:
                 while pending and len(running) < self.jobs:
                     config = pending.pop(0)
                     running[pool.submit(self.task, config, results_dir, 2, worker_environment(),
-                                        began, checkpoints)] = config
+                                        began, checkpoints, runs_at_once)] = config
                 done, _ = concurrent.futures.wait(running,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
@@ -565,7 +571,7 @@ def _thread_environment(environment, cpus):
     return {**environment, "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
 
 
-def train_as_ray_task(config, data, checkpoints, environment, cpus):
+def train_as_ray_task(config, data, checkpoints, environment, cpus, runs_at_once=1):
     """Train `config` in this Ray worker; return (its unsaved Run, the worker's name, minutes).
 
     The run's checkpoint, under `checkpoints` (a folder every node reaches), outlives the task:
@@ -576,7 +582,8 @@ def train_as_ray_task(config, data, checkpoints, environment, cpus):
     _apply_environment(_thread_environment(environment, cpus))
     from .training import train
 
-    run = train(config, data, checkpoints=Path(checkpoints), save=False, verbose=2)
+    run = train(config, data, checkpoints=Path(checkpoints), save=False, verbose=2,
+                runs_at_once=runs_at_once)
     minutes = (time.monotonic() - started) / 60
     return run, f"worker {os.getpid()} on {socket.gethostname()}", minutes
 
@@ -618,9 +625,7 @@ class RayTasks:
         """
         import ray
 
-        from .data import load_mnist
-
-        data = load_mnist()  # a missing or corrupt data file stops the study before Ray starts
+        data = load_datasets(configs)  # a missing or corrupt data file stops it before Ray starts
         self._connect(ray)
         pending = {}
         try:
@@ -630,9 +635,10 @@ class RayTasks:
                 max_retries=RAY_TASK_RETRIES, retry_exceptions=False)
             # Absolute: a worker's working folder is not this process's.
             shared = str(checkpoints_folder(results_dir, checkpoints).resolve())
-            data_ref, environment = ray.put(data), worker_environment()
-            pending = {task.remote(config, data_ref, shared, environment, self.cpus_per_run):
-                       config for config in configs}
+            data_refs = {name: ray.put(arrays) for name, arrays in data.items()}
+            environment, at_once = worker_environment(), self._runs_per_node(ray, len(configs))
+            pending = {task.remote(config, data_refs[config.dataset], shared, environment,
+                                   self.cpus_per_run, at_once): config for config in configs}
             while pending:
                 [done], _ = ray.wait(list(pending), num_returns=1)
                 yield self._result(ray, done, pending.pop(done), results_dir, checkpoints, began)
@@ -680,6 +686,16 @@ class RayTasks:
         raise MnistCnnError(f"no node of the Ray cluster has {self.cpus_per_run:g} CPUs and "
                             f"{self.gpus_per_run:g} GPUs for a run (its nodes: {sizes}): lower "
                             "--cpus-per-run or --gpus-per-run")
+
+    def _runs_per_node(self, ray, runs):
+        """Return the most of `runs` that one node trains at once (its CPUs, GPUs per run)."""
+        fits = []
+        for node in (node["Resources"] for node in ray.nodes() if node["Alive"]):
+            by_cpu = math.floor(node.get("CPU", 0) / self.cpus_per_run)
+            by_gpu = (math.floor(node.get("GPU", 0) / self.gpus_per_run) if self.gpus_per_run
+                      else by_cpu)
+            fits.append(min(by_cpu, by_gpu))
+        return max(1, min(runs, max(fits, default=1)))
 
     @staticmethod
     def _result(ray, ref, config, results_dir, checkpoints, began):

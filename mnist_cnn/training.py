@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from . import __version__, import_keras
-from .data import load_mnist, prepare
+from .data import load_dataset, prepare
 from .files import write_json
 from .machine import cpu_device
 from .models import build_model, fused_batchnorm_class, parameter_counts
@@ -276,10 +276,12 @@ def as_config(model, **settings):
 
 
 def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=True, verbose=2,
-          callbacks=(), steps_per_execution=None, log=print):
+          callbacks=(), steps_per_execution=None, runs_at_once=1, log=print):
     """Train the run of `config` (a RunConfig) and save it under `results_dir`.
 
-    `data` is `load_mnist()`'s output (loaded when None). Checkpoints go to `checkpoints`
+    `data` is `load_dataset(config.dataset)`'s output (loaded when None); `runs_at_once` is the
+    most runs that share this run's device (1: it has the device alone), which the run records.
+    Checkpoints go to `checkpoints`
     (default: <results_dir>/.checkpoints); an unfinished one of the same configuration is
     resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per epoch, 0:
     silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to what suits
@@ -290,7 +292,8 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"train takes a RunConfig, got {config!r}: train(RunConfig(name, ...))")
-    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    (x_train, y_train), (x_test, y_test) = (data if data is not None
+                                            else load_dataset(config.dataset))
     x_train, y_train = prepare(x_train[:config.subset], y_train[:config.subset])
     x_test, y_test = prepare(x_test, y_test)
 
@@ -301,7 +304,8 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
                                                   steps_per_execution)
     folder = checkpoint_dir(config, results_dir, checkpoints)
     history = {key: [] for key in HISTORY_KEYS}
-    log(f"== training {config.model} seed {config.seed}: {config.epochs} epochs"
+    on = "" if config.dataset == "mnist" else f" on {config.dataset}"
+    log(f"== training {config.model} seed {config.seed}{on}: {config.epochs} epochs"
         f"{' (' + config.variant + ')' if config.variant else ''}")
     resumed = _resume_point(config, results_dir, checkpoints, log)
     if resumed:
@@ -341,6 +345,9 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
         "resumed_after_epoch": start_epoch or None,
         # A resume restores the data order and dropout state: the run equals an uninterrupted one.
         "resume": "exact",
+        # How many runs trained on this device at once, this one included (1: it was alone):
+        # a shared device makes epochs slower, never different.
+        "runs_sharing_device": runs_at_once,
     }
     run = Run(None, config, history, metrics, probs.astype(np.float16))
     if save:
@@ -359,7 +366,8 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
     `runs.recorded_run`: a saved run that cannot be read is an error (RunError says what to do),
     not a reason to train for hours.
     """
-    how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution")
+    how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution",
+                                        "runs_at_once")
            if k in settings}
     config = as_config(model, **settings)
     run = None if retrain else recorded_run(config, results_dir)

@@ -275,7 +275,7 @@ def fake_training(monkeypatch):
         return run
 
     monkeypatch.setattr(mnist_cnn.training, "train", fake_train)
-    monkeypatch.setattr(mnist_cnn.data, "load_mnist", lambda: "the MNIST arrays")
+    monkeypatch.setattr(mnist_cnn.data, "load_dataset", lambda name: "the MNIST arrays")
     return calls
 
 

@@ -228,7 +228,7 @@ from mnist_cnn.study import RayTasks, plan_study, run_study
 results, attempts = Path(sys.argv[1]), Path(sys.argv[2])
 
 
-def refuse(config, data, checkpoints, environment, cpus):
+def refuse(config, data, checkpoints, environment, cpus, runs_at_once=1):
     with open(attempts, "a") as f:  # each attempt leaves a line
         f.write(f"seed {config.seed}\\n")
     raise ConfigError(f"made-up bad input for seed {config.seed}")

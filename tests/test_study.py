@@ -103,7 +103,8 @@ def test_state_counts_the_runs_recorded_and_the_time_left(results, no_bench):
     assert state_line(plan, done, estimate) == "== study: 2 of 3 runs recorded, 1 failed"
 
 
-def refuse_to_train(config, results_dir, verbose, environment, began, checkpoints):
+def refuse_to_train(config, results_dir, verbose, environment, began, checkpoints,
+                    runs_at_once=1):
     """A worker's task that meets bad input, as `train_in_worker` would raise it."""
     raise ConfigError(f"cannot train {config.model} seed {config.seed}: made-up bad input")
 
@@ -119,7 +120,8 @@ def test_bad_input_in_a_worker_ends_the_study_with_its_message(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def crash_on_seed_0(config, results_dir, verbose, environment, began, checkpoints):
+def crash_on_seed_0(config, results_dir, verbose, environment, began, checkpoints,
+                    runs_at_once=1):
     """A worker's task that crashes on seed 0 and stands in a trained run for the others."""
     if config.seed == 0:
         raise RuntimeError("out of memory, say\nand a second line")

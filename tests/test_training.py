@@ -49,7 +49,8 @@ def test_run_is_complete_on_disk(quick_run):
     assert set(history) == set(HISTORY_KEYS) and all(len(v) == 1 for v in history.values())
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(metrics["config"]) == {"model", "epochs", "batch_size", "lr", "seed", "subset",
-                                      "validation"}
+                                      "validation", "dataset"}
+    assert metrics["config"]["dataset"] == "mnist" and metrics["runs_sharing_device"] == 1
     assert metrics["backend"] == keras.backend.backend()
     assert metrics["device"] and metrics["date"] and metrics["versions"]["keras"]
     assert metrics["matmul_precision"] == "float32"
