@@ -4,17 +4,23 @@
 #   make test-fast   the tests that neither train, run notebooks nor need a cluster (a minute)
 #   make lock        re-lock requirements.lock after a change to pyproject.toml's dependencies
 # Options: RETRAIN=1 retrains runs that are already recorded; SEEDS="0 1 2 3 4 5" for other
-# seeds than the study's (mnist-cnn reproduce --seeds defaults to them).
+# seeds than the study's (mnist-cnn reproduce --seeds defaults to them); DATASET=fashion-mnist
+# runs the same study on Fashion-MNIST.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEEDS  ?=
+DATASET ?= mnist
+# Debian's package of Fashion-MNIST (the four official IDX files), installed where this machine
+# can (root with apt-get); elsewhere `mnist-cnn data --dataset fashion-mnist` says how to get it.
+FASHION_MNIST_DEB := dataset-fashion-mnist
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
 UV_VERSION := 0.13.9
 
-.PHONY: install lock data test test-fast reproduce notebooks table plot bench clean
+.PHONY: install lock data fashion-data test test-fast reproduce notebooks table plot bench clean
 
 # Exactly the packages of requirements.lock, checked against their hashes; then the project
 # itself, built without network access by the locked setuptools (-qq: it warns about the data
@@ -39,17 +45,24 @@ lock:
 data: install
 	$(BIN)/mnist-cnn data
 
-test: data
+fashion-data: install
+	@test -d $(FASHION_MNIST_DIR) || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		     apt-get install -y -qq $(FASHION_MNIST_DEB) >/dev/null; }
+	$(BIN)/mnist-cnn data --dataset fashion-mnist
+
+test: data fashion-data
 	$(BIN)/python -m pytest
 
 # The quick suite (under a minute): no real training, no notebook runs, no cluster. nbval stays
 # unloaded, so addopts, which holds its options, is replaced.
-test-fast: data
+test-fast: data fashion-data
 	$(BIN)/python -m pytest -p no:nbval -o addopts=-ra \
 		-m "not training and not notebooks and not cluster"
 
-reproduce: data
-	$(BIN)/mnist-cnn reproduce $(if $(SEEDS),--seeds $(SEEDS)) $(if $(RETRAIN),--retrain)
+reproduce: data $(if $(filter fashion-mnist,$(DATASET)),fashion-data)
+	$(BIN)/mnist-cnn reproduce --dataset $(DATASET) $(if $(SEEDS),--seeds $(SEEDS)) \
+		$(if $(RETRAIN),--retrain)
 	$(MAKE) notebooks
 	$(BIN)/mnist-cnn table --update-readme
 

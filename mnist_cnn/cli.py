@@ -106,7 +106,7 @@ def _cmd_reproduce(args):
 
 
 def _cmd_table(args):
-    from .findings import FINDINGS_MARKERS, readme_findings
+    from .findings import FASHION_MARKERS, FINDINGS_MARKERS, readme_fashion, readme_findings
     from .report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
                          summary_markdown, summary_table, update_readme_sections)
 
@@ -115,7 +115,8 @@ def _cmd_table(args):
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
             COST_MARKERS: cost_markdown(runs),
-            FINDINGS_MARKERS: readme_findings(args.results_dir)})
+            FINDINGS_MARKERS: readme_findings(args.results_dir),
+            FASHION_MARKERS: readme_fashion(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
     elif args.markdown:
         print(summary_markdown(runs))
@@ -124,13 +125,25 @@ def _cmd_table(args):
 
 
 def _cmd_findings(args):
-    from .findings import analyse, findings_json, findings_markdown
+    from .findings import NoRunsError, analyse, findings_json, findings_markdown, transfer
+    from .findings import transfer_markdown
 
-    study = analyse(args.results_dir)
+    study = analyse(args.results_dir, dataset=args.dataset)
+    studies = {args.dataset: study}
+    if not study.on_original_data:  # the same claims on the original's data, where recorded
+        try:
+            studies = {DEFAULT_DATASET: analyse(args.results_dir), **studies}
+        except NoRunsError:
+            pass
     if args.json:
-        print(json.dumps(findings_json(study), indent=2, ensure_ascii=False))
+        answer = findings_json(study)
+        if len(studies) > 1:
+            answer["transfer"] = transfer(studies)
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
     else:
         print(findings_markdown(study))
+        if len(studies) > 1:
+            print("\n**The same claims on both data sets.**\n\n" + transfer_markdown(studies))
 
 
 def _cmd_bench(args):
@@ -275,6 +288,7 @@ def build_parser():
     findings.add_argument("--json", action="store_true",
                           help="one JSON object: claims (id, statement, verdict, evidence) and "
                           "fidelity (one entry per model)")
+    dataset_option(findings)
     results_option(findings)
 
     plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")

@@ -14,12 +14,15 @@ from . import MnistCnnError, analysis
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST
 from .models import MODEL_NAMES
 from .report import load_original, plural
-from .tables import names_text, signed
+from .tables import names_text, signed, text_table
+from .data import DEFAULT_DATASET, get_dataset
 from .runs import RESULTS_DIR, representatives
 from .scores import KERAS_EPSILON, score_runs, test_labels
 from .stats import SIGNIFICANCE
 
 FINDINGS_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
+FASHION_MARKERS = ("<!-- fashion:start -->", "<!-- fashion:end -->")
+FASHION_NOTEBOOK = "notebooks/07_fashion_mnist.ipynb"  # where the Fashion-MNIST study is shown
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
 
 
@@ -34,8 +37,14 @@ class Study:
     runs: dict        # {model: [Run]}
     scores: dict      # {model: [RunScore]}
     histories: dict   # {model: [history]}
-    reference: dict   # the original's results
+    reference: dict   # the original's results (on MNIST)
     claims: list      # [analysis.Claim]
+    dataset: str = DEFAULT_DATASET  # the data set the runs trained and were tested on
+
+    @property
+    def on_original_data(self):
+        """Whether the runs are on the original's data set, so the original's numbers compare."""
+        return self.dataset == DEFAULT_DATASET
 
     @property
     def n_runs(self):
@@ -55,18 +64,24 @@ class Study:
         return analysis.fidelity(self.scores, self.reference, measure)
 
 
-def analyse(results_dir=RESULTS_DIR, reference=None, labels=None):
-    """Load the protocol runs under `results_dir` and judge the study; raise NoRunsError if none."""
+def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAULT_DATASET):
+    """Load `dataset`'s protocol runs under `results_dir` and judge the original's claims on them.
+
+    Raise NoRunsError if there is none. The claims are the original's (made on MNIST) on every
+    data set, judged by the same rules.
+    """
     runs = {name: model_runs for name, model_runs
-            in representatives(results_dir, protocol_only=True).items() if model_runs}
+            in representatives(results_dir, protocol_only=True, dataset=dataset).items()
+            if model_runs}
     if not runs:
-        raise NoRunsError(f"no protocol runs under {results_dir}: train some first "
-                          f"(mnist-cnn reproduce), or pass --results-dir")
+        option = "" if dataset == DEFAULT_DATASET else f" --dataset {dataset}"
+        raise NoRunsError(f"no {get_dataset(dataset).title} protocol runs under {results_dir}: "
+                          f"train some first (mnist-cnn reproduce{option}), or pass --results-dir")
     reference = load_original() if reference is None else reference
-    scores = score_runs(runs, labels)
+    scores = score_runs(runs, test_labels(dataset) if labels is None else labels)
     histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
     claims = analysis.judge_claims(scores, histories, reference)
-    return Study(runs, scores, histories, reference, claims)
+    return Study(runs, scores, histories, reference, claims, dataset)
 
 
 def _fidelity_entry(accuracy, loss):
@@ -88,12 +103,125 @@ def readme_findings(results_dir=RESULTS_DIR):
         return "No protocol run is recorded yet: `mnist-cnn reproduce` trains them."
 
 
+def readme_fashion(results_dir=RESULTS_DIR, dataset="fashion-mnist"):
+    """Return the README's answer on `dataset`: the transfer sentence and the notebook's link."""
+    title = get_dataset(dataset).title
+    try:
+        studies = {DEFAULT_DATASET: analyse(results_dir), dataset: analyse(results_dir,
+                                                                           dataset=dataset)}
+    except NoRunsError:
+        return (f"No {title} run is recorded yet: `make reproduce DATASET={dataset}` trains "
+                "them.")
+    return (f"**On harder images ({title}).** {transfer_sentence(studies)} "
+            f"[07_fashion_mnist]({FASHION_NOTEBOOK}) shows the runs, the curves and the claims "
+            "on both data sets side by side.")
+
+
 def findings_json(study):
-    """Return the findings as one JSON-ready object: `claims` and `fidelity` (one per model)."""
-    return {"runs": study.n_runs,
-            "claims": [claim.to_dict() for claim in study.claims],
-            "fidelity": [_fidelity_entry(a, l) for a, l in zip(study.fidelity(ACCURACY),
-                                                               study.fidelity(LOG_LOSS))]}
+    """Return the findings as one JSON-ready object: `claims` and `fidelity` (one per model).
+
+    Fidelity compares with the original's numbers, so it is empty on another data set.
+    """
+    fidelity = ([_fidelity_entry(a, l) for a, l in zip(study.fidelity(ACCURACY),
+                                                       study.fidelity(LOG_LOSS))]
+                if study.on_original_data else [])
+    return {"dataset": study.dataset, "runs": study.n_runs,
+            "claims": [claim.to_dict() for claim in study.claims], "fidelity": fidelity}
+
+
+# --- one question, two data sets ---------------------------------------------------------
+
+def transfer(studies):
+    """Return each of the original's claims with its verdict on each data set studied.
+
+    `studies`: {data set: Study}. One dict per claim: id, statement and {data set: verdict}.
+    """
+    rows = {}
+    for dataset, study in studies.items():
+        for claim in study.claims:
+            row = rows.setdefault(claim.id, {"id": claim.id, "statement": claim.statement,
+                                             "verdicts": {}})
+            row["verdicts"][dataset] = claim.verdict
+    return list(rows.values())
+
+
+def transfer_table(studies):
+    """Return the transfer table: each claim's verdict on each data set, side by side."""
+    titles = [get_dataset(dataset).title for dataset in studies]
+    return text_table(["Claim", "The original's finding", *titles],
+                      [[row["id"], row["statement"],
+                        *(row["verdicts"].get(dataset, "—") for dataset in studies)]
+                       for row in transfer(studies)],
+                      {"Claim", "The original's finding", *titles})
+
+
+def depth_steps_table(studies, measure=ACCURACY):
+    """Return the mean step between adjacent depths on each data set, with its 95% interval."""
+    steps = {dataset: {(d1, d2): d for d1, d2, d in analysis.depth_steps(study.scores, measure)}
+             for dataset, study in studies.items()}
+    keys = sorted({key for by_step in steps.values() for key in by_step})
+
+    def cell(d):
+        if d is None:
+            return "—"
+        interval = (f" {measure.difference_interval(d.low, d.high)}" if d.low is not None
+                    else " (one seed: no interval)")
+        return measure.difference_text(d.difference) + interval
+
+    titles = [get_dataset(dataset).title for dataset in studies]
+    return text_table(["Conv layers", *titles],
+                      [[f"{d1} → {d2}", *(cell(steps[dataset].get((d1, d2))) for dataset in studies)]
+                       for d1, d2 in keys], {"Conv layers"})
+
+
+def transfer_markdown(studies):
+    """Return the transfer table as Markdown: each claim's verdict on each data set."""
+    titles = [get_dataset(dataset).title for dataset in studies]
+    lines = ["| Claim | " + " | ".join(titles) + " |", "|---|" + "---|" * len(titles)]
+    lines += [f"| {row['statement']} | "
+              + " | ".join(row["verdicts"].get(dataset, "—") for dataset in studies) + " |"
+              for row in transfer(studies)]
+    return "\n".join(lines)
+
+
+def transfer_sentence(studies):
+    """Say how the models spread on each data set and which claims keep their verdict.
+
+    The verdicts are compared only once every model has two or more seeds on every data set:
+    before that, a claim is undecided for want of runs, not for what the runs say.
+    """
+    parts = []
+    for dataset, study in studies.items():
+        estimates = analysis.model_estimates(study.scores, ACCURACY)
+        title = get_dataset(dataset).title
+        if len(estimates) == 1:
+            [(name, estimate)] = estimates.items()
+            parts.append(f"on {title} only {name} is recorded so far "
+                         f"({plural(study.n_runs, 'run')}): {ACCURACY.text(estimate.mean)}")
+            continue
+        tiers = analysis.ranking(estimates, ACCURACY)  # models whose means tie share a tier
+        low, high = estimates[tiers[-1][0]].mean, estimates[tiers[0][0]].mean
+        parts.append(f"on {title} ({plural(study.n_runs, 'run')}) mean test accuracy runs from "
+                     f"{ACCURACY.text(low)} ({names_text(tiers[-1])}) to {ACCURACY.text(high)} "
+                     f"({names_text(tiers[0])}), a spread of {high - low:.{ACCURACY.digits}f} pp")
+    text = "Across the seven models, " + "; ".join(parts) + "."
+    waiting = {dataset: [name for name in MODEL_NAMES if study.seed_counts.get(name, 0) < 2]
+               for dataset, study in studies.items()}
+    if any(waiting.values()):
+        return text + " " + " ".join(
+            f"On {get_dataset(dataset).title}, the original's claims wait for two or more seeds "
+            f"of {names_text(names) if len(names) < len(MODEL_NAMES) else 'every model'}, "
+            "since each is judged over seeds." for dataset, names in waiting.items() if names)
+    rows = transfer(studies)
+    first, second = studies
+    changed = [row for row in rows if row["verdicts"].get(first) != row["verdicts"].get(second)]
+    same = len(rows) - len(changed)
+    return text + (f" Of the original's {plural(len(rows), 'claim')}, {same} "
+                   f"{'gets' if same == 1 else 'get'} the same verdict on both"
+                   + (": " + "; ".join(f"`{row['id']}` is {row['verdicts'][first]} on "
+                                       f"{get_dataset(first).title} and "
+                                       f"{row['verdicts'][second]} on {get_dataset(second).title}"
+                                       for row in changed) if changed else "") + ".")
 
 
 # --- sentences ---------------------------------------------------------------------------
@@ -105,7 +233,8 @@ def runs_sentence(study):
     per_model = (plural(min(counts.values()), "seed") + " of each model"
                  if study.even and not missing
                  else ", ".join(f"{plural(n, 'seed')} of {name}" for name, n in counts.items()))
-    return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol "
+    on = "" if study.on_original_data else f" on {get_dataset(study.dataset).title}"
+    return (f"These findings rest on {plural(study.n_runs, 'run')} of the original protocol{on} "
             f"({per_model})" + (f"; no run yet of {names_text(missing)}" if missing else "") + ".")
 
 
@@ -256,7 +385,7 @@ def log_loss_sentence(study):
     above = [g for g, _ in gaps if g > KERAS_GAP]
     largest, score = gaps[-1]
     run = next(r for r in study.runs[score.model] if r.config.seed == score.seed)
-    labels = test_labels()
+    labels = test_labels(study.dataset)
     near_zero = int((run.probs[np.arange(len(labels)), labels].astype(float) <= KERAS_EPSILON).sum())
     return ("Every log loss here is the mean cross-entropy of the saved test probabilities "
             "clipped at 1e-7, as Keras computes it on JAX; Keras on TensorFlow records it "
@@ -322,6 +451,8 @@ def ensemble_sentence(probs, labels):
 def findings_markdown(study):
     """Return the findings for readers (README, 05_conclusion), in plain words."""
     claims = "\n".join(f"- {line}" for line in claims_sentences(study))
+    faithful = (f"\n\n**How faithful the reproduction is.** {fidelity_sentence(study)} "
+                f"{backend_sentence(study)}" if study.on_original_data else "")
     return f"""{runs_sentence(study)}
 
 **Which architectures differ.** {differences_sentence(study, ACCURACY)}
@@ -332,8 +463,6 @@ def findings_markdown(study):
 **Do the original's claims hold?** {claims_summary(study)}, each judged over seeds rather than on
 single trained networks (the evidence: `mnist-cnn findings --json`, or 06_analysis):
 
-{claims}
-
-**How faithful the reproduction is.** {fidelity_sentence(study)} {backend_sentence(study)}
+{claims}{faithful}
 
 **One log loss.** {log_loss_sentence(study)}"""

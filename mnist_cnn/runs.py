@@ -251,8 +251,9 @@ class Run:
 
     @property
     def label(self):
+        on = "" if self.config.dataset == DEFAULT_DATASET else f" on {self.config.dataset}"
         extra = "" if self.config.is_protocol else f", {self.config.variant}"
-        return f"{self.config.model} seed {self.config.seed}{extra}"
+        return f"{self.config.model} seed {self.config.seed}{on}{extra}"
 
 
 def save_run(run, results_dir=RESULTS_DIR):

@@ -20,12 +20,12 @@ from .runs import TEST_SIZE
 KERAS_EPSILON = 1e-7
 
 
-@functools.lru_cache(maxsize=1)
-def test_labels():
-    """Return the 10,000 MNIST test labels (verified, loaded once per process)."""
+@functools.lru_cache(maxsize=None)
+def test_labels(dataset="mnist"):
+    """Return `dataset`'s 10,000 test labels (verified, loaded once per process)."""
     from .data import load_test_labels
 
-    return load_test_labels()
+    return load_test_labels(dataset)
 
 
 def predictions(probs):
@@ -78,7 +78,7 @@ class RunScore:
 
 def score_run(run, labels=None):
     """Return `run`'s RunScore from its saved test probabilities."""
-    labels = test_labels() if labels is None else labels
+    labels = test_labels(run.config.dataset) if labels is None else labels
     return RunScore(run.config.model, run.config.seed, run.metrics["backend"],
                     run.metrics["device"], int(correctness(run.probs, labels).sum()),
                     log_loss(run.probs, labels), float(run.metrics["test_loss"]))

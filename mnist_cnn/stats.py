@@ -17,6 +17,13 @@ POWER = 0.80          # the chance a difference of the stated size would be dete
 RESAMPLES = 10_000    # bootstrap resamples and simulation draws
 EXACT_LIMIT = 200_000  # arrangements a permutation test enumerates before it samples instead
 RNG_SEED = 0          # every resampling starts from this seed: the same data, the same figures
+EQUIVALENCE_CONFIDENCE = 0.90  # a TOST at α = 0.05 is a 90% interval inside ±margin (Lakens 2017)
+BLOCK = 250           # resamples drawn together: bounds memory at BLOCK × images image counts
+
+BETTER = "better"     # clearly different (significant, interval off 0), in the better direction
+WORSE = "worse"       # clearly different, in the worse direction
+EQUAL = "equal"       # practically equal: the 90% interval lies inside ±margin
+UNDECIDED = "undecided"  # neither shown different nor shown equal
 
 
 def rng():
@@ -100,20 +107,92 @@ class Difference:
     p_value: float | None
 
 
-def welch(a, b, confidence=CONFIDENCE):
-    """Return the difference of the means of `a` and `b` with Welch's interval and test."""
+def _welch_parts(a, b):
+    """Return mean(a) − mean(b), its standard error and Welch–Satterthwaite degrees of freedom.
+
+    SE and dof are None under two values each; dof is None when the SE is 0.
+    """
     a, b = np.asarray(a, float), np.asarray(b, float)
     difference = float(a.mean() - b.mean())
     if a.size < 2 or b.size < 2:
-        return Difference(difference, None, None, None)
+        return difference, None, None
     va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
     se = math.sqrt(va + vb)
     if se == 0:
-        return Difference(difference, difference, difference, 1.0 if difference == 0 else 0.0)
+        return difference, 0.0, None
     dof = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    return difference, se, dof
+
+
+def welch(a, b, confidence=CONFIDENCE):
+    """Return the difference of the means of `a` and `b` with Welch's interval and test."""
+    difference, se, dof = _welch_parts(a, b)
+    if se is None:
+        return Difference(difference, None, None, None)
+    if se == 0:
+        return Difference(difference, difference, difference, 1.0 if difference == 0 else 0.0)
     half = stats.t.ppf((1 + confidence) / 2, dof) * se
     p_value = 2 * stats.t.sf(abs(difference) / se, dof)
     return Difference(difference, difference - half, difference + half, float(p_value))
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """mean(a) − mean(b), its 90% Welch interval and TOST p-value (None under 2 each)."""
+
+    difference: float
+    low: float | None
+    high: float | None
+    p_value: float | None  # the larger one-sided p: under α exactly when low..high is in ±margin
+
+
+def tost_welch(a, b, margin):
+    """Test that mean(a) − mean(b) lies inside ±`margin`: two one-sided Welch tests (TOST)."""
+    if margin < 0:
+        raise ValueError("the margin must not be negative")
+    difference, se, dof = _welch_parts(a, b)
+    if se is None:
+        return Equivalence(difference, None, None, None)
+    if se == 0:
+        return Equivalence(difference, difference, difference,
+                           0.0 if abs(difference) < margin else 1.0)
+    half = float(stats.t.ppf((1 + EQUIVALENCE_CONFIDENCE) / 2, dof) * se)
+    above_lower = stats.t.sf((difference + margin) / se, dof)   # H0: difference <= −margin
+    below_upper = stats.t.cdf((difference - margin) / se, dof)  # H0: difference >= +margin
+    return Equivalence(difference, difference - half, difference + half,
+                       float(max(above_lower, below_upper)))
+
+
+def equivalent(low90, high90, margin):
+    """Return whether the 90% interval lies strictly inside (−margin, +margin).
+
+    That is the TOST at α = 0.05; an interval that is not there (None) shows nothing.
+    """
+    if low90 is None or high90 is None:
+        return False
+    return -margin < low90 and high90 < margin
+
+
+def relation(difference, interval95, interval90, margin, higher_is_better=True, significant=None):
+    """Return BETTER, WORSE, EQUAL or UNDECIDED for A − B = `difference` (A against B).
+
+    Clearly different: `significant` (e.g. Holm-adjusted) where given, and the 95% interval
+    excludes 0 where given; at least one of the two is needed. Equal: the 90% interval lies
+    inside ±margin. A difference that is both, tiny but clear, is BETTER or WORSE: a shown
+    direction is a stronger claim than "within the margin", and calling it EQUAL would hide a
+    real ordering (`equivalent` still says whether it is also within the margin).
+    """
+    if interval95 is None and significant is None:
+        raise ValueError("give the 95% interval or a significance flag")
+    clear = difference != 0
+    if significant is not None:
+        clear = clear and significant
+    if interval95 is not None:
+        low, high = interval95
+        clear = clear and low is not None and high is not None and (low > 0 or high < 0)
+    if clear:  # a shown direction outranks "within the margin" (see above)
+        return BETTER if (difference > 0) == higher_is_better else WORSE
+    return EQUAL if equivalent(*interval90, margin) else UNDECIDED
 
 
 def prob_of_improvement(a, b):
@@ -135,6 +214,55 @@ def prob_of_improvement_interval(a, b, confidence=CONFIDENCE, resamples=RESAMPLE
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     return prob_of_improvement(a, b), float(low), float(high)
+
+
+def two_way_bootstrap(per_image, resamples=RESAMPLES):
+    """Return {model: `resamples` means}, resampling seeds within each model and images shared.
+
+    `per_image` maps each model to a (seeds, images) array of per-image values (1/0 correct, a
+    log loss). Each resample draws one set of images, with replacement, for every model, so
+    differences stay paired on images, and each model's seeds, with replacement, on their own:
+    runs of different models share nothing. The images enter as counts: a row's mean over the
+    drawn images is row · counts / images, which never builds a resamples × seeds × images array.
+    """
+    names = list(per_image)
+    tables = [np.atleast_2d(np.asarray(per_image[name], float)) for name in names]
+    images = {table.shape[1] for table in tables}
+    if len(images) != 1:
+        raise ValueError("every model needs the same test images")
+    n = images.pop()
+    # Identical rows share one product, so identical models differ by exactly 0, rounding included.
+    rows, where = np.unique(np.concatenate(tables), axis=0, return_inverse=True)
+    generator = rng()
+    row_means = np.empty((resamples, rows.shape[0]))
+    for start in range(0, resamples, BLOCK):
+        # Counts of n uniform draws are multinomial(n, 1/n each); counting int32 draws row by row
+        # is several times faster than numpy's multinomial, whose binomials run one by one.
+        picks = generator.integers(0, n, (min(BLOCK, resamples - start), n), dtype=np.int32)
+        counts = np.empty(picks.shape)
+        for i, row in enumerate(picks):
+            counts[i] = np.bincount(row, minlength=n)
+        row_means[start:start + len(picks)] = counts @ rows.T / n
+    draws, first, where = {}, 0, where.ravel()  # numpy 2.0 returned it 2-D for axis=0
+    for name, table in zip(names, tables):
+        seeds = table.shape[0]
+        means = row_means[:, where[first:first + seeds]]
+        first += seeds
+        picks = generator.integers(0, seeds, (resamples, seeds))
+        draws[name] = np.take_along_axis(means, picks, axis=1).mean(axis=1)
+    return draws
+
+
+def bootstrap_interval(draws, confidence=CONFIDENCE):
+    """Return (low, high): the percentile interval of bootstrap `draws`."""
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(np.asarray(draws, float), [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def difference_draws(draws_a, draws_b):
+    """Return A − B per resample: from the same resamples, so paired on images."""
+    return np.asarray(draws_a, float) - np.asarray(draws_b, float)
 
 
 def prob_best(estimates, higher_is_better=True, draws=RESAMPLES):

@@ -1,7 +1,12 @@
-"""Synthetic runs for tests that need recorded runs without training, and the scripts' import."""
+"""Synthetic runs for tests that need recorded runs without training, the scripts' import, and
+which heavy modules a command line imports."""
 
 import importlib.util
+import json
 import math
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +41,12 @@ def probs_scoring(test_accuracy, test_loss, labels=None):
     return probs.astype(np.float16)
 
 
-def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **settings):
-    """Return a Run with made-up history and metrics, as training would record it."""
+def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, labels=None,
+             **settings):
+    """Return a Run with made-up history and metrics, as training would record it.
+
+    Its probabilities score as asked on `labels` (default: the MNIST test labels).
+    """
     config = RunConfig(model, seed=seed, **settings)
     epochs = config.epochs
     falling = np.geomspace(0.3, 0.01, epochs) * (1 + seed / 10)
@@ -53,7 +62,7 @@ def make_run(model="model_1", seed=0, test_accuracy=0.99, test_loss=0.03, **sett
                "backend": "tensorflow", "device": "CPU: test (2 cores)",
                "versions": {"keras": "3.15.1"}, "date": "2025-01-01T00:00:00+00:00",
                "total_seconds": sum(history["epoch_seconds"])}
-    return Run(None, config, history, metrics, probs_scoring(test_accuracy, test_loss))
+    return Run(None, config, history, metrics, probs_scoring(test_accuracy, test_loss, labels))
 
 
 def import_script(path):
@@ -62,3 +71,36 @@ def import_script(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# `mnist-cnn ARGS` in a fresh interpreter, with the modules in `blocked` unimportable (as if not
+# installed); at the end it writes which of `modules` it imported to the file named first.
+HEAVY_CHECK = """
+import json, sys
+for name in {blocked!r}:
+    sys.modules[name] = None  # `import name` now fails
+from mnist_cnn.cli import main
+report = sys.argv.pop(1)
+try:
+    code = main(sys.argv[1:])
+except SystemExit as e:  # --help, argparse's errors
+    code = e.code
+with open(report, "w") as f:
+    json.dump([m for m in {modules!r} if sys.modules.get(m)], f)
+sys.exit(code)
+"""
+
+
+def heavy_modules_after(argv, modules, cwd=None, blocked=()):
+    """Run the command line `argv` (`mnist-cnn ARGV`) in a fresh Python, `blocked` modules made
+    unimportable; return (the finished process, which of `modules` it imported).
+
+    The second is None when the command never returned (it crashed, or Python stopped it).
+    """
+    check = HEAVY_CHECK.format(blocked=tuple(blocked), modules=tuple(modules))
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "imported.json"
+        done = subprocess.run([sys.executable, "-c", check, report, *map(str, argv)],
+                              capture_output=True, text=True, cwd=cwd)
+        imported = json.loads(report.read_text()) if report.exists() else None
+    return done, imported

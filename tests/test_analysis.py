@@ -171,12 +171,13 @@ def recorded_histories():
             for name, runs in representatives(RESULTS, protocol_only=True).items() if runs}
 
 
+CLAIM_IDS = (["depth-accuracy", "depth-log-loss", "model_7-best"]
+             + [f"overfitting-{name}" for name in MODEL_NAMES])
+
+
 def test_verdicts_on_the_recorded_study_name_every_claim():
     claims = analysis.judge_claims(recorded_scores(), recorded_histories(), load_original())
-    assert [c.id for c in claims] == (["depth-accuracy", "depth-log-loss", "model_7-best"]
-                                      + [f"overfitting-{name}" for name in MODEL_NAMES])
-    assert all(c.verdict in (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED,
-                             analysis.UNDECIDED) for c in claims)
+    assert [c.id for c in claims] == CLAIM_IDS
     # An undecided claim names the seeds that would decide it, or says that none practical would.
     assert all(c.seeds_to_decide or "too close for any practical number of seeds" in c.summary
                for c in claims if c.verdict == analysis.UNDECIDED
@@ -267,10 +268,18 @@ RISING = np.linspace(0.03, 0.05, 15)
 FALLING = np.linspace(0.05, 0.03, 15)
 
 
+def seeds_along(val_second_half):
+    """Return three seeds' histories along `val_second_half`, each a little off it."""
+    return [history_with(val_second_half + n) for n in (0.0, 0.002, -0.002)]
+
+
+def mixed_seeds():
+    """Return three seeds' histories: one rising, one falling, one rising half as fast."""
+    return [history_with(RISING), history_with(FALLING), history_with(RISING * 0.5 + 0.02)]
+
+
 def test_overfitting_is_judged_by_the_mean_slope_over_seeds():
-    noise = [0.0, 0.002, -0.002]
-    rising = [history_with(RISING + n) for n in noise]
-    falling = [history_with(FALLING + n) for n in noise]
+    rising, falling = seeds_along(RISING), seeds_along(FALLING)
     original_rises = history_with(RISING)
     claim = analysis._overfitting_claim("model_1", rising, original_rises)
     assert claim.statement.startswith("model_1 overfits") and claim.verdict == analysis.SUPPORTED
@@ -280,8 +289,7 @@ def test_overfitting_is_judged_by_the_mean_slope_over_seeds():
     claim = analysis._overfitting_claim("model_2", falling, history_with(FALLING))
     assert claim.statement.startswith("model_2 does not overfit")
     assert claim.verdict == analysis.SUPPORTED
-    mixed = [history_with(RISING), history_with(FALLING), history_with(RISING * 0.5 + 0.02)]
-    claim = analysis._overfitting_claim("model_2", mixed, history_with(FALLING))
+    claim = analysis._overfitting_claim("model_2", mixed_seeds(), history_with(FALLING))
     assert claim.verdict == analysis.UNDECIDED and claim.seeds_to_decide
     one = analysis._overfitting_claim("model_2", rising[:1], history_with(FALLING))
     assert one.verdict == analysis.UNDECIDED
@@ -292,6 +300,63 @@ def test_curve_trend_reads_the_second_half_only():
     # 0.02 over 14 epochs on a mean of 0.04: +3.57% of the mean per epoch.
     assert trend.val_slope == pytest.approx(100 * (0.02 / 14) / 0.04)
     assert trend.rises and trend.train_slope < 0
+
+
+# --- the claims' verdicts on made-up studies whose answer is known ------------------------
+
+def graded_study(images_right):
+    """Return a made-up study: 5 seeds per model around {model: images right}, each run's log
+    loss the lower the more images it gets right."""
+    counts = {name: [images_right[name] + j for j in (-4, -2, 0, 2, 4)] for name in MODEL_NAMES}
+    return study(counts, {name: [(10_000 - c) / 2_000 for c in runs]
+                          for name, runs in counts.items()})
+
+
+# Each depth 20 images above the one before, and model_7 20 above model_6, its equal in depth.
+DEEPER_IS_BETTER = {"model_1": 9900, "model_2": 9920, "model_3": 9920, "model_4": 9940,
+                    "model_5": 9940, "model_6": 9960, "model_7": 9980}
+
+
+@pytest.mark.parametrize("images_right, verdict", [
+    (DEEPER_IS_BETTER, analysis.SUPPORTED),
+    # model_1 gets model_7's level, model_2 model_6's, ...: the deeper, the worse, model_7 last.
+    ({name: DEEPER_IS_BETTER[level] for name, level in zip(MODEL_NAMES, reversed(MODEL_NAMES))},
+     analysis.NOT_SUPPORTED),
+    ({name: 9946 for name in MODEL_NAMES}, analysis.UNDECIDED),
+], ids=["deeper is better", "deeper is worse", "every model alike"])
+def test_the_depth_and_best_verdicts_follow_from_a_constructed_study(images_right, verdict):
+    claims = analysis.judge_claims(graded_study(images_right), {}, load_original())
+    assert [c.id for c in claims] == CLAIM_IDS
+    assert {c.id: c.verdict for c in claims[:3]} == {
+        "depth-accuracy": verdict, "depth-log-loss": verdict, "model_7-best": verdict}
+    # Without histories no overfitting claim has anything to be judged on.
+    assert all(c.verdict == analysis.UNDECIDED and c.evidence.startswith("0 run recorded")
+               for c in claims[3:])
+
+
+def test_the_overfitting_verdicts_follow_from_constructed_curves():
+    ours = {"model_1": seeds_along(RISING), "model_2": seeds_along(RISING),
+            "model_3": seeds_along(FALLING), "model_4": seeds_along(FALLING),
+            "model_5": mixed_seeds(), "model_6": seeds_along(RISING)[:1]}  # model_7: no run
+    original_rises = {"model_1", "model_3", "model_5"}
+    reference = {"models": {name: {"history": history_with(
+        RISING if name in original_rises else FALLING)} for name in MODEL_NAMES}}
+    claims = analysis.judge_claims(graded_study(DEEPER_IS_BETTER), ours, reference)
+    assert [c.id for c in claims] == CLAIM_IDS
+    overfitting = {c.id.removeprefix("overfitting-"): c for c in claims[3:]}
+    assert {name: c.statement.startswith(f"{name} overfits")
+            for name, c in overfitting.items()} == {n: n in original_rises for n in MODEL_NAMES}
+    assert {name: c.verdict for name, c in overfitting.items()} == {
+        "model_1": analysis.SUPPORTED,      # both rise
+        "model_2": analysis.NOT_SUPPORTED,  # ours rise, the original's falls
+        "model_3": analysis.NOT_SUPPORTED,  # ours fall, the original's rises
+        "model_4": analysis.SUPPORTED,      # both fall
+        "model_5": analysis.UNDECIDED,      # ours rise in some seeds and fall in others
+        "model_6": analysis.UNDECIDED,      # one seed
+        "model_7": analysis.UNDECIDED}      # none
+    assert overfitting["model_5"].seeds_to_decide
+    assert overfitting["model_6"].evidence.startswith("1 run recorded")
+    assert overfitting["model_7"].evidence.startswith("0 run recorded")
 
 
 def test_backend_effect_is_estimated_within_models():

@@ -13,7 +13,7 @@ import pytest
 
 from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
-from helpers import make_run
+from helpers import heavy_modules_after, make_run
 
 
 def mnist_cnn(*args, env=None, cwd=None):
@@ -288,11 +288,14 @@ def test_reproduce_trains_the_five_seed_study_by_default(fake_training, tmp_path
     assert fake_training == [RunConfig("model_1", seed=s) for s in (0, 1, 3, 4)]
 
 
-def test_make_reproduce_leaves_the_seeds_to_the_command_unless_asked():
+def make_reproduce_commands(*variables):
+    """Return the commands `make reproduce` would run with these VARIABLE=value settings."""
     make = ["make", "-n", "-C", str(Path(__file__).resolve().parents[1]), "reproduce"]
-    default = subprocess.run(make, capture_output=True, text=True, check=True).stdout
-    chosen = subprocess.run([*make, "SEEDS=5 6"], capture_output=True, text=True,
-                            check=True).stdout
+    return subprocess.run([*make, *variables], capture_output=True, text=True, check=True).stdout
+
+
+def test_make_reproduce_leaves_the_seeds_to_the_command_unless_asked():
+    default, chosen = make_reproduce_commands(), make_reproduce_commands("SEEDS=5 6")
     assert "mnist-cnn reproduce" in default and "--seeds" not in default
     assert "--seeds 5 6" in chosen
 
@@ -391,27 +394,13 @@ def test_plot_writes_small_figures(recorded, tmp_path):
                for p in tmp_path.iterdir())
 
 
-LIGHT_CHECK = """
-import sys
-from mnist_cnn.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as e:  # --help
-    code = e.code
-heavy = sorted(m for m in ("tensorflow", "keras", "torch", "mnist_cnn.speed.bench")
-               if m in sys.modules)
-print("HEAVY:", ",".join(heavy), file=sys.stderr)
-sys.exit(code)
-"""
-
-
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["table"], ["bench", "--help"],
                                   ["plot", "--figures-dir", "figures"]])
 def test_light_commands_do_not_import_tensorflow(args, tmp_path):
-    done = subprocess.run([sys.executable, "-c", LIGHT_CHECK, *args], capture_output=True,
-                          text=True, cwd=tmp_path)
+    done, heavy = heavy_modules_after(
+        args, ("tensorflow", "keras", "torch", "mnist_cnn.speed.bench"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == "HEAVY:", done.stderr
+    assert heavy == [], done.stderr
 
 
 # `reproduce` says what it will train, and for how long, before it trains. The synthetic runs
@@ -572,3 +561,21 @@ def test_training_shows_a_progress_bar_only_on_a_terminal(fake_training, monkeyp
     monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
     assert main([*command, "--results-dir", str(tmp_path / "results")]) == 0
     assert seen == [verbose]
+
+
+def test_corrupt_fashion_mnist_fails_cleanly(tmp_path):
+    bad = tmp_path / "fashion.npz"
+    bad.write_bytes(b"\x00" * 100)
+    env = {"MNIST_CNN_FASHION_MNIST_DATA": str(bad)}
+    assert_clean_failure(mnist_cnn("data", "--dataset", "fashion-mnist", env=env, cwd=tmp_path),
+                         str(bad))
+    assert_clean_failure(mnist_cnn("train", "model_1", "--epochs", "1", "--dataset",
+                                   "fashion-mnist", env=env, cwd=tmp_path), str(bad))
+    assert snapshot(tmp_path) == ["fashion.npz"]
+
+
+def test_make_reproduce_runs_the_data_set_asked_for():
+    default, fashion = make_reproduce_commands(), make_reproduce_commands("DATASET=fashion-mnist")
+    assert "mnist-cnn reproduce --dataset mnist" in default and "fashion-mnist" not in default
+    assert "mnist-cnn reproduce --dataset fashion-mnist" in fashion
+    assert "mnist-cnn data --dataset fashion-mnist" in fashion  # installed and verified first

@@ -22,6 +22,8 @@ import pytest
 from mnist_cnn.runs import RunConfig, checkpoint_dir, load_run, run_dir
 from mnist_cnn.study import CLUSTER_EXTRA, ray_installed
 
+from helpers import heavy_modules_after
+
 pytestmark = pytest.mark.cluster
 
 HEAD = "127.0.0.1:6379"  # Ray's default port, free in a namespace of our own
@@ -272,43 +274,24 @@ def test_a_cluster_that_cannot_train_the_runs_gets_one_line(cluster, tmp_path, o
     assert time.monotonic() - started < 60  # not Ray's minutes of trying
 
 
-WITHOUT_RAY = """
-import sys
-sys.modules["ray"] = None  # as if Ray were not installed: `import ray` fails
-from mnist_cnn.cli import main
-code = main(sys.argv[1:])
-print("HEAVY:", ",".join(m for m in ("ray", "tensorflow", "keras") if sys.modules.get(m)))
-sys.exit(code)
-"""
+HEAVY = ("ray", "tensorflow", "keras")
 
 
 @pytest.mark.parametrize("command", [["train", "model_1"], ["reproduce", "--seeds", "7"]])
 def test_without_ray_the_ray_option_names_the_extra_to_install(command, tmp_path):
-    done = subprocess.run([sys.executable, "-c", WITHOUT_RAY, *command, "--ray", "local",
-                           "--results-dir", tmp_path / "results"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    # As if Ray were not installed: `import ray` fails.
+    done, heavy = heavy_modules_after(
+        [*command, "--ray", "local", "--results-dir", tmp_path / "results"], HEAVY,
+        cwd=tmp_path, blocked=("ray",))
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == [
         f"mnist-cnn: error: --ray needs Ray, which is not installed here: {CLUSTER_EXTRA}"]
-    assert done.stdout.strip().splitlines()[-1] == "HEAVY:"  # it stopped before loading Keras
+    assert heavy == []  # it stopped before loading Keras
     assert not (tmp_path / "results").exists()
-
-
-LIGHT = """
-import sys
-from mnist_cnn.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as e:  # --help
-    code = e.code
-print("HEAVY:", ",".join(m for m in ("ray", "tensorflow", "keras") if sys.modules.get(m)))
-sys.exit(code)
-"""
 
 
 @pytest.mark.parametrize("command", [["list"], ["train", "--help"], ["reproduce", "--help"]])
 def test_commands_that_train_nothing_import_neither_ray_nor_tensorflow(command, tmp_path):
-    done = subprocess.run([sys.executable, "-c", LIGHT, *command], capture_output=True,
-                          text=True, cwd=tmp_path)
+    done, heavy = heavy_modules_after(command, HEAVY, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "HEAVY:", done.stdout
+    assert heavy == [], done.stdout

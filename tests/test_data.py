@@ -1,5 +1,6 @@
 """MNIST sources, verification and the original's preprocessing."""
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -271,3 +272,134 @@ def test_prepare_matches_the_seed(arrays):
     assert np.allclose(x[..., 0], arrays["x_test"][:100] / np.float32(255))
     assert y.shape == (100, 10) and y.dtype == np.float32
     assert np.array_equal(y.argmax(axis=1), arrays["y_test"][:100]) and np.all(y.sum(1) == 1)
+
+
+# --- Fashion-MNIST -------------------------------------------------------------------------
+
+# The fingerprints of Fashion-MNIST's arrays as published with the data set's issue (sha256 of
+# each array's C-ordered bytes), copied here so that the test does not check the constant
+# against itself.
+SPEC_FASHION_FINGERPRINTS = {
+    "x_train": ((60000, 28, 28), "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012"),
+    "y_train": ((60000,), "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7"),
+    "x_test": ((10000, 28, 28), "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a"),
+    "y_test": ((10000,), "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9"),
+}
+
+
+def small_arrays(seed=0):
+    """Return four small uint8 arrays shaped like a data set's (5 images of 28x28)."""
+    generator = np.random.default_rng(seed)
+    return {"x_train": generator.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+            "y_train": generator.integers(0, 10, 5, dtype=np.uint8),
+            "x_test": generator.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+            "y_test": generator.integers(0, 10, 3, dtype=np.uint8)}
+
+
+def write_idx_folder(folder, arrays, gz=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, stem in data.IDX_FILES.items():
+        write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
+
+
+@pytest.fixture
+def small_fashion(tmp_path, monkeypatch):
+    """Fashion-MNIST made small: fingerprints of small arrays, a Debian folder under tmp_path."""
+    arrays = small_arrays()
+    spec = dataclasses.replace(data.DATASETS["fashion-mnist"], fingerprints={
+        key: (array.shape, fingerprint(array)) for key, array in arrays.items()})
+    monkeypatch.setitem(data.DATASETS, "fashion-mnist", spec)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv(spec.variable, raising=False)
+    return arrays
+
+
+def same(found, arrays):
+    return all(np.array_equal(found[key], arrays[key]) for key in data.KEYS)
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "plain"])
+def test_idx_folder_reads_back_what_was_written(tmp_path, gz):
+    arrays = small_arrays(seed=3)
+    write_idx_folder(tmp_path, arrays, gz=gz)
+    assert same(data.read_idx_folder(tmp_path), arrays)
+
+
+def test_fashion_mnist_comes_from_the_debian_copy_then_the_keras_cache(small_fashion, tmp_path):
+    write_idx_folder(tmp_path / "debian", small_fashion)
+    found, source = data.locate("fashion-mnist")
+    assert same(found, small_fashion) and "dataset-fashion-mnist" in source
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    write_idx_folder(cache, small_fashion, gz=False)  # Keras' cache, where it exists, comes first
+    found, source = data.locate("fashion-mnist")
+    assert same(found, small_fashion) and source == str(cache)
+
+
+def test_a_named_fashion_mnist_file_comes_first(small_fashion, tmp_path, monkeypatch):
+    write_idx_folder(tmp_path / "debian", small_arrays(seed=9))  # another data set: not read
+    data.save_npz(small_fashion, tmp_path / "mine.npz")
+    monkeypatch.setenv("MNIST_CNN_FASHION_MNIST_DATA", str(tmp_path / "mine.npz"))
+    found, source = data.locate("fashion-mnist")
+    assert same(found, small_fashion) and source == str(tmp_path / "mine.npz")
+
+
+def test_tampered_fashion_mnist_is_refused_and_nothing_is_written(small_fashion, tmp_path):
+    tampered = {**small_fashion, "y_test": (small_fashion["y_test"] + 1) % 10}
+    write_idx_folder(tmp_path / "debian", tampered)
+    with pytest.raises(DataError) as error:
+        data.locate("fashion-mnist")
+    message = str(error.value)
+    assert "y_test does not match the Fashion-MNIST fingerprint" in message
+    assert "apt-get install --reinstall dataset-fashion-mnist" in message
+    assert "\n" not in message and not (tmp_path / "keras").exists()
+
+
+def test_missing_fashion_mnist_says_how_to_get_it(small_fashion, tmp_path, monkeypatch):
+    def no_network(workdir):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data, "_from_keras_fashion_download", no_network)
+    with pytest.raises(DataError) as error:
+        data.locate("fashion-mnist")
+    message = str(error.value)
+    assert "network unreachable" in message and "apt-get install dataset-fashion-mnist" in message
+    assert not (tmp_path / "keras").exists()
+
+
+def test_a_fashion_mnist_download_is_verified_then_cached_whole(small_fashion, tmp_path,
+                                                                 monkeypatch):
+    def download(workdir):  # what Keras' get_file leaves in the folder, then its verification
+        write_idx_folder(workdir, small_fashion)
+        return data.verify(data.read_idx_folder(workdir), "download", "fashion-mnist")
+
+    monkeypatch.setattr(data, "_from_keras_fashion_download", download)
+    found, source = data.locate("fashion-mnist")
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    assert same(found, small_fashion) and str(cache) in source
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        f"{stem}.gz" for stem in data.IDX_FILES.values())  # no temporary file left behind
+    assert same(data.locate("fashion-mnist")[0], small_fashion)  # now from the cache
+
+
+def test_unknown_data_set_is_one_line_naming_the_choices():
+    with pytest.raises(DataError, match="unknown data set 'kmnist': choose one of mnist, "
+                                        "fashion-mnist"):
+        data.locate("kmnist")
+
+
+def test_fashion_mnist_classes_are_its_ten_garments_in_label_order():
+    names = data.DATASETS["fashion-mnist"].class_names
+    assert len(names) == data.NUM_CLASSES and names[0] == "T-shirt/top" and names[9] == "Ankle boot"
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST.is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_debian_fashion_mnist_matches_the_published_fingerprints(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the Debian copy, not a cache
+    monkeypatch.delenv("MNIST_CNN_FASHION_MNIST_DATA", raising=False)
+    found, source = data.locate("fashion-mnist")
+    assert "dataset-fashion-mnist" in source
+    for key, (shape, digest) in SPEC_FASHION_FINGERPRINTS.items():
+        assert found[key].shape == shape and fingerprint(found[key]) == digest
+    assert np.bincount(found["y_test"]).tolist() == [1000] * 10  # 1,000 test images a class

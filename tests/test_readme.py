@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from mnist_cnn.findings import FINDINGS_MARKERS, analyse, findings_markdown
+from mnist_cnn.findings import (FASHION_MARKERS, FINDINGS_MARKERS, analyse, findings_markdown,
+                                readme_fashion)
 from mnist_cnn.report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
                               summary_markdown)
 
@@ -41,6 +42,15 @@ def test_findings_match_recorded_runs():
         "README findings are stale: run `mnist-cnn table --update-readme`")
     for claim in ("depth-accuracy", "depth-log-loss", "model_7-best", "overfitting-model_7"):
         assert f"(`{claim}`)" in text
+
+
+def test_fashion_mnist_answer_matches_recorded_runs():
+    text = generated(FASHION_MARKERS)
+    assert text == readme_fashion(ROOT / "results").strip(), (
+        "README's Fashion-MNIST answer is stale: run `mnist-cnn table --update-readme`")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.index(FINDINGS_MARKERS[1]) < text.index(FASHION_MARKERS[0]) < text.index(
+        "## Results")
 
 
 def test_findings_come_right_after_the_two_commands():

@@ -139,3 +139,25 @@ def test_recorded_run_is_the_one_rule_for_is_it_recorded(tmp_path):
     save_run(make_run("model_1", seed=3), tmp_path)
     assert recorded_run(config, tmp_path).config == config
     assert recorded_run(RunConfig("model_1", seed=3, epochs=EPOCHS - 1), tmp_path) is None
+
+
+def test_each_data_set_has_its_folder_and_never_mixes_into_anothers(tmp_path):
+    fashion = RunConfig("model_2", seed=1, dataset="fashion-mnist")
+    assert fashion.is_protocol and fashion.variant == ""
+    assert run_dir(fashion, tmp_path) == tmp_path / "fashion-mnist" / "model_2" / "seed_1"
+    assert retrain_hint(fashion) == "mnist-cnn train model_2 --seed 1 --dataset fashion-mnist"
+    on_mnist = save_run(make_run("model_2", seed=1), tmp_path)
+    on_fashion = save_run(make_run("model_2", seed=1, dataset="fashion-mnist"), tmp_path)
+    assert on_mnist == tmp_path / "model_2" / "seed_1" and on_fashion == run_dir(fashion, tmp_path)
+    assert [run.path for run in find_runs(tmp_path)] == [on_mnist]
+    assert [run.path for run in find_runs(tmp_path, dataset="fashion-mnist")] == [on_fashion]
+    assert recorded_run(fashion, tmp_path).path == on_fashion
+    assert recorded_run(RunConfig("model_2", seed=1), tmp_path).path == on_mnist
+
+
+def test_runs_recorded_before_the_data_set_was_a_setting_are_mnist_runs():
+    values = RunConfig("model_5", seed=2).to_dict()
+    del values["dataset"]  # as every metrics.json written before Fashion-MNIST holds it
+    assert RunConfig.from_dict(values) == RunConfig("model_5", seed=2, dataset="mnist")
+    with pytest.raises(ConfigError, match="unknown data set 'cifar10'"):
+        RunConfig("model_5", dataset="cifar10")

@@ -145,3 +145,102 @@ def test_slope_and_its_one_sided_p():
     rising = stats.slope([1.0, 2.1, 2.9, 4.0, 5.1])
     assert rising.slope == pytest.approx(1.01) and rising.p_rise < 0.001
     assert stats.slope([5.0, 4.0, 3.1, 2.0, 1.0]).p_rise > 0.999
+
+
+def test_equivalent_needs_the_90_interval_strictly_inside_the_margin():
+    assert stats.equivalent(-0.09, 0.099, 0.1)      # just inside
+    assert not stats.equivalent(-0.09, 0.101, 0.1)  # just outside above
+    assert not stats.equivalent(-0.1, 0.05, 0.1)    # touching the margin is not inside
+    assert not stats.equivalent(None, None, 0.1)    # no interval shows nothing
+    assert stats.EQUIVALENCE_CONFIDENCE == 0.90
+
+
+def test_tost_welch_against_a_hand_computation():
+    # a = 1, 2, 3 and b = 0, 0, 3: difference 1, SE sqrt(1/3 + 3/3), 3.2 Welch dof (see above).
+    a, b, se, dof = [1.0, 2.0, 3.0], [0.0, 0.0, 3.0], math.sqrt(4 / 3), 3.2
+    half = stats.stats.t.ppf(0.95, dof) * se
+    # t(0.95, 3.2) from tables lies between t(.95, 4) = 2.132 and t(.95, 3) = 2.353.
+    assert 2.132 * se < half < 2.353 * se
+    for margin in (3.7, 3.6):  # the upper end 1 + half = 3.6496 is inside 3.7, outside 3.6
+        tost = stats.tost_welch(a, b, margin)
+        p = max(stats.stats.t.sf((1 + margin) / se, dof), stats.stats.t.cdf((1 - margin) / se, dof))
+        assert tost.difference == pytest.approx(1.0)
+        assert (tost.low, tost.high) == pytest.approx((1 - half, 1 + half))
+        assert tost.p_value == pytest.approx(p)
+        assert (tost.p_value < 0.05) == stats.equivalent(tost.low, tost.high, margin)
+    assert stats.tost_welch(a, b, 3.7).p_value == pytest.approx(0.04796, abs=1e-5)
+    assert stats.tost_welch(a, b, 3.6).p_value == pytest.approx(0.05211, abs=1e-5)
+    assert stats.tost_welch([1.0], b, 1.0).p_value is None
+    assert stats.tost_welch([2.0, 2.0], [2.0, 2.0], 0.1).p_value == 0.0  # no spread, inside
+
+
+@pytest.mark.parametrize("difference, interval95, interval90, higher, expected", [
+    (0.5, (0.2, 0.8), (0.25, 0.75), True, stats.BETTER),    # clearly above 0, higher is better
+    (0.5, (0.2, 0.8), (0.25, 0.75), False, stats.WORSE),    # the same, lower is better
+    (-0.5, (-0.8, -0.2), (-0.75, -0.25), True, stats.WORSE),
+    (-0.5, (-0.8, -0.2), (-0.75, -0.25), False, stats.BETTER),
+    (0.01, (-0.05, 0.07), (-0.04, 0.06), True, stats.EQUAL),  # 90% inside ±0.1
+    (0.01, (-0.05, 0.07), (-0.04, 0.06), False, stats.EQUAL),
+    (0.01, (-0.2, 0.22), (-0.15, 0.17), True, stats.UNDECIDED),  # neither
+    (0.05, (0.02, 0.08), (0.03, 0.07), True, stats.BETTER),  # tiny but clear: direction wins
+    (-0.05, (-0.08, -0.02), (-0.07, -0.03), True, stats.WORSE),
+])
+def test_relation_on_constructed_differences(difference, interval95, interval90, higher, expected):
+    assert stats.relation(difference, interval95, interval90, 0.1, higher) == expected
+
+
+def test_relation_with_a_holm_flag():
+    inside, wide = (0.03, 0.07), (-0.15, 0.17)
+    assert stats.relation(0.05, None, inside, 0.1, significant=True) == stats.BETTER
+    assert stats.relation(0.05, None, inside, 0.1, False, significant=True) == stats.WORSE
+    assert stats.relation(0.05, None, inside, 0.1, significant=False) == stats.EQUAL
+    assert stats.relation(0.05, None, wide, 0.1, significant=False) == stats.UNDECIDED
+    # Holm removes significance the raw 95% interval shows: not clearly different.
+    assert stats.relation(0.05, (0.02, 0.08), inside, 0.1, significant=False) == stats.EQUAL
+    with pytest.raises(ValueError):
+        stats.relation(0.05, None, inside, 0.1)
+
+
+def test_two_way_bootstrap_over_images_alone_has_the_binomial_standard_error():
+    # Every seed scores the same 1000 images, 300 right: the spread is the images' alone,
+    # SE = sqrt(p (1 - p) / n) = sqrt(0.21 / 1000) = 0.01449.
+    row = np.zeros(1000)
+    row[np.random.default_rng(5).choice(1000, 300, replace=False)] = 1.0
+    draws = stats.two_way_bootstrap({"m": np.tile(row, (5, 1))})["m"]
+    low, high = stats.bootstrap_interval(draws)
+    assert high - low == pytest.approx(2 * 1.959964 * math.sqrt(0.3 * 0.7 / 1000), rel=0.05)
+    assert (low + high) / 2 == pytest.approx(0.3, abs=0.002)
+    assert draws.shape == (stats.RESAMPLES,)
+
+
+def test_two_way_bootstrap_over_seeds_alone_matches_a_seeds_only_bootstrap():
+    seeds = np.array([0.90, 0.92, 0.95, 0.97, 0.99])
+    draws = stats.two_way_bootstrap({"m": np.repeat(seeds[:, None], 200, axis=1)})["m"]
+    # Every draw is a mean of five seed values (multiples of 0.002): the images add nothing.
+    assert np.allclose(draws * 500, np.round(draws * 500), atol=1e-6)
+    # The seeds-only bootstrap, every one of the 5^5 equally likely resamples enumerated.
+    exact = [np.mean(pick) for pick in itertools.product(seeds, repeat=5)]
+    assert stats.bootstrap_interval(draws) == pytest.approx(
+        stats.bootstrap_interval(exact), abs=0.004)  # its SE is 0.0146
+    assert draws.std() == pytest.approx(np.std(exact), rel=0.03)
+
+
+def test_two_way_bootstrap_pairs_models_on_images():
+    # Per-image log losses, the same on every seed; "b" is a copy of "a", "c" has 3 seeds.
+    losses = np.random.default_rng(6).exponential(0.1, 500)
+    table = np.tile(losses, (5, 1))
+    draws = stats.two_way_bootstrap({"a": table, "b": table.copy(),
+                                     "c": np.random.default_rng(7).random((3, 500))})
+    assert draws["a"].std() > 0.001  # the images vary the means ...
+    assert np.all(stats.difference_draws(draws["a"], draws["b"]) == 0)  # ... in step
+    assert draws["c"].shape == (stats.RESAMPLES,)
+    with pytest.raises(ValueError):
+        stats.two_way_bootstrap({"a": table, "d": np.ones((5, 499))})
+
+
+def test_two_way_bootstrap_is_deterministic():
+    table = np.random.default_rng(8).random((4, 300))
+    first = stats.two_way_bootstrap({"a": table, "b": table[::-1] ** 2}, resamples=600)
+    second = stats.two_way_bootstrap({"a": table, "b": table[::-1] ** 2}, resamples=600)
+    assert all(np.array_equal(first[name], second[name]) for name in "ab")
+    assert len(first["a"]) == 600  # more than one block of resamples
