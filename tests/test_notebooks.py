@@ -24,7 +24,7 @@ SECTION_NOTEBOOKS = {
     "04_seven_conv_layers.ipynb": SECTIONS[7],
 }
 ALL_NOTEBOOKS = ["00_data_overview.ipynb", *SECTION_NOTEBOOKS, "05_conclusion.ipynb",
-                 "06_analysis.ipynb"]
+                 "06_analysis.ipynb", "07_fashion_mnist.ipynb"]
 MAX_LINE = 120       # characters of a printed line: wider ones wrap on GitHub
 MIN_IMAGE_PX = 600   # width of every figure as GitHub shows it
 MAX_BYTES = 1_000_000  # a notebook GitHub renders quickly

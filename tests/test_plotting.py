@@ -375,9 +375,11 @@ def test_accuracy_curves_draw_the_error_on_a_log_axis(seeds, reference):
     assert np.allclose(ax.get_lines()[2].get_ydata(),
                        100 * (1 - np.array(seeds[0].history["val_accuracy"])))
     assert ax.get_yscale() == "log"
-    assert ax.get_ylabel() == "error = 100% − accuracy, in % (log scale)"
+    assert ax.get_ylabel() == "train and test error, in % (log scale)"
     assert ax.get_title() == "model_1 seed 0: error per epoch"
     assert accuracy_curves(seeds).axes[0].get_title() == "model_1: error per epoch (3 seeds)"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "train", "validation (test set)", "original train", "original validation"]
     perfect = make_run("model_1")
     perfect.history["accuracy"][-1] = 1.0  # every image right: still on the log axis
     assert min(accuracy_curves(perfect).axes[0].get_lines()[0].get_ydata()) > 0
@@ -422,10 +424,10 @@ def test_all_models_curves_draw_one_panel_per_model_over_its_seeds(seeds, refere
 def test_confusion_matrices_draw_one_panel_per_model_with_the_wrong_counts():
     matrices = {"model_1": confusion(0), "model_2": confusion(1), "model_5": confusion(2)}
     fig = confusion_matrices(matrices)
-    assert len(fig.axes) == len(matrices)
+    assert len(fig.axes) == len(matrices) + 1  # and the colour bar's
     for ax, (name, matrix) in zip(fig.axes, matrices.items()):
         wrong = matrix.sum() - np.trace(matrix)
-        assert ax.get_title() == f"{name}: {wrong} wrong"
+        assert ax.get_title() == f"{name} seed 0: {wrong} wrong"  # the seed-0 networks
         shown = {(int(text.get_position()[1]), int(text.get_position()[0])): int(text.get_text())
                  for text in ax.texts}
         expected = {(t, p): int(matrix[t, p]) for t, p in zip(*np.nonzero(matrix))
@@ -515,3 +517,151 @@ def test_every_figure_gives_a_model_the_same_colour_and_marker(seeds, reference)
         assert titles[model] == color
     assert len(set(MODEL_STYLES.values())) == len(MODEL_NAMES)
     assert len({color for color, _ in MODEL_STYLES.values()}) == len(MODEL_NAMES)
+
+
+def test_accuracy_curves_label_the_band_where_the_curves_end(seeds, reference):
+    ax = accuracy_curves(seeds, reference).axes[0]
+    ends = [line.get_ydata()[-1] for line in ax.get_lines()]
+    low, high = min(ends), max(ends)
+    assert high / low < 2.5  # synthetic errors ending 0.3–0.6%, as the study's do
+    labels = labelled_ticks(ax.yaxis, low / 1.05, high * 1.05)
+    assert len(labels) >= 3, labels  # not the one "0.5" of 1-2-5 ticks
+    # Neighbouring labels over the whole axis stay apart: 12 points or more on the page.
+    shown = [tick for tick in ax.yaxis.get_majorticklocs()
+             if ax.get_ylim()[0] <= tick <= ax.get_ylim()[1]]
+    heights = ax.transData.transform([(1, tick) for tick in shown])[:, 1]
+    assert np.diff(heights).min() * 72 / ax.figure.dpi >= 12
+
+
+def test_accuracy_curves_fit_the_epochs_after_the_first(seeds):
+    run = make_run("model_6")
+    run.history["val_accuracy"][0] = 0.1  # a first epoch at 90% error, as batch norm can give
+    low, high = accuracy_curves(run).axes[0].get_ylim()
+    later = 100 * (1 - np.array([*run.history["accuracy"][RANGE_FROM_EPOCH - 1:],
+                                 *run.history["val_accuracy"][RANGE_FROM_EPOCH - 1:]]))
+    assert low <= later.min() and later.max() <= high < 90
+
+
+def confusion_panels(fig):
+    return [ax for ax in fig.axes if ax.get_images()]
+
+
+@pytest.mark.parametrize("models", [7, 3])
+def test_confusion_matrices_share_one_colour_scale_shown_by_one_bar(models):
+    matrices = {model: confusion(i) for i, model in enumerate(MODEL_NAMES[:models])}
+    matrices[MODEL_NAMES[1]][3, 5] = 40  # one panel's largest count sets the scale of all
+    fig = confusion_matrices(matrices)
+    panels = confusion_panels(fig)
+    assert len(panels) == models
+    images = [ax.get_images()[0] for ax in panels]
+    assert len({id(image.norm) for image in images}) == 1
+    assert (images[0].norm.vmin, images[0].norm.vmax) == (1, 40)
+    bars = [image.colorbar for image in images if image.colorbar is not None]
+    assert len(bars) == 1 and bars[0].norm is images[0].norm
+    assert "wrong predictions" in bars[0].ax.get_xlabel() + bars[0].ax.get_ylabel()
+    axis = bars[0].ax.xaxis if bars[0].orientation == "horizontal" else bars[0].ax.yaxis
+    assert labelled_ticks(axis, 1, 40) == ["1", "2", "3", "5", "10", "20", "30", "40"]
+    # The bar covers no panel (with 7 panels it fills the empty cells of the last row).
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    box = bars[0].ax.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in panels)
+    assert (bars[0].orientation == "horizontal") == (models == 7)
+
+
+def test_confusion_matrices_name_the_seed_of_the_networks():
+    matrices = {"model_1": confusion(0), "model_2": confusion(1)}
+    assert [ax.get_title() for ax in confusion_panels(confusion_matrices(matrices, seed=3))] == [
+        f"{name} seed 3: {matrix.sum() - np.trace(matrix)} wrong"
+        for name, matrix in matrices.items()]
+    assert confusion_panels(confusion_matrices(matrices, seed=None))[0].get_title().startswith(
+        "model_1: ")
+
+
+def test_confusion_matrices_label_rows_and_columns_with_class_names():
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+             "Sneaker", "Bag", "Ankle boot")
+    [panel] = confusion_panels(confusion_matrices({"model_3": confusion(2)}, class_names=names))
+    assert [label.get_text() for label in panel.get_xticklabels()] == list(names)
+    assert [label.get_text() for label in panel.get_yticklabels()] == list(names)
+    assert (panel.get_xlabel(), panel.get_ylabel()) == ("predicted class", "true class")
+
+
+def test_sample_grid_titles_each_image_with_its_class_name():
+    images = np.zeros((4, 28, 28), np.uint8)
+    fig = sample_grid(images, [9, 0, 3, 3], count=4, start=0, class_names=[
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+        "Bag", "Ankle boot"])
+    assert [ax.get_title() for ax in fig.axes] == ["Ankle boot", "T-shirt/top", "Dress", "Dress"]
+
+
+def test_mistakes_gallery_title_says_whose_mistakes_it_shows():
+    fig = mistakes_gallery(digits(3), [4, 1, 2], [9, 7, 3], [0.99, 0.9, 0.8])
+    title, caption = fig.get_suptitle().split("\n")
+    assert title == "the 3 test digits the seed-0 ensemble gets most confidently wrong"
+    assert caption.startswith("caption: true digit → predicted digit")
+    named = mistakes_gallery(digits(2), [4, 1], [9, 7], [0.99, 0.9], predictor="model_1 seed 2")
+    assert named.get_suptitle().startswith("the 2 test digits model_1 seed 2 gets")
+
+
+def dodges(ax):
+    """Return {(colour, filled): how far (pixels) each result marker of `ax` is drawn to the
+    right of its x}."""
+    ax.figure.draw_without_rendering()
+    return {(matplotlib.colors.to_hex(line.get_color()), line.get_markerfacecolor() != "white"):
+            line.get_transform().transform(line.get_xydata()[0])[0]
+            - ax.transData.transform(line.get_xydata()[0])[0]
+            for line in ax.get_lines() if line.get_marker() not in ("None", "", None)}
+
+
+def study_cost_rows():
+    """Return metric_vs_cost rows of the seven models at their real costs."""
+    from mnist_cnn.analysis import load_costs
+
+    costs = load_costs()
+    return [dict(model=name, test_accuracy=0.994 + i / 2000, test_loss=0.03 - i / 1000,
+                 original_test_accuracy=0.995, original_test_loss=0.025, **costs[name])
+            for i, name in enumerate(MODEL_NAMES)]
+
+
+@pytest.mark.parametrize("cost_key, left, right, note", [
+    ("train_flops_per_image", "model_6", "model_7",
+     "side by side, left to right: model_6, model_7 (both 878M training FLOPs per image)"),
+    ("params", "model_4", "model_2",
+     "side by side, left to right: model_4, model_2 (both about 3.7M parameters)")])
+def test_points_at_one_cost_are_drawn_side_by_side_and_named(cost_key, left, right, note):
+    rows = study_cost_rows()
+    fig = metric_vs_cost(rows, cost_key, dict(plotting.COST_AXES)[cost_key])
+    assert fig.legends[0].get_title().get_text() == note
+    half = plotting.DODGE_POINTS * fig.dpi / 72 / 2
+    for ax in fig.axes:
+        assert points(ax)  # the data stay at the true costs; only the drawing moves
+        drawn = dodges(ax)
+        for filled in (True, False):
+            assert drawn[(MODEL_STYLES[left][0], filled)] == pytest.approx(-half)
+            assert drawn[(MODEL_STYLES[right][0], filled)] == pytest.approx(half)
+        assert drawn[(MODEL_STYLES["model_1"][0], True)] == 0  # alone at its cost
+    without = metric_vs_cost(cost_rows(), "params", "parameters")
+    assert without.legends[0].get_title().get_text() == ""
+
+
+def test_tradeoff_plot_draws_both_columns_coincident_points_apart(seeds, reference):
+    runs = [make_run(name, 0, 0.995, 0.02) for name in ("model_2", "model_4", "model_6",
+                                                          "model_7")]
+    fig = tradeoff_plot(summary_rows(runs, reference))
+    assert fig.legends[0].get_title().get_text().split("\n") == [
+        "side by side, left to right: model_4, model_2 (both about 3.7M parameters)",
+        "side by side, left to right: model_6, model_7 (both 878M training FLOPs per image)"]
+    for ax, (left, right) in zip(fig.axes, [("model_4", "model_2"), ("model_6", "model_7")] * 2):
+        drawn = dodges(ax)
+        assert (drawn[(MODEL_STYLES[right][0], True)] - drawn[(MODEL_STYLES[left][0], True)]
+                == pytest.approx(plotting.DODGE_POINTS * fig.dpi / 72))
+
+
+@pytest.mark.parametrize("name", ["metric_vs_cost", "tradeoff_plot"])
+def test_a_parameter_axis_shows_1m(name, seeds, reference):
+    ax = draw(name, seeds, reference).axes[0]  # parameters from 1.2M to 4.1M
+    low, high = ax.get_xlim()
+    assert low < 1e6 < high
+    labels = labelled_ticks(ax.xaxis, low, high)
+    assert labels[0] == "1M" and len(labels) >= 3
