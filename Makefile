@@ -75,13 +75,13 @@ table: install
 plot: install
 	$(BIN)/mnist-cnn plot
 
-# The CPU speed benchmark behind benchmarks/RESULTS.md and the README's ratios. It needs a quiet
+# The CPU speed benchmark behind benchmarks/RESULTS.md and docs/speed.md's ratios. It needs a quiet
 # machine (about half an hour on 2 cores). PyTorch comes from the default index, CUDA build and
 # all: the benchmark runs it in a process of its own, apart from TensorFlow.
 bench: data
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/mnist-cnn bench --precision fp32 bf16 --json benchmarks/bench.json \
-		--report benchmarks/RESULTS.md --update-readme
+		--report benchmarks/RESULTS.md --update-docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,7 +3,7 @@
 Run it on a quiet machine (no training or benchmark beside it), with the cluster extra:
 
     python benchmarks/ray_overhead.py [--repeats 3] [--subset 2048] [--json FILE]
-    python benchmarks/ray_overhead.py --update-readme   # README's summary, from the JSON
+    python benchmarks/ray_overhead.py --update-docs     # docs/cluster.md's summary, from the JSON
 
 Both paths train the same short runs one after another with the machine's cores: first
 in-process, then as tasks on a Ray started here (`ray.init(address="local")`), through the
@@ -30,7 +30,7 @@ from mnist_cnn.study import train_as_ray_task, worker_environment
 from mnist_cnn.tables import signed
 
 JSON = Path(__file__).with_name("ray_overhead.json")
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "cluster.md"  # where the summary is shown
 MARKERS = ("<!-- ray-overhead:start -->", "<!-- ray-overhead:end -->")
 
 
@@ -77,7 +77,7 @@ def through_ray(configs, data, results_dir, checkpoints):
 
 
 def overhead_markdown(result):
-    """Return the README's summary of a measurement `result` (ray_overhead.json)."""
+    """Return docs/cluster.md's summary of a measurement `result` (ray_overhead.json)."""
     runs = result["in_process_run_s"]
     spread = max(runs) - min(runs)
     versions = result["versions"]
@@ -108,15 +108,15 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="runs per path (default: 3)")
     parser.add_argument("--subset", type=int, default=2048, help="training images per run")
     parser.add_argument("--json", type=Path, default=JSON, help="default: %(default)s")
-    parser.add_argument("--update-readme", action="store_true",
-                        help="write the summary of --json into README.md; measure nothing")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write the summary of --json into docs/cluster.md; measure nothing")
     args = parser.parse_args(argv)
-    if args.update_readme:
+    if args.update_docs:
         from mnist_cnn.report import update_readme
 
         result = json.loads(args.json.read_text())
-        changed = update_readme(README, overhead_markdown(result), MARKERS)
-        print(f"{README}: {'updated' if changed else 'already current'}")
+        changed = update_readme(DOC, overhead_markdown(result), MARKERS)
+        print(f"{DOC}: {'updated' if changed else 'already current'}")
         return 0
     if args.repeats < 2:
         parser.error("--repeats must be at least 2: the first Ray run starts its worker")

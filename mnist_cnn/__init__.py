@@ -10,6 +10,8 @@ Modules, by layer (a module imports only from the layers below it):
     training  the original protocol's training loop, resume, recording (`train`, `train_or_load`)
     runs      the protocol's values, `RunConfig`, the run format under results/, and the one
               rule for which runs represent a model (`representative_runs`)
+    custom    a model of the user's own: its function (`--model PATH:FUNCTION`), checked for
+              the protocol, and its recorded architecture (`build_custom`, `architecture_record`)
     models    the seven exact architectures (`build_model`, `summary_text`)
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
     machine   this machine's device name without Keras (`machine_name`, `cpu_name`)

@@ -4,16 +4,23 @@ Two levels, kept apart because they answer different questions:
 - architectures, judged over seeds: each model's mean and interval, the original's result against
   where one new run of ours would fall (fidelity), differences between architectures (Welch,
   Holm), the probability that a run of one beats a run of another, each model's chance of being
-  the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise and the seeds that would
-  decide what is undecided, the backend's effect, overfitting over seeds, and the original's
-  claims judged from all of it;
+  the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise, the backend's effect,
+  overfitting over seeds;
+- relations against a margin of practical equivalence (`margins`, from runs.py): every pair of
+  models and every step between depths is better, worse, equal (its 90% interval inside
+  ±margin) or undecided, on intervals from a two-way bootstrap over seeds and test images
+  (paired on images) beside the seeds-only ones, with the seeds per model that would decide
+  what is undecided; and the original's claims judged from those relations (numbers only:
+  `findings` puts them in words);
 - trained networks, one seed each: exact McNemar tests (do two networks differ on these 10,000
   images?), with how often two seeds of one architecture already "differ", confusion matrices,
   the most confidently wrong digits and the ensemble.
 Every function takes scores, histories or arrays and returns plain values.
 """
 
+import dataclasses
 import functools
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -23,12 +30,14 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from . import stats
-from .data import NUM_CLASSES
+from .data import DEFAULT_DATASET, NUM_CLASSES
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import EPOCHS, HEADLINE_SEED, TEST_SIZE
-from .scores import accuracy, correctness, images_right, log_loss, predictions
+from .runs import (EPOCHS, HEADLINE_SEED, LOG_LOSS_MARGIN, OVERFIT_MARGIN, TEST_SIZE,
+                   TYPICAL_ERROR, TYPICAL_LOG_LOSS)
+from .scores import (accuracy, correctness, images_right, log_loss, per_image_log_loss,
+                     predictions)
 from .stats import CONFIDENCE, SIGNIFICANCE, holm
-from .tables import names_text, signed, signed_interval, text_table
+from .tables import signed, signed_interval, text_table
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
@@ -106,6 +115,94 @@ MEASURES = (ACCURACY, LOG_LOSS)
 def values(scores, measure):
     """Return {model: [the measure of each run]}."""
     return {name: [measure.of(s) for s in runs] for name, runs in scores.items()}
+
+
+# --- practical equivalence: margins, and each run's score on every test image ------------
+
+OVERFITTING_SLOPE = "overfitting_slope"  # the margin of a second-half validation-loss slope
+# What each margin is measured in: a difference of accuracies, of log losses (natural log), of
+# slopes in % of the mean validation loss per epoch.
+MARGIN_UNITS = {"accuracy": "pp", "log_loss": "nats", OVERFITTING_SLOPE: "% per epoch"}
+
+
+def margins(dataset=DEFAULT_DATASET):
+    """Return {measure name: margin}: the differences `dataset`'s study calls practically none.
+
+    Computed from the typical scores in runs.py: accuracy √(2p(1−p)/TEST_SIZE) in pp, one
+    significant digit (p the typical error); log loss LOG_LOSS_MARGIN of the typical log loss;
+    the overfitting slope OVERFIT_MARGIN on every data set.
+    """
+    if dataset not in TYPICAL_ERROR:
+        raise ValueError(f"no margins for data set {dataset!r}: add its typical scores to runs.py")
+    error = TYPICAL_ERROR[dataset]
+    return {ACCURACY.name: stats.round_significant(
+                100 * math.sqrt(2 * error * (1 - error) / TEST_SIZE), 1),
+            LOG_LOSS.name: stats.round_significant(LOG_LOSS_MARGIN * TYPICAL_LOG_LOSS[dataset], 2),
+            OVERFITTING_SLOPE: OVERFIT_MARGIN}
+
+
+class PerImage:
+    """Every run's score on each test image, {measure name: {model: (seeds, images) array}}.
+
+    Accuracy as 100 × right (an array's mean is the run's accuracy in percent), log loss as each
+    image's clipped cross-entropy. Hashed by content, so that the bootstrap over a study runs once
+    however often notebooks and tests ask (functools.lru_cache).
+    """
+
+    def __init__(self, arrays):
+        self.arrays = {measure: {name: np.atleast_2d(np.asarray(a, float))
+                                 for name, a in by_model.items()}
+                       for measure, by_model in arrays.items()}
+        digest = hashlib.blake2b(digest_size=16)
+        for measure, by_model in sorted(self.arrays.items()):
+            for name, array in sorted(by_model.items()):
+                digest.update(f"{measure}/{name}/{array.shape}".encode())
+                digest.update(array.tobytes())
+        self.key = digest.digest()
+
+    def __getitem__(self, measure_name):
+        return self.arrays[measure_name]
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, PerImage) and other.key == self.key
+
+
+def per_image(runs_by_model, labels):
+    """Return the PerImage of {model: [Run]} (models without runs left out), from the saved
+    test probabilities."""
+    runs_by_model = {name: runs for name, runs in runs_by_model.items() if runs}
+    return PerImage({
+        ACCURACY.name: {name: [100.0 * correctness(run.probs, labels) for run in runs]
+                        for name, runs in runs_by_model.items()},
+        LOG_LOSS.name: {name: [per_image_log_loss(run.probs, labels) for run in runs]
+                        for name, runs in runs_by_model.items()}})
+
+
+def _depth_arrays(by_model):
+    """Return {conv layers: [each model's (seeds, images) array]} of {model: array}."""
+    depths = {}
+    for name, array in by_model.items():
+        depths.setdefault(CONV_LAYERS[name], []).append(array)
+    return depths
+
+
+@functools.lru_cache(maxsize=8)
+def _draws(images):
+    """Return {(measure name, model or conv layers): bootstrap draws of the mean} of a PerImage.
+
+    One two-way bootstrap (stats.two_way_bootstrap) for every measure, model and depth (a
+    depth's runs pooled), so all of them see the same resampled images: every difference between
+    two of them is paired on images.
+    """
+    table = {}
+    for measure, by_model in images.arrays.items():
+        table.update({(measure, name): array for name, array in by_model.items()})
+        table.update({(measure, depth): np.concatenate(arrays)
+                      for depth, arrays in _depth_arrays(by_model).items()})
+    return stats.two_way_bootstrap(table)
 
 
 # --- architectures over seeds ------------------------------------------------------------
@@ -216,8 +313,7 @@ class ArchitecturePair:
 def architecture_pairs(scores, measure):
     """Return every pair of models with runs: Welch test over seeds (Holm over all pairs) and
     the probability that a run of one beats a run of the other, with a bootstrap interval."""
-    return list(_architecture_pairs(tuple((name, tuple(runs)) for name, runs in scores.items()),
-                                    measure))
+    return list(_architecture_pairs(_hashable(scores), measure))
 
 
 @functools.lru_cache(maxsize=16)
@@ -258,15 +354,213 @@ def depth_trend(scores, measure, without=(), better=True):
     return stats.jonckheere(groups, increasing=measure.higher_is_better == better)
 
 
-def depth_steps(scores, measure):
-    """Return [(shallower, deeper, Welch difference deeper − shallower)] between adjacent depths."""
+# --- relations: every pair and every depth step, against the margin ----------------------
+
+def _negated(interval):
+    return None if interval is None else (0.0 - interval[1], 0.0 - interval[0])  # never -0.0
+
+
+_REVERSED = {stats.BETTER: stats.WORSE, stats.WORSE: stats.BETTER}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A against B on one measure: A − B, its intervals, the relation and what would decide it.
+
+    For a pair of models A and B are in MODEL_NAMES order; for a depth step A is the deeper
+    depth and B the one before (conv layers). `interval` and `equivalence_interval` come from
+    the two-way bootstrap over seeds and test images, paired on images, when per-image values
+    are given (else from seeds only, Welch); either needs two runs or more on each side.
+    """
+
+    measure: str
+    a: object
+    b: object
+    difference: float                  # mean(A) − mean(B)
+    interval: tuple | None             # 95%: better or worse only when it excludes 0
+    equivalence_interval: tuple | None  # 90%: equal when it lies inside ±margin
+    seeds_interval: tuple | None       # 95%, Welch over seeds only
+    relation: str                      # stats.BETTER, WORSE, EQUAL or UNDECIDED: A against B
+    p_holm: float | None = None        # pairs: Welch over seeds, Holm over every pair
+    seeds_to_decide: int | None = None  # undecided only: seeds per model, rounded for people
+    unresolvable: bool = False         # undecided, and no practical number of seeds decides it
+
+    def reversed(self):
+        """Return B against A."""
+        return dataclasses.replace(
+            self, a=self.b, b=self.a, difference=0.0 - self.difference,
+            interval=_negated(self.interval),
+            equivalence_interval=_negated(self.equivalence_interval),
+            seeds_interval=_negated(self.seeds_interval),
+            relation=_REVERSED.get(self.relation, self.relation))
+
+
+def _fewest_of(*counts):
+    """Return the smallest count that is not None (None if none is)."""
+    return min((n for n in counts if n is not None), default=None)
+
+
+def _to_decide(difference, margin, seed_variance, floor, alpha=SIGNIFICANCE):
+    """Return (seeds per model rounded for people, unresolvable) for an undecided difference.
+
+    At the margin: a difference of the margin or more is decided by showing it, a smaller one by
+    showing it within the margin (its 90% interval, centred where it is now, inside ±margin) or,
+    where fewer seeds do it, by showing it (one just inside the margin is far easier to show
+    than to fit). Showing it takes, with POWER, both what relation asks: the 95% interval over
+    seeds and test images off 0 (the images' spread, `floor`, included) and Welch's test over
+    seeds at `alpha` (Bonferroni's bound on Holm's correction, for pairs). Beyond
+    stats.SEEDS_MOST seeds, or when `floor` is too wide for any number: (None, True). Without a
+    seed SD: (None, False).
+    """
+    if seed_variance is None:
+        return None, False
+    over_images = stats.seeds_to_show_difference(difference, seed_variance, floor)
+    over_seeds = stats.seeds_to_show_difference(difference, seed_variance, alpha=alpha)
+    shown = None if None in (over_images, over_seeds) else max(over_images, over_seeds)
+    n = _fewest_of(shown, stats.seeds_to_fit(margin - abs(difference), seed_variance, floor))
+    return (None, True) if n is None else (stats.count_for_people(n), False)
+
+
+def _compare(measure, margin, a, b, welch, values_a, values_b, draws, significant=None):
+    """Return the Comparison of A against B, without the seeds to decide it.
+
+    `welch`: stats.welch of their runs' values `values_a` and `values_b`; `draws`: the
+    bootstrap draws of A's and B's means, or None; `significant`: for pairs, whether the Welch
+    test stays below SIGNIFICANCE after Holm's correction.
+    """
+    seeds_interval = None if welch.low is None else (welch.low, welch.high)
+    if draws is not None and min(len(values_a), len(values_b)) >= 2:
+        differences = stats.difference_draws(*draws)
+        interval = stats.bootstrap_interval(differences, CONFIDENCE)
+        equivalence = stats.bootstrap_interval(differences, stats.EQUIVALENCE_CONFIDENCE)
+    elif draws is None and seeds_interval is not None:
+        tost = stats.tost_welch(values_a, values_b, margin)
+        interval, equivalence = seeds_interval, (tost.low, tost.high)
+    else:
+        interval = equivalence = None
+    relation = stats.relation(welch.difference, interval or (None, None),
+                              equivalence or (None, None), margin, measure.higher_is_better,
+                              significant)
+    return Comparison(measure.name, a, b, welch.difference, interval, equivalence,
+                      seeds_interval, relation)
+
+
+def _with_seeds(comparison, margin, seed_variance, sides, alpha=SIGNIFICANCE):
+    """Return an undecided `comparison` with the seeds that would decide it; others unchanged.
+
+    `sides`: (A's, B's) per-image arrays, one per model, or None (no image floor then).
+    """
+    if comparison.relation != stats.UNDECIDED:
+        return comparison
+    floor = 0.0 if sides is None else stats.image_floor(*sides)
+    needed, unresolvable = _to_decide(comparison.difference, margin, seed_variance, floor, alpha)
+    return dataclasses.replace(comparison, seeds_to_decide=needed, unresolvable=unresolvable)
+
+
+def _hashable(scores):
+    return tuple((name, tuple(runs)) for name, runs in scores.items())
+
+
+def pair_comparisons(scores, measure, margin, per_image_values=None):
+    """Return every pair of models with runs compared on `measure` (A − B, MODEL_NAMES order).
+
+    Better or worse: Welch's test over seeds, Holm-adjusted over every pair, below
+    SIGNIFICANCE, and (where per-image values are given) the two-way 95% interval off 0. Equal:
+    the 90% interval inside ±`margin`. Undecided otherwise, with the seeds that would decide it
+    (a difference to show at SIGNIFICANCE over the pairs, Bonferroni's bound on Holm's).
+    """
+    return list(_pair_comparisons(_hashable(scores), measure, margin, per_image_values))
+
+
+@functools.lru_cache(maxsize=32)
+def _pair_comparisons(scores, measure, margin, images):
+    by_model = values(dict(scores), measure)
+    sds = {name: e.sd for name, e in model_estimates(dict(scores), measure).items()}
+    draws = None if images is None else _draws(images)
+    pairs = _architecture_pairs(scores, measure)
+    result = []
+    for pair in pairs:
+        a, b = pair.a, pair.b
+        comparison = _compare(measure, margin, a, b, pair.difference, by_model[a], by_model[b],
+                              None if draws is None else (draws[(measure.name, a)],
+                                                          draws[(measure.name, b)]),
+                              pair.significant)
+        seed_variance = None if sds[a] is None or sds[b] is None else sds[a] ** 2 + sds[b] ** 2
+        sides = None if images is None else ([images[measure.name][a]],
+                                             [images[measure.name][b]])
+        result.append(_with_seeds(dataclasses.replace(comparison, p_holm=pair.p_holm), margin,
+                                  seed_variance, sides, SIGNIFICANCE / len(pairs)))
+    return tuple(result)
+
+
+def step_comparisons(scores, measure, margin, per_image_values=None):
+    """Return each step between adjacent depths: the deeper depth's runs against the shallower's.
+
+    A gain (BETTER) or a loss (WORSE): the 95% interval off 0 (two-way where per-image values
+    are given, else Welch over seeds). Equal: the 90% interval inside ±`margin`.
+    """
+    return list(_step_comparisons(_hashable(scores), measure, margin, per_image_values))
+
+
+def _depth_seed_variance(by_model, depth):
+    """Return the seed variance of one run of each of `depth`'s models, averaged: a depth of m
+    models, n seeds each, has a mean whose variance is this / n (SD pooled within its models)."""
+    models = [v for name, v in by_model.items() if CONV_LAYERS[name] == depth]
+    sd, _ = stats.pooled_sd(models)
+    return None if sd is None else sd ** 2 / len(models)
+
+
+@functools.lru_cache(maxsize=32)
+def _step_comparisons(scores, measure, margin, images):
+    scores = dict(scores)
+    by_model = values(scores, measure)
     groups = depth_groups(scores, measure)
-    return [(d1, d2, stats.welch(v2, v1)) for (d1, v1), (d2, v2) in zip(groups, groups[1:])]
+    draws = None if images is None else _draws(images)
+    arrays = None if images is None else _depth_arrays(images[measure.name])
+    result = []
+    for (d1, v1), (d2, v2) in zip(groups, groups[1:]):
+        comparison = _compare(measure, margin, d2, d1, stats.welch(v2, v1), v2, v1,
+                              None if draws is None else (draws[(measure.name, d2)],
+                                                          draws[(measure.name, d1)]))
+        parts = [_depth_seed_variance(by_model, depth) for depth in (d1, d2)]
+        seed_variance = None if None in parts else sum(parts)
+        result.append(_with_seeds(comparison, margin, seed_variance,
+                                  None if arrays is None else (arrays[d2], arrays[d1])))
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class ModelMean:
+    """A model's mean on one measure, with its interval over seeds and test images."""
+
+    model: str
+    measure: str
+    mean: float
+    interval: tuple | None        # 95%, two-way bootstrap (seeds only without per-image values)
+    seeds_interval: tuple | None  # 95% t interval over seeds (pooled SD under POOL_BELOW seeds)
+    seeds: int
+    pooled: bool
+
+
+def model_means(scores, measure, per_image_values=None):
+    """Return {model: ModelMean} of `measure`; a two-way interval needs two seeds or more."""
+    draws = None if per_image_values is None else _draws(per_image_values)
+    means = {}
+    for name, e in model_estimates(scores, measure).items():
+        seeds_interval = None if e.low is None else (e.low, e.high)
+        if draws is None:
+            interval = seeds_interval
+        else:
+            interval = (stats.bootstrap_interval(draws[(measure.name, name)])
+                        if e.n >= 2 else None)
+        means[name] = ModelMean(name, measure.name, e.mean, interval, seeds_interval, e.n,
+                                e.pooled)
+    return means
 
 
 @dataclass(frozen=True)
 class Power:
-    """What the seeds recorded can detect, and what it would take to separate the leaders."""
+    """What the seeds recorded can detect, and who leads (pair_comparisons says how clearly)."""
 
     sd: float | None
     dof: int
@@ -275,17 +569,11 @@ class Power:
     leaders: tuple             # the best by mean: every model tied first, else the two best
     best: float                # the best mean
     gap: float                 # the difference between the leaders' means (0 for a tie)
-    seeds_to_separate: int | None
-
-
-def seeds_text(n):
-    """Return a number of seeds per model as the findings write it: '17,751 seeds per model'."""
-    return f"{n:,} seeds per model"
 
 
 def power(scores, measure):
     """Return the seed-to-seed SD (without model_1, whose runs spread more), the difference the
-    recorded seeds can detect, and the seeds per model that would separate the two leaders."""
+    recorded seeds can detect, and the leaders by mean."""
     sd, dof = seed_noise(scores, measure, without=(SHALLOWEST,))
     if sd is None:
         sd, dof = seed_noise(scores, measure)
@@ -296,8 +584,7 @@ def power(scores, measure):
     best = estimates[leaders[0]].mean
     gap = round(abs(best - estimates[leaders[-1]].mean), MEAN_DECIMALS)  # a tie's gap is 0
     detectable = stats.detectable_difference(sd, seeds) if sd is not None else math.inf
-    needed = stats.seeds_needed(gap, sd) if sd is not None else None
-    return Power(sd, dof, seeds, detectable, leaders, best, gap, needed)
+    return Power(sd, dof, seeds, detectable, leaders, best, gap)
 
 
 def backend_effect(scores, measure):
@@ -353,9 +640,6 @@ class SeedsTrend:
         """Whether validation loss rises over the seeds (the interval lies above 0)."""
         return self.estimate.low is not None and self.estimate.low > 0
 
-    @property
-    def falls(self):
-        return self.estimate.high is not None and self.estimate.high < 0
 
 
 def seeds_trend(histories):
@@ -366,185 +650,184 @@ def seeds_trend(histories):
                       float(np.mean([t.train_slope for t in trends])))
 
 
-# --- the original's claims ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Claim:
-    """One of the original's findings, our verdict over seeds, and the evidence."""
-
-    id: str
-    statement: str
-    source: str            # where the original says it, or what we infer it from
-    verdict: str
-    evidence: str
-    summary: str = ""                    # the evidence in a few plain words
-    seeds_to_decide: int | None = None   # for "undecided": seeds per model that would decide
-
-    def to_dict(self):
-        return {"id": self.id, "statement": self.statement, "source": self.source,
-                "verdict": self.verdict, "evidence": self.evidence, "summary": self.summary,
-                "seeds_to_decide": self.seeds_to_decide}
-
-
-FROM_TABLE = ("inferred from the original's summary table (its text ranks nothing); it reports "
-              "one run per model")
-FROM_CURVES = ("the original's conclusion says it checks each model's train and validation "
-               "curves for overfitting but names no model; inferred from its curves")
-
-
-def _ordinal(n):
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
+# --- the original's claims, judged: numbers only (findings puts them in words) -----------
 
 def p_text(p):
     """Return 'p = 0.015', or 'p < 0.001' for the smallest."""
     return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
 
 
-def _depth_claim(scores, measure):
-    """Judge "more conv layers, better `measure`" over all runs, with and without model_1."""
-    claim_id = f"depth-{measure.name.replace('_', '-')}"
-    direction = "higher" if measure.higher_is_better else "lower"
-    statement = f"More convolutional layers give a {direction} {measure.label}."
-    depths = depth_groups(scores, measure)
-    if len(depths) < 2:
-        return Claim(claim_id, statement, FROM_TABLE, UNDECIDED,
-                     "runs of fewer than two depths are recorded")
+def open_questions(comparisons):
+    """Return (seeds per model that decide every undecided comparison, whether some cannot be
+    decided on this test set): the largest count over them, None when any is unresolvable."""
+    open_ = [c for c in comparisons if c.relation == stats.UNDECIDED]
+    if any(c.unresolvable for c in open_):
+        return None, True
+    counts = [c.seeds_to_decide for c in open_]
+    return (max(counts) if counts and None not in counts else None), False
+
+
+@dataclass(frozen=True)
+class DepthVerdict:
+    """"More conv layers, better `measure`", judged step by step between adjacent depths."""
+
+    measure: str
+    verdict: str
+    steps: tuple                    # Comparisons: each depth against the one before
+    runs: int
+    trend: stats.Trend | None       # Jonckheere–Terpstra over all runs (evidence only)
+    trend_without: stats.Trend | None  # the same without SHALLOWEST
+    seeds_to_decide: int | None = None
+    unresolvable: bool = False
+
+    @property
+    def id(self):
+        return f"depth-{self.measure.replace('_', '-')}"
+
+
+def _depth_verdict(scores, measure, margin, per_image_values=None):
+    """Every step a gain: supported; some gain and no loss: partly; no gain, and a loss or every
+    step equal: not supported; anything else: undecided."""
+    groups = depth_groups(scores, measure)
+    runs = sum(len(v) for _, v in groups)
+    if len(groups) < 2:
+        return DepthVerdict(measure.name, UNDECIDED, (), runs, None, None)
+    steps = tuple(step_comparisons(scores, measure, margin, per_image_values))
     trend = depth_trend(scores, measure)
-    reverse = depth_trend(scores, measure, better=False)
-    steps = depth_steps(scores, measure)
     without = (depth_trend(scores, measure, without=(SHALLOWEST,))
                if len(depth_groups(scores, measure, (SHALLOWEST,))) > 1 else None)
-    step_text = "; ".join(
-        f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
-        + (f" {measure.difference_interval(d.low, d.high)}"
-           if d.low is not None else "") for d1, d2, d in steps)
-    evidence = (f"Jonckheere–Terpstra trend over all {sum(len(v) for _, v in depths)} runs: "
-                f"{p_text(trend.p_value)}"
-                + (f"; without {SHALLOWEST}: {p_text(without.p_value)}" if without else "")
-                + f"; mean steps between depths (95% Welch intervals): {step_text}")
-    shown = [f"{d1} to {d2}" for d1, d2, d in steps if d.low is not None
-             and measure.better(d.low if measure.higher_is_better else d.high, 0)]
-    not_shown = [f"{d1} to {d2} ({measure.difference_text(d.difference)})" for d1, d2, d in steps
-                 if f"{d1} to {d2}" not in shown]
-    summary = ((f"the mean improves clearly from {' and from '.join(shown)} layers"
-                if shown else "no step between depths is clear on its own")
-               + (f"; not clearly from {' or '.join(not_shown)}" if shown and not_shown else ""))
-    if trend.p_value < SIGNIFICANCE:
-        # "More layers, better" holds in full only when every added depth helps clearly: a step
-        # whose interval straddles 0 leaves the claim partly supported, whatever its mean's sign.
-        if without is not None and without.p_value < SIGNIFICANCE and len(shown) == len(steps):
-            return Claim(claim_id, statement, FROM_TABLE, SUPPORTED, evidence, summary)
-        return Claim(claim_id, statement, FROM_TABLE, PARTLY, evidence, summary)
-    if reverse.p_value < SIGNIFICANCE:
-        return Claim(claim_id, statement, FROM_TABLE, NOT_SUPPORTED, evidence,
-                     f"deeper models score {'lower' if measure.higher_is_better else 'higher'}")
-    sd, _ = seed_noise(scores, measure)
-    spread = abs(np.mean(depths[-1][1]) - np.mean(depths[0][1]))
-    needed = stats.seeds_needed(spread, sd) if sd else None
-    return Claim(claim_id, statement, FROM_TABLE, UNDECIDED,
-                 evidence + "; no trend either way", "no trend either way", needed)
+    relations = [s.relation for s in steps]
+    gains, losses = relations.count(stats.BETTER), relations.count(stats.WORSE)
+    if gains == len(steps):
+        verdict = SUPPORTED
+    elif gains and not losses:
+        verdict = PARTLY
+    elif not gains and (losses or relations.count(stats.EQUAL) == len(steps)):
+        verdict = NOT_SUPPORTED
+    else:
+        verdict = UNDECIDED
+    needed, unresolvable = open_questions(steps) if verdict == UNDECIDED else (None, False)
+    return DepthVerdict(measure.name, verdict, steps, runs, trend, without, needed, unresolvable)
 
 
-def _best_claim(scores, measure, claimed="model_7"):
-    """Judge "`claimed` is the best model" from the Holm-adjusted tests over seeds."""
-    statement = f"{claimed} has the best {measure.label} of the seven models."
+@dataclass(frozen=True)
+class BestVerdict:
+    """"`model` has the best `measure`", judged from its comparison with every other model."""
+
+    model: str
+    measure: str
+    verdict: str
+    against: tuple           # Comparisons of `model` (A) against each other model (B)
+    rank: int | None         # 1-based by mean; models whose means tie share a rank
+    models: int              # models ranked
+    tied: tuple              # the models whose mean ties `model`'s
+    best: tuple              # the models with the best mean
+    means: dict              # {model: its mean}
+    chances: dict            # {model: probability that its mean is the best}
+    seeds_to_decide: int | None = None
+    unresolvable: bool = False
+
+    @property
+    def id(self):
+        return f"{self.model}-best"
+
+    @property
+    def leaders(self):
+        """The models practically equal to `model` (it is tied with them)."""
+        return tuple(c.b for c in self.against if c.relation == stats.EQUAL)
+
+
+def _best_verdict(scores, measure, margin, per_image_values=None, claimed="model_7"):
+    """Clearly better than every other model: supported; some model clearly better than it: not
+    supported; none better, equal to some (the leaders) and better than the rest: partly
+    supported; anything else: undecided."""
     if claimed not in scores or len(scores) < 2:
-        return Claim(f"{claimed}-best", statement, FROM_TABLE, UNDECIDED,
-                     f"{claimed} or the models it is compared with have no runs")
-    pairs = [p for p in architecture_pairs(scores, measure) if claimed in (p.a, p.b)]
+        return BestVerdict(claimed, measure.name, UNDECIDED, (), None, len(scores), (), (), {},
+                           {})
+    against = tuple(c if c.a == claimed else c.reversed()
+                    for c in pair_comparisons(scores, measure, margin, per_image_values)
+                    if claimed in (c.a, c.b))
     estimates = model_estimates(scores, measure)
     tiers = ranking(estimates, measure)
-    ranked = [name for tier in tiers for name in tier]
-    chances = best_probabilities(scores, measure)
-
-    def gain(pair):  # claimed minus the other, in the measure's better direction
-        d = pair.difference.difference * (1 if pair.a == claimed else -1)
-        return d if measure.higher_is_better else -d
-
     tier = next(t for t in tiers if claimed in t)
     rank = 1 + sum(len(t) for t in tiers[:tiers.index(tier)])
-    beaten = [p for p in pairs if p.significant and gain(p) < 0]
-    beats = [p for p in pairs if p.significant and gain(p) > 0]
-    evidence = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} on mean "
-                f"{measure.label} ({measure.text(estimates[claimed].mean)}; best "
-                f"{ranked[0]} {measure.text(estimates[ranked[0]].mean)}); probability of being "
-                f"the best: {claimed} {chances.get(claimed, 0):.2f}, "
-                + ", ".join(f"{n} {chances[n]:.2f}" for n in sorted(chances, key=chances.get,
-                                                                    reverse=True)
-                            if n != claimed)
-                + f"; significantly better than {claimed} (Welch over seeds, Holm over pairs): "
-                + (", ".join(p.b if p.a == claimed else p.a for p in beaten) or "none"))
-    tied = [n for n in tier if n != claimed]
-    summary = (f"{claimed} ranks {_ordinal(rank)} of {len(ranked)} by mean"
-               + (f" (tied with {names_text(tied)})" if tied else "")
-               + f", with a {chances.get(claimed, 0):.0%} chance of being the best")
-    if beaten:
-        return Claim(f"{claimed}-best", statement, FROM_TABLE, NOT_SUPPORTED, evidence,
-                     summary + "; " + names_text(p.b if p.a == claimed else p.a for p in beaten)
-                     + " clearly better")
-    if len(beats) == len(pairs):
-        return Claim(f"{claimed}-best", statement, FROM_TABLE, SUPPORTED, evidence,
-                     summary + "; clearly better than every other model")
-    rival = ranked[0] if ranked[0] != claimed else ranked[1]
-    sd, _ = seed_noise(scores, measure)
-    needed = (stats.seeds_needed(estimates[rival].mean - estimates[claimed].mean, sd)
-              if sd else None)
-    summary += (f"; no model is clearly better or worse than it but {SHALLOWEST}"
-                if all(p.significant == (SHALLOWEST in (p.a, p.b)) for p in pairs)
-                else "; the differences are within seed noise")
-    if needed is None:
-        summary += (f"; its mean and {rival}'s are too close for any practical number of "
-                    "seeds to decide it")
-    return Claim(f"{claimed}-best", statement, FROM_TABLE, UNDECIDED,
-                 evidence + f"; the closest question, {claimed} against {rival}, is open",
-                 summary, needed)
-
-
-def _overfitting_claim(name, histories, original_history):
-    """Judge the original's curve of `name` (overfits or not) by the mean slope over our seeds."""
-    original = curve_trend(original_history)
-    span = f"epochs {OVERFIT_FROM_EPOCH}–{EPOCHS}"
-    if original.rises:
-        statement = (f"{name} overfits: its validation loss rises over {span} while its "
-                     f"training loss falls.")
+    relations = [c.relation for c in against]
+    if relations.count(stats.BETTER) == len(against):
+        verdict = SUPPORTED
+    elif stats.WORSE in relations:
+        verdict = NOT_SUPPORTED
+    elif stats.EQUAL in relations and stats.UNDECIDED not in relations:
+        verdict = PARTLY
     else:
-        statement = f"{name} does not overfit: its validation loss does not rise over {span}."
-    source = (FROM_CURVES + f" (the original's validation loss there: "
-              f"{signed(original.val_slope, 2)}% per epoch, one-sided {p_text(original.p_rise)})")
+        verdict = UNDECIDED
+    needed, unresolvable = open_questions(against) if verdict == UNDECIDED else (None, False)
+    return BestVerdict(claimed, measure.name, verdict, against, rank,
+                       sum(len(t) for t in tiers), tuple(n for n in tier if n != claimed),
+                       tiers[0], {name: e.mean for name, e in estimates.items()},
+                       best_probabilities(scores, measure), needed, unresolvable)
+
+
+@dataclass(frozen=True)
+class OverfittingVerdict:
+    """"`model` overfits" (or does not), as its original curve says, judged over our seeds."""
+
+    model: str
+    original: CurveTrend          # the original's single curve: it says "overfits" if it rises
+    ours: SeedsTrend | None       # over our seeds (None with fewer than two)
+    high90: float | None          # the upper bound of our mean slope's 90% interval
+    margin: float                 # the rise per epoch (%) that counts as overfitting
+    overfits: bool | None         # ours: True a clear rise, False below the margin, None open
+    verdict: str
+    runs: int
+    seeds_to_decide: int | None = None
+    unresolvable: bool = False
+
+    @property
+    def id(self):
+        return f"overfitting-{self.model}"
+
+
+def _overfitting_verdict(name, histories, original_history, margin):
+    """Ours overfits when the mean slope's 95% interval lies above 0; does not when its 90%
+    interval stays below +margin; else undecided. Supported when that is the original's."""
+    original = curve_trend(original_history)
     if len(histories) < 2:
-        return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
-                     f"{len(histories)} run recorded; a verdict over seeds needs two or more")
+        return OverfittingVerdict(name, original, None, None, margin, None, UNDECIDED,
+                                  len(histories))
     ours = seeds_trend(histories)
-    estimate, rising, rises = ours.estimate, ours.rising, ours.rises
-    evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
-                f"{signed(estimate.mean, 2)}% per epoch "
-                f"{signed_interval(estimate.low, estimate.high, 2)}; "
-                f"it rises significantly while training loss falls in {rising} of "
-                f"{estimate.n} seeds")
-    if rises or ours.falls:
-        verdict = SUPPORTED if rises == original.rises else NOT_SUPPORTED
-        summary = (f"ours {'rises' if rises else 'falls'} over seeds "
-                   f"({signed(estimate.mean, 1)}% per epoch; a significant rise in {rising} of "
-                   f"{estimate.n} seeds)")
-        return Claim(f"overfitting-{name}", statement, source, verdict, evidence, summary)
-    needed = stats.seeds_needed(estimate.mean, estimate.sd) if estimate.sd else None
-    return Claim(f"overfitting-{name}", statement, source, UNDECIDED,
-                 evidence + "; the interval holds both a rise and a fall",
-                 f"ours moves {signed(estimate.mean, 1)}% per epoch on average, within seed noise "
-                 f"(a significant rise in {rising} of {estimate.n} seeds)", needed)
+    slopes = [curve_trend(h).val_slope for h in histories]
+    high90 = stats.mean_estimate(slopes, confidence=stats.EQUIVALENCE_CONFIDENCE).high
+    overfits = True if ours.rises else (False if high90 < margin else None)
+    if overfits is not None:
+        verdict = SUPPORTED if overfits == original.rises else NOT_SUPPORTED
+        return OverfittingVerdict(name, original, ours, high90, margin, overfits, verdict,
+                                  len(histories))
+    # Decided by a clear rise (a rising mean shown above 0) or by the 90% interval's upper
+    # bound below the margin, whichever takes fewer seeds.
+    mean, variance = ours.estimate.mean, ours.estimate.sd ** 2
+    n = _fewest_of(stats.seeds_to_show_difference(mean, variance, groups=1) if mean > 0 else None,
+                   stats.seeds_to_fit(margin - mean, variance, groups=1))
+    needed = None if n is None else stats.count_for_people(n)
+    return OverfittingVerdict(name, original, ours, high90, margin, None, UNDECIDED,
+                              len(histories), needed, n is None)
 
 
-def judge_claims(scores, histories, reference):
-    """Return the original's claims with verdicts over seeds.
+def judge_claims(scores, histories, reference, per_image_values=None, dataset=DEFAULT_DATASET,
+                 scale=1.0):
+    """Return the original's claims judged over seeds: [DepthVerdict × 2, BestVerdict,
+    OverfittingVerdict per model], each with `id`, `verdict`, `seeds_to_decide`, `unresolvable`.
 
-    `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]};
-    `reference`: the original's results (report.load_original).
+    `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]}; `reference`:
+    the original's results (report.load_original); `per_image_values`: a PerImage of the same
+    runs (without it, intervals are over seeds only); `dataset`: whose margins apply, each
+    multiplied by `scale` (the sensitivity of the verdicts to the margins).
     """
-    claims = [_depth_claim(scores, ACCURACY), _depth_claim(scores, LOG_LOSS),
-              _best_claim(scores, ACCURACY)]
-    claims += [_overfitting_claim(name, histories.get(name, []),
-                                  reference["models"][name]["history"])
+    margin = {name: value * scale for name, value in margins(dataset).items()}
+    claims = [_depth_verdict(scores, m, margin[m.name], per_image_values) for m in MEASURES]
+    claims.append(_best_verdict(scores, ACCURACY, margin[ACCURACY.name], per_image_values))
+    claims += [_overfitting_verdict(name, histories.get(name, []),
+                                    reference["models"][name]["history"],
+                                    margin[OVERFITTING_SLOPE])
                for name in MODEL_NAMES]
     return claims
 
@@ -759,12 +1042,3 @@ def ensemble_table(probs, labels):
             [f"best single network ({best})", f"{scores[best][0]:.2%}",
              f"{scores[best][1]:.4f}"]]
     return text_table(["", "Test accuracy", "Test log loss"], rows, {""})
-
-
-def claims_table(claims):
-    """Return the claims with their verdicts and evidence."""
-    return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
-                      [[c.id, c.statement, c.verdict
-                        + (f" ({seeds_text(c.seeds_to_decide)} would decide it)"
-                           if c.seeds_to_decide else ""), c.evidence] for c in claims],
-                      {"Claim", "The original's finding", "Verdict", "Evidence"})

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import MnistCnnError
+from .custom import OWN_MODEL_HINT, resolve_spec
 from .data import DATASET_NAMES, DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import RESULTS_DIR, RunConfig, representatives
@@ -18,6 +19,7 @@ from .study import (DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, e
 
 STUDY_SEEDS = (0, 1, 2, 3, 4)  # five seeds per model: the least that judges architectures
 README = Path("README.md")
+SPEED_DOC = Path("docs") / "speed.md"  # where the benchmark's speed-up summary is shown
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,22 +86,59 @@ def _verbosity():
     return 1 if sys.stdout.isatty() else 2
 
 
+def _models(args):
+    """Return the models that the command names: its model names, or --name's with --model.
+
+    --model and --name go together and without model names; --model's PATH is made absolute
+    (args.builder), so that workers in other folders find the file.
+    """
+    if args.builder is None and args.name is None:
+        return args.models
+    if args.builder is None:
+        raise MnistCnnError(f"--name {args.name} names a model of yours: pass the function that "
+                            "builds it too (--model PATH:FUNCTION)")
+    if args.name is None:
+        raise MnistCnnError("--model needs --name NAME: the name its runs are recorded under")
+    if args.models:
+        raise MnistCnnError(f"--model trains a model of yours alone: leave out "
+                            f"{' '.join(args.models)} (train them in a command of their own)")
+    args.builder = resolve_spec(args.builder)
+    return [args.name]
+
+
+def _own_architecture(config, args):
+    """Return the architecture record of the user's model of `config` ({} for one of the
+    seven), built and checked for the protocol and against the one recorded under its name."""
+    if config.builder is None:
+        return {}
+    from .training import own_model  # Keras: the user's function builds a Keras model anyway
+
+    return own_model(config, args.results_dir)[1]
+
+
 def _cmd_train(args):
+    models = _models(args)
+    if not models:
+        raise MnistCnnError("train needs models: name some of model_1 ... model_7, "
+                            + OWN_MODEL_HINT)
     settings = {field.name: getattr(args, field.name) for field in RunConfig.options()
                 if field.name != "seed"}
     configs = [RunConfig(model, seed=seed, **settings)
-               for model in args.models for seed in args.seed]
+               for model in models for seed in args.seed]
     executor = _executor(args)
+    _own_architecture(configs[0], args)  # a slow check (it builds the model): after the rest
     _run_study(plan_study(configs, args.results_dir, retrain=True,
                           checkpoints=args.checkpoint_dir), args, executor)
 
 
 def _cmd_reproduce(args):
+    models = _models(args) or list(MODEL_NAMES)
     executor = _executor(args)  # before the plan: a bad option must not wait for it
-    plan = plan_study(protocol_configs(args.models, args.seeds, args.dataset), args.results_dir,
-                      args.retrain,
-                      checkpoints=args.checkpoint_dir)
-    estimate = estimate_time(plan, args.results_dir) if plan.to_train else None
+    configs = protocol_configs(models, args.seeds, args.dataset, builder=args.builder)
+    record = _own_architecture(configs[0], args)
+    plan = plan_study(configs, args.results_dir, args.retrain, checkpoints=args.checkpoint_dir)
+    flops = {args.name: record["train_flops_per_image"]} if record else None
+    estimate = estimate_time(plan, args.results_dir, flops=flops) if plan.to_train else None
     for line in plan_lines(plan, estimate):
         print(line, flush=True)
     _run_study(plan, args, executor, estimate)
@@ -243,6 +282,11 @@ def build_parser():
         sub.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
                          help="where runs are recorded (default: %(default)s)")
 
+    def name_option(sub):
+        sub.add_argument("--name", metavar="NAME", help="with --model: the name your model's runs "
+                         "are recorded under (results/<data set>/NAME/), a plain name not of the "
+                         "seven")
+
     results_option(command("list", _cmd_list, "list the models and their recorded runs"))
     command("summary", _cmd_summary, "print a model's layers and parameter counts").add_argument(
         "model", metavar="MODEL")
@@ -253,21 +297,29 @@ def build_parser():
     dataset_option(data)
 
     train = command("train", _cmd_train, "train models and record the runs")
-    train.add_argument("models", nargs="+", metavar="MODEL")
+    train.add_argument("models", nargs="*", metavar="MODEL")
     for field in RunConfig.options():  # one option per RunConfig field, as runs.py describes
         option = {key: value for key, value in field.metadata.items() if key != "flag"}
         if field.name == "seed":
             option.update(nargs="+", default=[field.default], help=option["help"] + "; one run "
                           "per seed (default: %(default)s)")
+        elif field.default is None:  # its help says what leaving it out does
+            option.update(default=None)
         else:
             option.update(default=field.default, help=option["help"] + " (default: %(default)s)")
         train.add_argument(field.metadata["flag"], dest=field.name, **option)
+    name_option(train)
     execution_options(train)
     results_option(train)
 
     reproduce = command("reproduce", _cmd_reproduce,
                         "train every missing protocol run; skip the recorded ones")
-    reproduce.add_argument("--models", nargs="+", default=list(MODEL_NAMES), metavar="MODEL")
+    reproduce.add_argument("--models", nargs="+", metavar="MODEL",
+                           help="the models to train (default: all seven)")
+    builder = next(field for field in RunConfig.options() if field.name == "builder")
+    reproduce.add_argument(builder.metadata["flag"], dest="builder",
+                           metavar=builder.metadata["metavar"], help=builder.metadata["help"])
+    name_option(reproduce)
     reproduce.add_argument("--seeds", nargs="+", type=int, default=list(STUDY_SEEDS),
                            metavar="SEED")
     reproduce.add_argument("--retrain", action="store_true",
@@ -320,8 +372,9 @@ def build_parser():
                        help="time nothing: write --report/--update-readme from a saved result")
     bench.add_argument("--report", type=Path, metavar="FILE",
                        help="also write a Markdown report, e.g. benchmarks/RESULTS.md")
-    bench.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
-                       help="rewrite the speed-up summary in README.md between its markers")
+    bench.add_argument("--update-docs", dest="update_readme", type=Path, nargs="?",
+                       const=SPEED_DOC, metavar="FILE", help="rewrite the speed-up summary "
+                       f"between its markers in {SPEED_DOC} (or FILE)")
     return parser
 
 
@@ -330,8 +383,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        for model in getattr(args, "models", []):
-            check_model_name(model)
+        hint = OWN_MODEL_HINT if args.command in ("train", "reproduce") else ""
+        for model in getattr(args, "models", None) or []:
+            check_model_name(model, hint=hint)
         if getattr(args, "jobs", 1) < 1:
             raise MnistCnnError(f"--jobs must be at least 1, got {args.jobs}")
         args.handler(args)

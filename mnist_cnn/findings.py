@@ -1,9 +1,10 @@
 """The study's findings in plain words and as JSON, generated from whatever runs a folder holds.
 
 `analyse(results_dir)` loads the protocol runs once and computes every architecture-level result
-(`mnist_cnn.analysis`); `findings_markdown` writes the README's and 05_conclusion's findings,
-`findings_json` what `mnist-cnn findings --json` prints, and the `*_sentence` functions the
-sentence that closes each section of 06_analysis. No number here is typed by hand.
+(`mnist_cnn.analysis`, numbers only); this module puts them in words: the claims (`Claim`),
+`findings_markdown` the README's and 05_conclusion's findings, `findings_json` what
+`mnist-cnn findings --json` prints, the `*_sentence` functions the sentence that closes each
+section of 06_analysis, and the `*_table` functions its tables. No number here is typed by hand.
 """
 
 from dataclasses import dataclass
@@ -11,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import MnistCnnError, analysis
-from .analysis import ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST
+from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .models import MODEL_NAMES
 from .report import load_original, plural
-from .tables import names_text, signed, text_table
+from .tables import names_text, signed, signed_interval, text_table
 from .data import DEFAULT_DATASET, get_dataset
-from .runs import RESULTS_DIR, representatives
+from .runs import (LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS,
+                   representatives)
 from .scores import KERAS_EPSILON, score_runs, test_labels
-from .stats import SIGNIFICANCE
+from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
 
 FINDINGS_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
 FASHION_MARKERS = ("<!-- fashion:start -->", "<!-- fashion:end -->")
@@ -38,8 +40,10 @@ class Study:
     scores: dict      # {model: [RunScore]}
     histories: dict   # {model: [history]}
     reference: dict   # the original's results (on MNIST)
-    claims: list      # [analysis.Claim]
+    claims: list      # [Claim]: the verdicts in words
     dataset: str = DEFAULT_DATASET  # the data set the runs trained and were tested on
+    per_image: analysis.PerImage | None = None  # every run's score on each test image
+    verdicts: tuple = ()  # the claims' verdicts in numbers (analysis.judge_claims)
 
     @property
     def on_original_data(self):
@@ -63,6 +67,25 @@ class Study:
     def fidelity(self, measure):
         return analysis.fidelity(self.scores, self.reference, measure)
 
+    @property
+    def margins(self):
+        """Return {measure name: margin} of this data set (analysis.margins)."""
+        return analysis.margins(self.dataset)
+
+    def means(self, measure):
+        """Return {model: analysis.ModelMean} of `measure`."""
+        return analysis.model_means(self.scores, measure, self.per_image)
+
+    def pairs(self, measure):
+        """Return every pair of models compared on `measure` (analysis.Comparison)."""
+        return analysis.pair_comparisons(self.scores, measure, self.margins[measure.name],
+                                         self.per_image)
+
+    def steps(self, measure):
+        """Return each step between adjacent depths on `measure` (analysis.Comparison)."""
+        return analysis.step_comparisons(self.scores, measure, self.margins[measure.name],
+                                         self.per_image)
+
 
 def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAULT_DATASET):
     """Load `dataset`'s protocol runs under `results_dir` and judge the original's claims on them.
@@ -78,10 +101,211 @@ def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAUL
         raise NoRunsError(f"no {get_dataset(dataset).title} protocol runs under {results_dir}: "
                           f"train some first (mnist-cnn reproduce{option}), or pass --results-dir")
     reference = load_original() if reference is None else reference
-    scores = score_runs(runs, test_labels(dataset) if labels is None else labels)
+    labels = test_labels(dataset) if labels is None else labels
+    scores = score_runs(runs, labels)
     histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
-    claims = analysis.judge_claims(scores, histories, reference)
-    return Study(runs, scores, histories, reference, claims, dataset)
+    per_image = analysis.per_image(runs, labels)
+    verdicts = tuple(analysis.judge_claims(scores, histories, reference, per_image, dataset))
+    margins = analysis.margins(dataset)
+    return Study(runs, scores, histories, reference, [claim(v, margins) for v in verdicts],
+                 dataset, per_image, verdicts)
+
+
+# --- the claims and relations in words ---------------------------------------------------
+
+FROM_TABLE = ("inferred from the original's summary table (its text ranks nothing); it reports "
+              "one run per model")
+FROM_CURVES = ("the original's conclusion says it checks each model's train and validation "
+               "curves for overfitting but names no model; inferred from its curves")
+MEASURE_NAMED = {measure.name: measure for measure in MEASURES}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the original's findings, our verdict over seeds, and the evidence, in words."""
+
+    id: str
+    statement: str
+    source: str            # where the original says it, or what we infer it from
+    verdict: str
+    evidence: str
+    summary: str = ""                    # the evidence in a few plain words
+    seeds_to_decide: int | None = None   # for "undecided": seeds per model that would decide
+    unresolvable: bool = False           # undecided, and no practical number of seeds would
+
+    def to_dict(self):
+        return {"id": self.id, "statement": self.statement, "source": self.source,
+                "verdict": self.verdict, "evidence": self.evidence, "summary": self.summary,
+                "seeds_to_decide": self.seeds_to_decide, "unresolvable": self.unresolvable}
+
+
+def seeds_text(n):
+    """Return a number of seeds per model as the findings write it: '40 seeds per model'."""
+    return f"{n:,} seeds per model"
+
+
+CANNOT_RESOLVE = (f"this test set cannot resolve it: no practical number of seeds (up to "
+                  f"{SEEDS_MOST:,} per model) would decide it")
+
+
+def decide_text(seeds_to_decide, unresolvable):
+    """Return what would decide an undecided question, '' when nothing is said."""
+    if unresolvable:
+        return CANNOT_RESOLVE
+    if seeds_to_decide:
+        return f"about {seeds_text(seeds_to_decide)} would decide it"
+    return ""
+
+
+def margin_text(measure_name, margin):
+    """Return '±0.1 pp', '±0.0025' or '±0.5% per epoch'."""
+    if measure_name == OVERFITTING_SLOPE:
+        return f"±{margin:g}% per epoch"
+    return f"±{margin:g}{MEASURE_NAMED[measure_name].difference_suffix}"
+
+
+def _ordinal(n):
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _with_interval(measure, comparison):
+    """Return '+0.16 pp [+0.05 pp, +0.28 pp]' (the 95% interval over seeds and test images)."""
+    if comparison.interval is None:
+        return measure.difference_text(comparison.difference) + " (no interval under two runs)"
+    return (measure.difference_text(comparison.difference) + " "
+            + measure.difference_interval(*comparison.interval))
+
+
+def _relation_text(measure, comparison):
+    """Return the relation, an equal one with the 90% interval that makes it so."""
+    if comparison.relation != EQUAL:
+        return comparison.relation
+    return f"equal (90% {measure.difference_interval(*comparison.equivalence_interval)})"
+
+
+STEP_WORDS = {BETTER: "a gain", WORSE: "a loss", EQUAL: "no gain", UNDECIDED: "no clear change"}
+
+
+def step_text(step, margin, interval=True):
+    """Say what one depth step does: 'no gain from 5 to 7 layers (-0.03 pp, within ±0.1 pp)'."""
+    measure = MEASURE_NAMED[step.measure]
+    value = (_with_interval(measure, step) if interval
+             else measure.difference_text(step.difference))
+    detail = {EQUAL: f"{value}, within {margin_text(step.measure, margin)}",
+              UNDECIDED: f"{value}, nor shown within {margin_text(step.measure, margin)}"}
+    return (f"{STEP_WORDS[step.relation]} from {step.b} to {step.a} layers "
+            f"({detail.get(step.relation, value)})")
+
+
+def _depth_claim(verdict, margin):
+    measure = MEASURE_NAMED[verdict.measure]
+    direction = "higher" if measure.higher_is_better else "lower"
+    statement = f"More convolutional layers give a {direction} {measure.label}."
+    if not verdict.steps:
+        return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict,
+                     "runs of fewer than two depths are recorded", "one depth only")
+    evidence = ("steps between depths, every run of the deeper depth against every run of the "
+                "one before (95% interval over seeds and test images; over seeds only): "
+                + "; ".join(f"{s.b}→{s.a} layers {_with_interval(measure, s)}"
+                            + (f" (seeds only {measure.difference_interval(*s.seeds_interval)})"
+                               if s.seeds_interval else "") + f", {_relation_text(measure, s)}"
+                            for s in verdict.steps)
+                + f"; margin {margin_text(verdict.measure, margin)}; Jonckheere–Terpstra trend "
+                f"over all {verdict.runs} runs: {analysis.p_text(verdict.trend.p_value)}"
+                + (f" (without {SHALLOWEST}: {analysis.p_text(verdict.trend_without.p_value)})"
+                   if verdict.trend_without else ""))
+    summary = "; ".join(step_text(s, margin, interval=False) for s in verdict.steps)
+    return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence, summary,
+                 verdict.seeds_to_decide, verdict.unresolvable)
+
+
+def _best_claim(verdict, margin):
+    measure = MEASURE_NAMED[verdict.measure]
+    claimed = verdict.model
+    statement = f"{claimed} has the best {measure.label} of the seven models."
+    if not verdict.against:
+        return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict,
+                     f"{claimed} or the models it is compared with have no runs")
+    by_relation = {relation: [c.b for c in verdict.against if c.relation == relation]
+                   for relation in (BETTER, WORSE, EQUAL, UNDECIDED)}
+    equal, better, worse, open_ = (names_text(by_relation[r]) if by_relation[r] else ""
+                                   for r in (EQUAL, BETTER, WORSE, UNDECIDED))
+    chance = verdict.chances.get(claimed, 0)
+    rank = (f"{claimed} ranks {_ordinal(verdict.rank)} of {verdict.models} by mean"
+            + (f" (tied with {names_text(verdict.tied)})" if verdict.tied else "")
+            + f", with a {chance:.0%} chance of being the best")
+    within = f"within {margin_text(verdict.measure, margin)}"
+    if verdict.verdict == analysis.SUPPORTED:
+        parts = ["clearly better than every other model"]
+    elif verdict.verdict == analysis.NOT_SUPPORTED:
+        parts = [f"{worse} clearly better"]
+    elif verdict.verdict == analysis.PARTLY:
+        parts = [f"tied with the leaders, {equal} ({within}), and clearly better than the rest"
+                 if better else f"tied with every other model ({within})"]
+    else:
+        parts = ([f"practically tied with {equal} ({within})"] if equal else []) + (
+            [f"clearly better than {better}"] if better else []) + [
+            f"undecided against {open_}"]
+    evidence = (f"mean {measure.label}: {claimed} {measure.text(verdict.means[claimed])}, best "
+                f"{names_text(verdict.best)}; probability of being the best: "
+                + ", ".join(f"{n} {p:.2f}" for n, p in sorted(verdict.chances.items(),
+                                                              key=lambda item: -item[1]))
+                + f"; {claimed} against each model (95% interval over seeds and test images; "
+                f"Welch over seeds, Holm over the pairs): "
+                + "; ".join(f"{c.b} {_with_interval(measure, c)}, "
+                            + (f"Holm p = {c.p_holm:.2g}, " if c.p_holm is not None else "")
+                            + _relation_text(measure, c) for c in verdict.against)
+                + f"; margin {margin_text(verdict.measure, margin)}")
+    return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence,
+                 "; ".join([rank, *parts]), verdict.seeds_to_decide, verdict.unresolvable)
+
+
+def _overfitting_claim(verdict, margin):
+    name, original = verdict.model, verdict.original
+    span = f"epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}"
+    if original.rises:
+        statement = (f"{name} overfits: its validation loss rises over {span} while its "
+                     f"training loss falls.")
+    else:
+        statement = f"{name} does not overfit: its validation loss does not rise over {span}."
+    source = (FROM_CURVES + f" (the original's validation loss there: "
+              f"{signed(original.val_slope, 2)}% per epoch, one-sided "
+              f"{analysis.p_text(original.p_rise)})")
+    if verdict.ours is None:
+        return Claim(verdict.id, statement, source, verdict.verdict,
+                     f"{verdict.runs} run recorded; a verdict over seeds needs two or more",
+                     "fewer than two seeds recorded")
+    estimate, rising = verdict.ours.estimate, verdict.ours.rising
+    counted = f"a significant rise in {rising} of {estimate.n} seeds"
+    rise = f"{margin:g}% per epoch"
+    evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
+                f"{signed(estimate.mean, 2)}% per epoch "
+                f"{signed_interval(estimate.low, estimate.high, 2)} (95%), its 90% interval up to "
+                f"{signed(verdict.high90, 2)}%; it rises significantly while training loss falls "
+                f"in {rising} of {estimate.n} seeds; a rise of {rise} or more counts as "
+                f"overfitting")
+    if verdict.overfits:
+        summary = f"ours rises over seeds ({signed(estimate.mean, 1)}% per epoch; {counted})"
+    elif verdict.overfits is False:
+        summary = (f"ours stays below a rise of {rise} ({signed(estimate.mean, 1)}% per epoch "
+                   f"on average, 90% interval up to {signed(verdict.high90, 1)}%; {counted})")
+    else:
+        summary = (f"ours moves {signed(estimate.mean, 1)}% per epoch on average, but its 90% "
+                   f"interval reaches {signed(verdict.high90, 1)}%, past the {rise} that counts "
+                   f"as a rise ({counted})")
+    return Claim(verdict.id, statement, source, verdict.verdict, evidence, summary,
+                 verdict.seeds_to_decide, verdict.unresolvable)
+
+
+def claim(verdict, margins=None):
+    """Return a verdict of analysis.judge_claims as a Claim, in words (margins: its data set's,
+    analysis.margins; MNIST's by default)."""
+    margins = analysis.margins() if margins is None else margins
+    if isinstance(verdict, analysis.DepthVerdict):
+        return _depth_claim(verdict, margins[verdict.measure])
+    if isinstance(verdict, analysis.BestVerdict):
+        return _best_claim(verdict, margins[verdict.measure])
+    return _overfitting_claim(verdict, margins[OVERFITTING_SLOPE])
 
 
 def _fidelity_entry(accuracy, loss):
@@ -117,15 +341,49 @@ def readme_fashion(results_dir=RESULTS_DIR, dataset="fashion-mnist"):
             "on both data sets side by side.")
 
 
-def findings_json(study):
-    """Return the findings as one JSON-ready object: `claims` and `fidelity` (one per model).
+def _listed(interval):
+    return None if interval is None else [interval[0], interval[1]]
 
-    Fidelity compares with the original's numbers, so it is empty on another data set.
+
+def _comparison_entry(comparison, names=("a", "b")):
+    """Return a Comparison as JSON; `names`: what A and B are called ("to", "from" for steps)."""
+    return {"measure": comparison.measure, names[0]: comparison.a, names[1]: comparison.b,
+            "difference": comparison.difference, "interval": _listed(comparison.interval),
+            "seeds_interval": _listed(comparison.seeds_interval),
+            "equivalence_interval": _listed(comparison.equivalence_interval),
+            "relation": comparison.relation, "seeds_to_decide": comparison.seeds_to_decide,
+            "unresolvable": comparison.unresolvable}
+
+
+MEAN_UNITS = {ACCURACY.name: "%", LOG_LOSS.name: "nats"}
+
+
+def findings_json(study):
+    """Return the findings as one JSON-ready object.
+
+    `margins` {measure: {value, unit}}; `means` per model and measure (accuracy in %), with the
+    95% interval over seeds and test images (`interval`) and over seeds only
+    (`seeds_interval`); `pairs` (A − B) and `depth_steps` (to − from, conv layers), each with
+    its difference in the margin's unit, 95% intervals two-way and over seeds only, 90%
+    `equivalence_interval`, `relation` (A against B: better, worse, equal, undecided) and, for
+    an undecided one, `seeds_to_decide` (per model) or `unresolvable`; `claims`; `fidelity`
+    (one per model; it compares with the original's numbers, so it is empty on another data
+    set, and gives accuracies as fractions).
     """
     fidelity = ([_fidelity_entry(a, l) for a, l in zip(study.fidelity(ACCURACY),
                                                        study.fidelity(LOG_LOSS))]
                 if study.on_original_data else [])
     return {"dataset": study.dataset, "runs": study.n_runs,
+            "margins": {name: {"value": value, "unit": analysis.MARGIN_UNITS[name]}
+                        for name, value in study.margins.items()},
+            "means": [{"model": m.model, "measure": m.measure, "unit": MEAN_UNITS[m.measure],
+                       "mean": m.mean, "interval": _listed(m.interval),
+                       "seeds_interval": _listed(m.seeds_interval), "seeds": m.seeds}
+                      for measure in MEASURES for m in study.means(measure).values()],
+            "pairs": [_comparison_entry(c) | {"p_holm": c.p_holm}
+                      for measure in MEASURES for c in study.pairs(measure)],
+            "depth_steps": [_comparison_entry(c, ("to", "from"))
+                            for measure in MEASURES for c in study.steps(measure)],
             "claims": [claim.to_dict() for claim in study.claims], "fidelity": fidelity}
 
 
@@ -156,22 +414,25 @@ def transfer_table(studies):
 
 
 def depth_steps_table(studies, measure=ACCURACY):
-    """Return the mean step between adjacent depths on each data set, with its 95% interval."""
-    steps = {dataset: {(d1, d2): d for d1, d2, d in analysis.depth_steps(study.scores, measure)}
+    """Return each step between adjacent depths on each data set: the mean step, its 95%
+    interval over seeds and test images, what it is (gain, loss, no gain, open) and its 95%
+    interval over seeds only."""
+    steps = {dataset: {(s.b, s.a): s for s in study.steps(measure)}
              for dataset, study in studies.items()}
     keys = sorted({key for by_step in steps.values() for key in by_step})
 
-    def cell(d):
-        if d is None:
+    def cell(step):
+        if step is None:
             return "—"
-        interval = (f" {measure.difference_interval(d.low, d.high)}" if d.low is not None
-                    else " (one seed: no interval)")
-        return measure.difference_text(d.difference) + interval
+        if step.seeds_interval is None:
+            return measure.difference_text(step.difference) + " (one seed: no interval)"
+        return (f"{_with_interval(measure, step)}: {STEP_WORDS[step.relation]} (seeds only "
+                f"{measure.difference_interval(*step.seeds_interval)})")
 
     titles = [get_dataset(dataset).title for dataset in studies]
     return text_table(["Conv layers", *titles],
                       [[f"{d1} → {d2}", *(cell(steps[dataset].get((d1, d2))) for dataset in studies)]
-                       for d1, d2 in keys], {"Conv layers"})
+                       for d1, d2 in keys], {"Conv layers", *titles})
 
 
 def transfer_markdown(studies):
@@ -238,14 +499,47 @@ def runs_sentence(study):
             f"({per_model})" + (f"; no run yet of {names_text(missing)}" if missing else "") + ".")
 
 
+def margins_sentence(study):
+    """Name the margins once, with what each means."""
+    margins = study.margins
+    error, loss = TYPICAL_ERROR[study.dataset], TYPICAL_LOG_LOSS[study.dataset]
+    images = round(margins[ACCURACY.name] / 100 * TEST_SIZE)
+    return (f"A difference within {margin_text(ACCURACY.name, margins[ACCURACY.name])} of test "
+            f"accuracy ({images} of the {TEST_SIZE:,} test images) counts as none: two accuracies "
+            f"at the typical error of {error:.1%} differ by about that much by chance, measured on "
+            f"two independent test sets of that size; so does one within "
+            f"{margin_text(LOG_LOSS.name, margins[LOG_LOSS.name])} of test log loss "
+            f"({LOG_LOSS_MARGIN:.0%} of a typical {loss:g}). Two models are practically tied when "
+            f"the 90% interval of their difference lies inside it.")
+
+
+def _tied_groups(equal_pairs):
+    """Return the models tied pair by pair: groups in which every pair is tied, named together
+    ('model_4, model_5 and model_7'), and the other tied pairs one by one."""
+    groups = []
+    for a, b in equal_pairs:
+        joined = [g for g in groups if a in g or b in g]
+        merged = set().union({a, b}, *joined)
+        groups = [g for g in groups if g not in joined] + [merged]
+    equal = set(equal_pairs)
+    texts = []
+    for group in groups:
+        members = sorted(group, key=MODEL_NAMES.index)
+        if all((a, b) in equal for i, a in enumerate(members) for b in members[i + 1:]):
+            texts.append(names_text(members))
+        else:
+            texts += [f"{a} and {b}" for a, b in equal_pairs if a in group]
+    return texts
+
+
 def differences_sentence(study, measure=ACCURACY):
-    """Say which architectures differ over seeds, and how the mean moves from depth to depth."""
-    pairs = analysis.architecture_pairs(study.scores, measure)
-    different = [p for p in pairs if p.significant]
+    """Say which architectures differ, which are practically tied, and what each depth adds."""
+    pairs = study.pairs(measure)
     estimates = analysis.model_estimates(study.scores, measure)
     others = [n for n in estimates if n != SHALLOWEST]
     unit = measure.difference_suffix
     worse = "below" if measure.higher_is_better else "above"
+    margin = study.margins[measure.name]
     text = []
     if SHALLOWEST in estimates and others:
         sign = 1 if measure.higher_is_better else -1  # positive: the deeper model is better
@@ -269,23 +563,68 @@ def differences_sentence(study, measure=ACCURACY):
                     f"and {measure.text(span[-1])}.")
     # Holm's correction over a single pair changes nothing, so it is named only over several.
     correction = f", Holm-corrected for the {len(pairs)} pairs" if len(pairs) > 1 else ""
-    text.append(f"Comparing seeds with Welch's test{correction}, "
-                + ("no two architectures differ clearly." if not different else
-                   ("the only clear difference is " if len(different) == 1 else
-                    "the clear differences are ") + names_text(
-                       f"{p.a} against {p.b} ({measure.difference_text(p.difference.difference)})"
-                       for p in different) + "; no other two architectures differ clearly."))
-    steps = analysis.depth_steps(study.scores, measure)
+    rule = (f"Welch's test over seeds{correction}, and the 95% interval over seeds and test "
+            f"images off 0")
+    behind = {}
+    for c in pairs:
+        if c.relation in (BETTER, WORSE):
+            winner, loser = (c.a, c.b) if c.relation == BETTER else (c.b, c.a)
+            behind.setdefault(loser, []).append(winner)
+    if behind:
+        text.append(f"Clearly apart ({rule}): " + "; ".join(
+            f"{names_text(sorted(winners, key=MODEL_NAMES.index))} better than {loser}"
+            for loser, winners in sorted(behind.items(), key=lambda i: MODEL_NAMES.index(i[0])))
+            + ".")
+    elif pairs:
+        text.append(f"No two architectures are clearly apart ({rule}).")
+    else:
+        [(name, estimate)] = estimates.items()
+        text.append(f"{name} alone is recorded ({measure.text(estimate.mean)}): no two "
+                    f"architectures to compare yet.")
+    tied = _tied_groups([(c.a, c.b) for c in pairs if c.relation == EQUAL])
+    if tied:
+        text.append(f"Practically tied (within {margin_text(measure.name, margin)}): "
+                    + "; ".join(tied) + ".")
+    open_ = [c for c in pairs if c.relation == UNDECIDED]
+    if open_ and len(open_) < len(pairs):
+        text.append(f"The other {plural(len(open_), 'pair')} "
+                    f"{'is' if len(open_) == 1 else 'are'} undecided.")
+    elif open_:
+        text.append("Every pair is undecided.")
+    steps = study.steps(measure)
     if steps:
-        text.append("From depth to depth the mean moves " + "; ".join(
-            f"{d1}→{d2} layers {measure.difference_text(d.difference)}"
-            + (f" {measure.difference_interval(d.low, d.high)}" if d.low is not None else "")
-            for d1, d2, d in steps) + " (95% intervals).")
+        text.append("From depth to depth (95% intervals over seeds and test images): "
+                    + "; ".join(step_text(s, margin) for s in steps) + ".")
     return f"*{measure.label.capitalize()}.* " + " ".join(text)
 
 
+def leaders_text(study, leaders, measure=ACCURACY):
+    """Say how the leaders by mean stand to each other: tied, apart, or what would decide it."""
+    margin = margin_text(measure.name, study.margins[measure.name])
+    among = [c for c in study.pairs(measure) if c.a in leaders and c.b in leaders]
+    relations = {c.relation for c in among}
+    pair = "they" if len(leaders) == 2 else f"all {len(leaders)}"
+    if relations == {EQUAL}:
+        return f"{pair} are practically tied (within {margin})"
+    clear = [c for c in among if c.relation in (BETTER, WORSE)]
+    if clear:
+        return "; ".join(f"{c.a if c.relation == BETTER else c.b} is clearly better than "
+                         f"{c.b if c.relation == BETTER else c.a}" for c in clear)
+    open_ = [c for c in among if c.relation == UNDECIDED]
+    needed, unresolvable = analysis.open_questions(open_)
+    what = ("telling them apart" if all(abs(c.difference) >= study.margins[measure.name]
+                                        for c in open_)
+            else "telling them apart or showing them tied")
+    if unresolvable:
+        return (f"{what} is beyond this test set: no practical number of seeds (up to "
+                f"{SEEDS_MOST:,} per model) would do it")
+    if needed:
+        return f"{what} would take about {seeds_text(needed)}"
+    return f"{what} needs two seeds of each first"
+
+
 def power_sentence(study, measure=ACCURACY):
-    """Say what the seeds recorded can detect and what would separate the leaders."""
+    """Say what the seeds recorded can detect, and how the leaders by mean stand."""
     power = analysis.power(study.scores, measure)
     if power.sd is None:
         return f"No model has two seeds yet, so the seed-to-seed spread of {measure.label} is unknown."
@@ -298,18 +637,23 @@ def power_sentence(study, measure=ACCURACY):
                 + ("" if study.even else " (the fewest any model has)")
                 + f" a difference below {power.detectable:.{measure.digits}f}{unit} can "
                 f"go unnoticed ({analysis.stats.POWER:.0%} power). ")
+    estimates = analysis.model_estimates(study.scores, measure)
+    # A mean a hair below the best reads the same once rounded: say so, or the table beside the
+    # sentence shows a third "best" that the sentence leaves out.
+    alike = [name for name, e in estimates.items() if name not in power.leaders
+             and measure.text(e.mean) == measure.text(power.best)]
+    shown_alike = (f" ({names_text(alike)}, also {measure.text(power.best)} when rounded, "
+                   f"{'is' if len(alike) == 1 else 'are'} lower by less than one test image "
+                   f"on average)" if alike else "")
     if power.gap == 0 and len(power.leaders) > 1:
         sentence += (f"The best mean, {measure.text(power.best)}, is shared by "
-                     f"{names_text(power.leaders)}: with no gap between them, no number of seeds "
-                     f"can be named that would tell them apart. ")
+                     f"{names_text(power.leaders)}{shown_alike}: "
+                     f"{leaders_text(study, power.leaders, measure)}. ")
     elif len(power.leaders) == 2:
         a, b = power.leaders
-        needed = (f"about {analysis.seeds_text(power.seeds_to_separate)}"
-                  if power.seeds_to_separate
-                  else "more seeds than is practical")
         sentence += (f"The two best by mean, {a} and {b}, differ by "
-                     f"{power.gap:.{measure.digits + 1}f}{unit}: telling them apart would take "
-                     f"{needed}. ")
+                     f"{power.gap:.{measure.digits + 1}f}{unit}: "
+                     f"{leaders_text(study, power.leaders, measure)}. ")
     sentence += ("The chance that each model is the best: " + ", ".join(
         f"{name} {best[name]:.2f}" for name in ranked if best[name] >= 0.005) + ".")
     return sentence
@@ -319,10 +663,10 @@ def claims_sentences(study):
     """Return one plain line per claim: its statement, verdict and the gist of the evidence."""
     lines = []
     for claim in study.claims:
-        decide = (f" About {analysis.seeds_text(claim.seeds_to_decide)} would decide it."
-                  if claim.seeds_to_decide else "")
+        decide = decide_text(claim.seeds_to_decide, claim.unresolvable)
         lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
-                     f"{decide} (`{claim.id}`)")
+                     + (f" {decide[0].upper()}{decide[1:]}." if decide else "")
+                     + f" (`{claim.id}`)")
     return lines
 
 
@@ -396,12 +740,21 @@ def log_loss_sentence(study):
 
 
 def overfitting_sentence(study):
-    """Say which models overfit over seeds by the second-half rule."""
-    overfit = [name for name, histories in study.histories.items()
-               if analysis.seeds_trend(histories).rises]
-    return (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
+    """Say which models overfit over seeds, which stay below the margin, which are open."""
+    verdicts = [v for v in study.verdicts if isinstance(v, analysis.OverfittingVerdict)
+                and v.ours is not None]
+    groups = {state: [v.model for v in verdicts if v.overfits is state]
+              for state in (True, False, None)}
+    margin = study.margins[OVERFITTING_SLOPE]
+    text = (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
             f"rises over seeds while training loss falls in "
-            + (names_text(overfit) if overfit else "no model") + ".")
+            + (names_text(groups[True]) if groups[True] else "no model"))
+    if groups[False]:
+        text += (f"; it stays below a rise of {margin:g}% per epoch (the 90% interval's upper "
+                 f"bound) in {names_text(groups[False])}")
+    if groups[None]:
+        text += f"; {names_text(groups[None])} could still go either way"
+    return text + "."
 
 
 def depth_sentence(study):
@@ -448,6 +801,87 @@ def ensemble_sentence(probs, labels):
             f"{log_loss(probs[best], labels):.4f} for the best single network ({best}).")
 
 
+# --- tables for the analysis notebook: both intervals side by side --------------------------
+
+def _interval_cell(measure, interval, text=None):
+    if interval is None:
+        return "—"
+    text = text or measure.difference_interval
+    return text(*interval)
+
+
+def means_table(study, measure):
+    """Return per model its seeds, mean and 95% intervals: over seeds and test images, and over
+    seeds only (pooled SD marked *)."""
+    def bounds(low, high):
+        return f"[{measure.text(low)}, {measure.text(high)}]"
+
+    rows = [[m.model, m.seeds, measure.text(m.mean), _interval_cell(measure, m.interval, bounds),
+             _interval_cell(measure, m.seeds_interval, bounds) + (" *" if m.pooled else "")]
+            for m in study.means(measure).values()]
+    return text_table(["Model", "Seeds", f"Mean {measure.label}", *COMPARISON_HEADERS[1:3]],
+                      rows, {"Model"})
+
+
+def _comparison_row(measure, c):
+    return [measure.difference_text(c.difference), _interval_cell(measure, c.interval),
+            _interval_cell(measure, c.seeds_interval),
+            _interval_cell(measure, c.equivalence_interval), c.relation, _decide_cell(c)]
+
+
+def _decide_cell(c):
+    if c.unresolvable:
+        return "beyond this test set"
+    return f"about {c.seeds_to_decide:,}" if c.seeds_to_decide else "—"
+
+
+# Short headers keep the tables inside GitHub's width; the notebook says what each interval is.
+COMPARISON_HEADERS = ["Difference", "95%, seeds and images", "95%, seeds only",
+                      "90%, seeds and images", "Relation", "Seeds per model to decide"]
+
+
+def relations_table(study, measure):
+    """Return every pair of models: difference, both 95% intervals, the 90% interval against the
+    margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
+    rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
+             f"{c.p_holm:.2g}" if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
+            for c in study.pairs(measure)]
+    return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
+                       *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
+
+
+def steps_table(study, measure):
+    """Return each step between adjacent depths, as relations_table does for pairs."""
+    rows = [[f"{c.b} → {c.a}", *_comparison_row(measure, c)] for c in study.steps(measure)]
+    return text_table(["Conv layers", *COMPARISON_HEADERS], rows,
+                      {"Conv layers", COMPARISON_HEADERS[-1]})
+
+
+SENSITIVITY_SCALES = (0.5, 1.0, 2.0)  # each margin halved, as declared, doubled
+
+
+def sensitivity_table(study):
+    """Return every claim's verdict with each margin halved, as declared and doubled."""
+    by_scale = {scale: analysis.judge_claims(study.scores, study.histories, study.reference,
+                                             study.per_image, study.dataset, scale)
+                for scale in SENSITIVITY_SCALES}
+    rows = [[verdict.id, *(by_scale[scale][index].verdict for scale in SENSITIVITY_SCALES)]
+            for index, verdict in enumerate(by_scale[1.0])]
+    return text_table(["Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)],
+                      rows, {"Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)})
+
+
+def claims_table(claims):
+    """Return the claims with their verdicts and evidence."""
+    def verdict(c):
+        decide = decide_text(c.seeds_to_decide, c.unresolvable)
+        return c.verdict + (f" ({decide})" if decide else "")
+
+    return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
+                      [[c.id, c.statement, verdict(c), c.evidence] for c in claims],
+                      {"Claim", "The original's finding", "Verdict", "Evidence"})
+
+
 def findings_markdown(study):
     """Return the findings for readers (README, 05_conclusion), in plain words."""
     claims = "\n".join(f"- {line}" for line in claims_sentences(study))
@@ -455,7 +889,8 @@ def findings_markdown(study):
                 f"{backend_sentence(study)}" if study.on_original_data else "")
     return f"""{runs_sentence(study)}
 
-**Which architectures differ.** {differences_sentence(study, ACCURACY)}
+**Which architectures differ.** {margins_sentence(study)}
+{differences_sentence(study, ACCURACY)}
 {differences_sentence(study, LOG_LOSS)}
 
 **What cannot be told apart yet.** {power_sentence(study, ACCURACY)}

@@ -29,11 +29,15 @@ class UnknownModelError(MnistCnnError, ValueError):
     """A model name that is not one of MODEL_NAMES."""
 
 
-def check_model_name(name):
-    """Return `name` if it is a known model, else raise UnknownModelError listing the valid names."""
+def check_model_name(name, hint=""):
+    """Return `name` if it is a known model, else raise UnknownModelError listing the valid names.
+
+    `hint` ends the message where there is another way, e.g. "or pass --model ... --name NAME".
+    """
     if name not in MODEL_NAMES:
         raise UnknownModelError(
-            f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+            f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}"
+            + (f", {hint}" if hint else ""))
     return name
 
 
@@ -192,21 +196,34 @@ def _define_fused_batchnorm(keras):
 
 
 def training_flops_per_image(name):
-    """Return the FLOPs one training image costs model `name`: 3x the forward pass.
+    """Return the FLOPs one training image costs model `name` (`model_training_flops`)."""
+    return model_training_flops(build_model(name))
 
-    The forward pass counts 2 FLOPs per multiply-add of the convolutions and dense layers (the
-    rest is negligible); the backward pass costs about twice the forward.
-    """
-    model = build_model(name)
-    macs = 0
+
+def flat_layers(model):
+    """Return the layers of a built Keras `model`, those of models nested in it in their place."""
+    keras, layers = import_keras(), []
     for layer in model.layers:
+        layers += flat_layers(layer) if isinstance(layer, keras.Model) else [layer]
+    return layers
+
+
+def model_training_flops(model):
+    """Return the FLOPs one training image costs the built Keras `model`: 3x the forward pass.
+
+    The forward pass counts 2 FLOPs per multiply-add of the Conv2D and Dense layers (the rest is
+    negligible); the backward pass costs about twice the forward.
+    """
+    macs = 0
+    for layer in flat_layers(model):
         kind = layer.__class__.__name__
         if kind == "Conv2D":
-            kernel = layer.kernel.shape  # (kh, kw, in, out)
+            kernel = layer.kernel.shape  # (kh, kw, in / groups, out)
             _, height, width, _ = layer.output.shape
             macs += height * width * kernel[0] * kernel[1] * kernel[2] * kernel[3]
-        elif kind == "Dense":
-            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif kind == "Dense":  # once per position where it acts on more than a vector
+            positions = math.prod(layer.output.shape[1:-1])
+            macs += positions * layer.kernel.shape[0] * layer.kernel.shape[1]
     return 3 * 2 * macs
 
 

@@ -11,7 +11,9 @@ A run is a folder of three files, written together (temporary folder, then renam
 Protocol runs on MNIST live in `results/<model>/seed_<k>/`, those on another data set in a
 folder of its own (`results/fashion-mnist/<model>/seed_<k>/`); any other configuration gets a
 variant folder in between (`results/model_1/epochs1_subset2000/seed_0/`), so a quick run can
-never overwrite or pass for a full one.
+never overwrite or pass for a full one. A model of the user's own (custom.py) lives in its data
+set's folder on MNIST too (`results/mnist/<NAME>/seed_<k>/`), beside `architecture.json`, the
+architecture that its name means.
 """
 
 import dataclasses
@@ -27,6 +29,7 @@ import numpy as np
 
 from . import MnistCnnError
 from .data import DATASET_NAMES, DEFAULT_DATASET
+from .custom import OWN_MODEL_HINT, check_name, split_spec
 from .files import write_json
 from .models import MODEL_NAMES, check_model_name
 
@@ -43,9 +46,23 @@ RESULTS_DIR = Path("results")  # relative to the working folder, like every path
 CHECKPOINTS = ".checkpoints"  # unfinished runs' checkpoints, under the results folder (git-ignored)
 HEADLINE_SEED = 0      # each model's run that single-run comparisons use (paired tests, README)
 
+# Practical equivalence: two models whose difference lies within ±margin are practically equal.
+# The margins are computed from these typical test scores (analysis.margins), per data set.
+TYPICAL_ERROR = {"mnist": 0.005,          # the original's table: about 0.5% of images wrong
+                 "fashion-mnist": 0.08}   # a typical published CNN's error on Fashion-MNIST
+# Accuracy margin: the standard error of a difference between two accuracies measured on two
+# independent test sets of TEST_SIZE images at that error, √(2p(1−p)/TEST_SIZE), rounded to one
+# significant digit (MNIST 0.1 pp = 10 test images; Fashion-MNIST 0.4 pp).
+TYPICAL_LOG_LOSS = {"mnist": 0.025,       # the original's table
+                    "fashion-mnist": 0.25}  # a typical CNN's test log loss on Fashion-MNIST
+LOG_LOSS_MARGIN = 0.1  # log-loss margin: a tenth of the data set's typical test log loss
+OVERFIT_MARGIN = 0.5   # a rise of validation loss by 0.5% per epoch (about 7% over epochs
+                       # 16–30, what a reader sees on the curve): the same on every data set
+
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
 METRICS_KEYS = ("test_loss", "test_accuracy", "config", "params", "backend", "device",
                 "versions", "date", "total_seconds")
+ARCHITECTURE_FILE = "architecture.json"  # beside a user's model's runs: what its name means
 
 
 class ConfigError(MnistCnnError, ValueError):
@@ -54,6 +71,10 @@ class ConfigError(MnistCnnError, ValueError):
 
 class RunError(MnistCnnError):
     """A recorded run that is missing or unreadable."""
+
+
+class ArchitectureError(ConfigError):
+    """A user's model name recorded with another architecture than its function builds now."""
 
 
 def _positive_int(name, value, upper=None):
@@ -69,6 +90,9 @@ class RunConfig:
 
     Each field but `model` carries the `mnist-cnn train` option that sets it, so the CLI and
     the command that retrains a run (`train_arguments`) are built from this list alone.
+    `model` is one of the seven, or with a `builder` (the function that builds a model of the
+    user's, custom.py) the NAME of that model; where the function lives is no setting of the run:
+    configs that differ only in it are equal.
     """
 
     model: str
@@ -88,10 +112,18 @@ class RunConfig:
         "help": "validate after every epoch on the test set, as the original does, or not"})
     dataset: str = dataclasses.field(default=DEFAULT_DATASET, metadata={
         "flag": "--dataset", "choices": DATASET_NAMES,
-        "help": "the data set to train and test on (default: mnist)"})
+        "help": "the data set to train and test on"})
+    builder: str | None = dataclasses.field(default=None, compare=False, metadata={
+        "flag": "--model", "metavar": "PATH:FUNCTION",
+        "help": "train a model of yours instead: the function that returns it, uncompiled "
+                "(PATH.py:FUNCTION or package.module:FUNCTION); needs --name"})
 
     def __post_init__(self):
-        check_model_name(self.model)
+        if self.builder is None:
+            check_model_name(self.model, hint=OWN_MODEL_HINT)
+        else:
+            check_name(self.model)
+            split_spec(self.builder)
         _positive_int("epochs", self.epochs)
         _positive_int("batch size", self.batch_size)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -121,25 +153,33 @@ class RunConfig:
     def variant(self):
         """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'.
 
-        The seed and the data set are not settings of the protocol: each has its folder.
+        The seed and the data set are not settings of the protocol: each has its folder; nor is
+        where a model's function lives.
         """
-        defaults = RunConfig(self.model, seed=self.seed, dataset=self.dataset)
+        defaults = RunConfig(self.model, seed=self.seed, dataset=self.dataset,
+                             builder=self.builder)
         return "_".join(f"{field.name.replace('_', '')}{getattr(self, field.name)}"
                         for field in dataclasses.fields(self)
                         if getattr(self, field.name) != getattr(defaults, field.name))
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """Return the fields as a dict; `builder` only for a user's model (the seven's records
+        are as before it)."""
+        values = dataclasses.asdict(self)
+        if values["builder"] is None:
+            del values["builder"]
+        return values
 
     @classmethod
     def from_dict(cls, values):
         """Build a config from a dict with exactly the RunConfig keys.
 
         Runs recorded before the data set was a setting have no `dataset`: they are MNIST's.
+        Runs of the seven have no `builder`.
         """
         names = {field.name for field in dataclasses.fields(cls)}
-        if isinstance(values, dict) and "dataset" not in values:
-            values = {**values, "dataset": DEFAULT_DATASET}
+        if isinstance(values, dict):
+            values = {"dataset": DEFAULT_DATASET, "builder": None, **values}
         if not isinstance(values, dict) or set(values) != names:
             raise ConfigError(f"a run config needs exactly the keys {sorted(names)}")
         return cls(**values)
@@ -150,19 +190,29 @@ def dataset_dir(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
     return Path(results_dir) if dataset == DEFAULT_DATASET else Path(results_dir) / dataset
 
 
+def model_dir(model, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+    """Return the folder of `model`'s runs on `dataset`: the seven's in `dataset_dir`, a user's
+    model's in the data set's own folder, on MNIST too (results/mnist/NAME)."""
+    if model in MODEL_NAMES:
+        return dataset_dir(results_dir, dataset) / model
+    return Path(results_dir) / dataset / model
+
+
 def run_dir(config, results_dir=RESULTS_DIR):
     """Return the folder that holds the run of `config`."""
-    parts = [config.model] + ([config.variant] if config.variant else []) + [f"seed_{config.seed}"]
-    return dataset_dir(results_dir, config.dataset).joinpath(*parts)
+    parts = ([config.variant] if config.variant else []) + [f"seed_{config.seed}"]
+    return model_dir(config.model, results_dir, config.dataset).joinpath(*parts)
 
 
 def train_arguments(config):
     """Return the `mnist-cnn` arguments that train `config` (settings at defaults left out)."""
     arguments = ["train", config.model, "--seed", str(config.seed)]
-    defaults = RunConfig(config.model)
+    if config.builder is not None:
+        arguments[1:2] = ["--model", config.builder, "--name", config.model]
+    defaults = RunConfig(config.model, builder=config.builder)
     for field in RunConfig.options():
         value = getattr(config, field.name)
-        if field.name != "seed" and value != getattr(defaults, field.name):
+        if field.name not in ("seed", "builder") and value != getattr(defaults, field.name):
             arguments += [field.metadata["flag"], str(value)]
     return arguments
 
@@ -256,9 +306,41 @@ class Run:
         return f"{self.config.model} seed {self.config.seed}{on}{extra}"
 
 
+def architecture_file(model, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+    """Return the file that records the architecture of a user's model `model` on `dataset`."""
+    return model_dir(model, results_dir, dataset) / ARCHITECTURE_FILE
+
+
+def check_architecture(model, record, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+    """Raise ArchitectureError where `model`'s recorded architecture is not `record`
+    (custom.architecture_record): a name means one architecture. Return whether one is recorded.
+    """
+    path = architecture_file(model, results_dir, dataset)
+    if not path.exists():
+        return False
+    try:
+        recorded = json.loads(path.read_text())["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RunError(f"{path} is unreadable ({type(e).__name__}): restore it, or use a new "
+                       "--name") from None
+    if recorded != record["fingerprint"]:
+        raise ArchitectureError(f"{model} names another architecture (recorded in {path}): use a "
+                                "new --name")
+    return True
+
+
 def save_run(run, results_dir=RESULTS_DIR):
-    """Write `run` to its folder under `results_dir` as one unit; return the folder."""
+    """Write `run` to its folder under `results_dir` as one unit; return the folder.
+
+    A user's model's first run also writes its architecture (metrics' "architecture") to
+    `architecture_file`; a run of another architecture under that name is refused.
+    """
     final = run_dir(run.config, results_dir)
+    architecture = run.metrics.get("architecture")
+    if architecture is not None and not check_architecture(run.config.model, architecture,
+                                                           results_dir, run.config.dataset):
+        write_json(architecture_file(run.config.model, results_dir, run.config.dataset),
+                   architecture)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
     try:
@@ -333,24 +415,45 @@ def recorded_run(config, results_dir=RESULTS_DIR):
     return run if run.config == config else None
 
 
-def run_folders(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
+def _model_folders(results_dir, dataset, model=None):
+    """Return [(model, its folder)] of `dataset` under `results_dir`: `model`'s alone, else the
+    seven's (model_*) and those of users' models (any other plain name in the data set's
+    folder)."""
+    if model is not None:
+        return [(model, model_dir(model, results_dir, dataset))]
+    found = dict.fromkeys([*dataset_dir(results_dir, dataset).glob("model_*"),
+                           *(path for path in (Path(results_dir) / dataset).glob("*")
+                             if path.name not in MODEL_NAMES)])
+    return [(path.name, path) for path in sorted(found)
+            if path.is_dir() and not path.name.startswith(".")]
+
+
+def _seed_folders(results_dir, dataset, model=None):
+    """Return [(model, parts below its folder, run folder)] of `dataset`'s recorded runs."""
+    return [(name, folder.relative_to(top).parts, folder)
+            for name, top in _model_folders(results_dir, dataset, model)
+            for folder in sorted(top.glob("**/seed_*")) if folder.is_dir()
+            and not any(part.startswith(".") for part in folder.relative_to(top).parts)]
+
+
+def run_folders(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET, model=None):
     """Return the folders of `dataset`'s recorded runs under `results_dir` (not staging or
-    checkpoints)."""
-    root = dataset_dir(results_dir, dataset)
-    return [folder for folder in sorted(root.glob("model_*/**/seed_*")) if folder.is_dir()
-            and not any(part.startswith(".") for part in folder.relative_to(root).parts)]
+    checkpoints): `model`'s, else every model's, the seven's and users'."""
+    return [folder for _, _, folder in _seed_folders(results_dir, dataset, model)]
 
 
 def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True, dataset=DEFAULT_DATASET):
     """Return `dataset`'s runs under `results_dir` (protocol runs only unless `protocol=False`).
 
-    Folders are chosen by their path (`run_dir`: data set, model, variant, seed) before any is
-    read, so that one model's runs load without reading, or tripping over, every other run.
+    Those of `model` (one of the seven or a user's model's NAME), else those of the seven alone,
+    never a user's model's. Folders are chosen by their path (`run_dir`: data set, model,
+    variant, seed) before any is read, so that one model's runs load without reading, or
+    tripping over, every other run.
     """
-    root, runs = dataset_dir(results_dir, dataset), []
-    for folder in run_folders(results_dir, dataset):
-        parts = folder.relative_to(root).parts  # (model, seed_k) or (model, variant, seed_k)
-        if (model is not None and parts[0] != model) or (protocol and len(parts) != 2):
+    runs = []
+    for name, parts, folder in _seed_folders(results_dir, dataset, model):
+        # parts: (seed_k,) or (variant, seed_k)
+        if (model is None and name not in MODEL_NAMES) or (protocol and len(parts) != 1):
             continue
         run = load_run(folder)
         if run.config.dataset != dataset:

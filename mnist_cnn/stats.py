@@ -372,18 +372,11 @@ def detectable_difference(sd, n, alpha=SIGNIFICANCE, power=POWER):
     return (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof)) * sd * math.sqrt(2 / n)
 
 
-def seeds_needed(difference, sd, alpha=SIGNIFICANCE, power=POWER, most=100_000):
-    """Return the fewest seeds per model that make `difference` detectable (None beyond `most`)."""
-    if difference == 0 or sd is None:
-        return None
-    if sd == 0:
-        return 2
-
-    def enough(n):
-        return detectable_difference(sd, n, alpha, power) <= abs(difference)
-
+def _fewest(enough, most):
+    """Return the fewest n ≥ 2 for which `enough(n)` holds (it must stay true as n grows), or
+    None beyond `most`: double to an upper bound, then bisect down."""
     high = 2
-    while not enough(high):  # double to an upper bound, then bisect down to the fewest
+    while not enough(high):
         high *= 2
         if high > 2 * most:
             return None
@@ -392,6 +385,90 @@ def seeds_needed(difference, sd, alpha=SIGNIFICANCE, power=POWER, most=100_000):
         middle = (low + high) // 2
         low, high = (low, middle) if enough(middle) else (middle + 1, high)
     return low if low <= most else None
+
+
+SEEDS_MOST = 1_000  # beyond this many seeds per model, a question is one the test set cannot decide
+
+
+def _standard_error(seed_variance, floor, n):
+    """Return the SE of a difference with `n` seeds per model: its variance is seed_variance / n
+    (the seeds' share) + floor (the test images' share, which no number of seeds shrinks)."""
+    return math.sqrt(seed_variance / n + floor)
+
+
+def seeds_to_show_difference(difference, seed_variance, floor=0.0, groups=2, alpha=SIGNIFICANCE,
+                             most=SEEDS_MOST):
+    """Return the fewest seeds per model with which a two-sided test at `alpha` detects
+    `difference` with POWER: (t(1 − α/2) + t(power)) · SE(n) ≤ |difference|, on
+    groups · (n − 1) degrees of freedom; None beyond `most` (or when nothing detects it: a 0
+    difference, or a floor too wide).
+
+    `seed_variance`: the difference's variance with one seed per model (s_a² + s_b² for two
+    models); `floor`: the variance the test images add, whatever the seeds (`image_floor`).
+    """
+    if difference == 0:
+        return None
+
+    def enough(n):
+        dof = groups * (n - 1)
+        quantiles = stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(POWER, dof)
+        return quantiles * _standard_error(seed_variance, floor, n) <= abs(difference)
+
+    return _fewest(enough, most)
+
+
+def seeds_to_fit(room, seed_variance, floor=0.0, groups=2, most=SEEDS_MOST):
+    """Return the fewest seeds per model whose EQUIVALENCE_CONFIDENCE interval's half-width,
+    t(0.95) · SE(n), is below `room` (the margin less |difference|: the interval, centred where
+    the difference is now, then fits inside ±margin); None beyond `most`, or with no room."""
+    if room <= 0:
+        return None
+    quantile = (1 + EQUIVALENCE_CONFIDENCE) / 2
+    return _fewest(lambda n: stats.t.ppf(quantile, groups * (n - 1))
+                   * _standard_error(seed_variance, floor, n) < room, most)
+
+
+def image_floor(side_a, side_b):
+    """Return the variance of mean(A) − mean(B) that the test images add and seeds never remove.
+
+    Each side is a list of (seeds, images) arrays, one per model, whose runs pool into one mean
+    per image. Method of moments: the variance over images of the per-image difference of the
+    two sides' means holds the images' own spread plus what the seeds add to each image's mean
+    (each model's variance across seeds at that image, over its runs, scaled by its share of the
+    side's runs); take the second from the first, keep it ≥ 0, and divide by the images, as a
+    mean over them does.
+    """
+    def side(arrays):
+        arrays = [np.atleast_2d(np.asarray(a, float)) for a in arrays]
+        runs = sum(a.shape[0] for a in arrays)
+        noise = sum(a.shape[0] * a.var(axis=0, ddof=1) for a in arrays if a.shape[0] > 1)
+        return np.concatenate(arrays).mean(axis=0), noise / runs ** 2
+
+    (mean_a, noise_a), (mean_b, noise_b) = side(side_a), side(side_b)
+    difference = mean_a - mean_b
+    if difference.size < 2:
+        raise ValueError("an image floor needs two or more images")
+    excess = float(difference.var(ddof=1) - np.mean(noise_a + noise_b))
+    return max(0.0, excess) / difference.size
+
+
+def round_significant(value, digits):
+    """Return `value` rounded to `digits` significant digits, halves away from 0 (0.0997 -> 0.1
+    at one digit; 150 -> 200); an int stays an int."""
+    if value == 0:
+        return value
+    places = digits - 1 - math.floor(math.log10(abs(value)))
+    step = 10.0 ** -places
+    rounded = math.copysign(math.floor(abs(value) / step + 0.5) * step, value)
+    if isinstance(value, int):
+        return int(round(rounded))
+    return round(rounded, max(places, 0))
+
+
+def count_for_people(n):
+    """Return a count as a reader takes it: itself under 100 (two significant digits), one
+    significant digit from 100 on (137 -> 100, 250 -> 300)."""
+    return round_significant(int(n), 2 if n < 100 else 1)
 
 
 @dataclass(frozen=True)

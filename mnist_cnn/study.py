@@ -53,10 +53,13 @@ BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, rela
 VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
 
 
-def protocol_configs(models, seeds, dataset=DEFAULT_DATASET):
-    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed."""
+def protocol_configs(models, seeds, dataset=DEFAULT_DATASET, builder=None):
+    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed.
+
+    With `builder`, `models` holds the NAME of the user's model that it builds (custom.py).
+    """
     # Seed by seed: whatever finishes before an interruption covers the models evenly.
-    return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset)
+    return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset, builder=builder)
                               for seed in seeds for model in models))
 
 
@@ -168,14 +171,15 @@ def _epoch_steps(config):
     return steps
 
 
-def _seconds_per_epoch(config, device, timings, bench):
+def _seconds_per_epoch(config, device, timings, bench, flops=None):
     """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
 
     The median s/epoch of the model's runs recorded on `device` with the same batch size (any
     seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
     scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
     Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
-    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`).
+    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`,
+    with `flops` for users' models).
     """
     same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
             for recorded, ran_on, seconds in timings
@@ -190,24 +194,28 @@ def _seconds_per_epoch(config, device, timings, bench):
     ms_per_step, batch_size = bench[0].get(config.model), bench[1]
     if ms_per_step is not None and batch_size == config.batch_size:
         return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
-    return _scaled_by_flops(config, device, timings)
+    return _scaled_by_flops(config, device, timings, flops)
 
 
-def _scaled_by_flops(config, device, timings):
+def _scaled_by_flops(config, device, timings, extra=None):
     """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
 
     The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
     among those with full-training-set runs on `device` at the same batch size: its median
-    s/step times the ratio of the FLOPs. (None, None) without such runs. Rough: a step's fixed
-    costs do not scale with FLOPs, so this is the estimate of last resort.
+    s/step times the ratio of the FLOPs. (None, None) without such runs, or where the FLOPs of
+    `config.model` are unknown: the seven's are in the cost table, users' models' in `extra`.
+    Rough: a step's fixed costs do not scale with FLOPs, so this is the estimate of last resort.
     """
     from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
 
     flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
+    flops.update(extra or {})
+    if config.model not in flops:
+        return None, None
     per_step = {}
     for recorded, ran_on, seconds in timings:
         if (ran_on == device and recorded.subset is None and recorded.model != config.model
-                and recorded.batch_size == config.batch_size):
+                and recorded.model in flops and recorded.batch_size == config.batch_size):
             per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
     if not per_step:
         return None, None
@@ -218,17 +226,18 @@ def _scaled_by_flops(config, device, timings):
     return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
 
 
-def estimate_time(plan, results_dir, device=None):
+def estimate_time(plan, results_dir, device=None, flops=None):
     """Return the Estimate of the time `plan`'s runs to train take on `device`.
 
     `device` defaults to this machine (`machine_name()`). Each run: the s/epoch of the runs
-    recorded on it (or its benchmark) times the epochs left to train.
+    recorded on it (or its benchmark) times the epochs left to train. `flops` gives the training
+    FLOPs per image of users' models ({NAME: FLOPs}), to scale the seven's times by.
     """
     device = device or machine_name()
     timings, bench = _recorded_timings(results_dir), _bench_timings(device)
     seconds, sources = {}, []
     for planned in plan.to_train:
-        per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench)
+        per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench, flops)
         seconds[planned.config] = (None if per_epoch is None
                                    else per_epoch * (planned.config.epochs - planned.resumes_after))
         if source is not None and source not in sources:

@@ -7,6 +7,10 @@ rate, the batch size, the epochs, and validation on the test set after every epo
 While a run trains, a checkpoint is written after every finished epoch under
 `<results_dir>/.checkpoints/` (git-ignored), or a checkpoints folder of the caller's; `train`
 picks it up and carries on from there, and deletes it once the run is saved.
+
+A model of the user's own (a config with a `builder`, custom.py) is built by its function,
+checked against the architecture recorded under its name, and then trained and recorded as the
+seven are, its architecture in metrics.json.
 """
 
 import importlib
@@ -18,13 +22,14 @@ from datetime import datetime, timezone
 import numpy as np
 
 from . import __version__, import_keras
+from .custom import architecture_record, build_custom
 from .data import load_dataset, prepare
 from .files import write_json
 from .machine import cpu_device
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
-                   RunConfig, checkpoint_dir, read_checkpoint, recorded_run, remove_checkpoint,
-                   run_dir, save_run)
+                   RunConfig, check_architecture, checkpoint_dir, read_checkpoint, recorded_run,
+                   remove_checkpoint, run_dir, save_run)
 
 keras = import_keras()
 fused_batchnorm_class()  # registered before any checkpoint that uses it is loaded
@@ -36,7 +41,7 @@ ACCELERATOR_STEPS_PER_EXECUTION = 32
 # bf16 is a separately reported speed variant (mnist-cnn bench); protocol runs are fp32.
 PRECISIONS = {"fp32": None, "bf16": "mixed_bfloat16"}
 
-__all__ = ["compile_model", "epoch_order", "make_dataset", "train", "train_or_load",
+__all__ = ["compile_model", "epoch_order", "make_dataset", "own_model", "train", "train_or_load",
            "training_model", "use_full_float32"]
 
 
@@ -49,6 +54,21 @@ def training_model(name, precision="fp32"):
     """
     return build_model(name, fused_batchnorm=keras.backend.backend() == "tensorflow",
                        dtype=PRECISIONS[precision])
+
+
+def own_model(config, results_dir=RESULTS_DIR, check=True):
+    """Return (model, architecture record) of the user's model of `config` (one with a builder).
+
+    The model is what its function builds (custom.build_custom, checked for the protocol); the
+    record is custom.architecture_record's with the builder. With `check`, a model whose
+    architecture is not the one recorded under its name in `results_dir` is refused
+    (runs.ArchitectureError).
+    """
+    model = build_custom(config.builder)
+    record = {**architecture_record(model), "builder": config.builder}
+    if check:
+        check_architecture(config.model, record, results_dir, config.dataset)
+    return model, record
 
 
 def epoch_order(n, seed, epoch):
@@ -287,8 +307,10 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
     silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to what suits
     the device, lowered to divide an epoch's steps (it changes speed, not results).
     Return the saved Run. With `save=False`, return it unsaved (path None) and keep its last
-    checkpoint: the caller saves it (`runs.save_run`), then removes the checkpoint
-    (`runs.remove_checkpoint`), so that the run is never lost in between.
+    checkpoint: the caller saves it (`runs.save_run`, which checks a user's model's architecture
+    against its name), then removes the checkpoint (`runs.remove_checkpoint`), so that the run is
+    never lost in between. A user's model whose function now builds another architecture than
+    the one recorded under its name is refused before training (runs.ArchitectureError).
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"train takes a RunConfig, got {config!r}: train(RunConfig(name, ...))")
@@ -298,6 +320,9 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
     x_test, y_test = prepare(x_test, y_test)
 
     keras.utils.set_random_seed(config.seed)
+    own, architecture = None, None
+    if config.builder is not None:  # built right after the seed, as the seven are when fresh
+        own, architecture = own_model(config, results_dir, check=save)
     matmul_precision = use_full_float32()
     device = describe_device()
     steps_per_execution = steps_per_execution_for(device, -(-len(x_train) // config.batch_size),
@@ -312,8 +337,8 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
         net, start_epoch, history = resumed
         log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")
     else:
-        net, start_epoch = compile_model(training_model(config.model), config.lr,
-                                         steps_per_execution), 0
+        net = training_model(config.model) if own is None else own
+        net, start_epoch = compile_model(net, config.lr, steps_per_execution), 0
 
     if start_epoch < config.epochs:
         validation = None
@@ -349,6 +374,8 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
         # a shared device makes epochs slower, never different.
         "runs_sharing_device": runs_at_once,
     }
+    if architecture is not None:
+        metrics["architecture"] = architecture
     run = Run(None, config, history, metrics, probs.astype(np.float16))
     if save:
         save_run(run, results_dir)
@@ -370,6 +397,8 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
                                         "runs_at_once")
            if k in settings}
     config = as_config(model, **settings)
+    if config.builder is not None:  # a name recorded with another architecture is no match
+        own_model(config, results_dir)
     run = None if retrain else recorded_run(config, results_dir)
     if run is not None:
         log(f"up to date: {run.label} ({run.path})")

@@ -104,3 +104,82 @@ def heavy_modules_after(argv, modules, cwd=None, blocked=()):
                               capture_output=True, text=True, cwd=cwd)
         imported = json.loads(report.read_text()) if report.exists() else None
     return done, imported
+
+
+# A module of models of a user's own, as a reader would write it: `build` is a tiny model (one
+# conv layer) for the protocol; the others are variants and mistakes.
+OWN_MODELS = '''
+import keras
+
+
+def build(hidden=16):
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(4),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dropout(0.25),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+def wider():
+    return build(hidden=32)
+
+
+def _wired(second_input_is_first):
+    inputs = keras.Input(shape=(28, 28, 1))
+    first = keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    second = keras.layers.Conv2D(2, 3, padding="same")(first)
+    joined = keras.layers.Add()([first if second_input_is_first else second, second])
+    flat = keras.layers.Flatten()(keras.layers.MaxPooling2D(4)(joined))
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(flat))
+
+
+def residual():
+    return _wired(True)
+
+
+def doubled():  # the same layers as residual, wired otherwise
+    return _wired(False)
+
+
+def raises():
+    raise RuntimeError("no model today\\nsecond line")
+
+
+def not_a_model():
+    return "a model"
+
+
+NOT_CALLABLE = 3
+
+
+def wrong_input():
+    return keras.Sequential([keras.Input(shape=(32, 32, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
+def wrong_output():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(5, activation="softmax")])
+
+
+def logits():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(10)])
+
+
+def no_input():
+    return keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+'''
+
+
+def write_own_models(folder):
+    """Write OWN_MODELS to `folder`/own_models.py and a module that cannot be imported to
+    `folder`/broken.py; return `folder`."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / "own_models.py").write_text(OWN_MODELS)
+    (Path(folder) / "broken.py").write_text("import a_module_that_is_nowhere\n")
+    return Path(folder)

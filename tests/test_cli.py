@@ -13,7 +13,9 @@ import pytest
 
 from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
-from helpers import heavy_modules_after, make_run
+from helpers import heavy_modules_after, make_run, write_own_models
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def mnist_cnn(*args, env=None, cwd=None):
@@ -93,14 +95,44 @@ BAD_INPUT = [
     (["frobnicate"], ["frobnicate"]),
     (["train", "model_1", "--jobs", "0"], ["--jobs", "0"]),
 ]
+# A model of one's own (--model, --name); {code} is the folder of helpers.OWN_MODELS.
+OWN = "{code}/own_models.py:"
+OWN_BAD_INPUT = [
+    (["train", "--model", "missing.py:build", "--name", "mine"], ["no file /", "missing.py"]),
+    (["train", "--model", "no_such_package_anywhere:build", "--name", "mine"],
+     ["no module no_such_package_anywhere"]),
+    (["train", "--model", OWN + "nope", "--name", "mine"], ["no function nope"]),
+    (["train", "--model", OWN + "raises", "--name", "mine"], ["raised RuntimeError"]),
+    (["train", "--model", OWN + "not_a_model", "--name", "mine"], ["not a Keras model"]),
+    (["train", "--model", OWN + "wrong_input", "--name", "mine"], ["(None, 28, 28, 1)"]),
+    (["train", "--model", OWN + "wrong_output", "--name", "mine"], ["(None, 5)"]),
+    (["reproduce", "--model", OWN + "logits", "--name", "mine"], ["softmax"]),
+    (["train", "--model", OWN + "build", "--name", "model_3"], ["model_3", "one of the seven"]),
+    (["train", "--model", OWN + "build", "--name", "My-Model"], ["not a plain name"]),
+    (["train", "--model", OWN + "build"], ["--model needs --name"]),
+    (["reproduce", "--name", "mine"], ["--name mine", "--model PATH:FUNCTION"]),
+    (["train", "model_1", "--model", OWN + "build", "--name", "mine"], ["leave out model_1"]),
+    (["reproduce", "--models", "model_1", "model_4", "--model", OWN + "build", "--name", "mine"],
+     ["leave out model_1 model_4"]),
+    (["train"], ["train needs models", "--model PATH:FUNCTION --name NAME"]),
+    (["train", "mine"], ["unknown model 'mine'", "--model PATH:FUNCTION --name NAME"]),
+]
 
 
-@pytest.mark.parametrize("args, words", BAD_INPUT)
-def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, monkeypatch, capsys, args, words):
+@pytest.fixture(scope="module")
+def own_code(tmp_path_factory):
+    """A folder (outside the tests' working folders) holding helpers.OWN_MODELS."""
+    return write_own_models(tmp_path_factory.mktemp("code"))
+
+
+@pytest.mark.parametrize("args, words", BAD_INPUT + OWN_BAD_INPUT)
+def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, monkeypatch, capsys, own_code,
+                                                    args, words):
     # In this process (a real process below), in an empty folder with the default
     # --results-dir (results/, relative to it), so that anything written shows up below.
     import mnist_cnn.cli
 
+    args = [arg.format(code=own_code) for arg in args]
     monkeypatch.chdir(tmp_path)
     try:
         code = mnist_cnn.cli.main(args)
@@ -112,8 +144,11 @@ def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, monkeypatch, capsy
     assert snapshot(tmp_path) == []
 
 
-@pytest.mark.parametrize("args, words", [BAD_INPUT[0], BAD_INPUT[6], BAD_INPUT[13]])
-def test_bad_input_in_a_real_process(tmp_path, args, words):
+@pytest.mark.parametrize("args, words", [BAD_INPUT[0], BAD_INPUT[6], BAD_INPUT[13],
+                                         OWN_BAD_INPUT[4]])
+def test_bad_input_in_a_real_process(tmp_path, own_code, args, words):
+    # OWN_BAD_INPUT[4]: the user's module imports Keras, whose chatter must not reach stderr.
+    args = [arg.format(code=own_code) for arg in args]
     assert_clean_failure(mnist_cnn(*args, cwd=tmp_path), *words)
     assert snapshot(tmp_path) == []
 
@@ -579,3 +614,61 @@ def test_make_reproduce_runs_the_data_set_asked_for():
     assert "mnist-cnn reproduce --dataset mnist" in default and "fashion-mnist" not in default
     assert "mnist-cnn reproduce --dataset fashion-mnist" in fashion
     assert "mnist-cnn data --dataset fashion-mnist" in fashion  # installed and verified first
+
+
+@pytest.mark.training
+def test_the_example_trains_under_its_name_and_a_name_keeps_its_architecture(tmp_path, own_code,
+                                                                             capsys):
+    # The example of docs/compare_your_model.md, as its commands give it, on a short subset.
+    results = tmp_path / "results"
+    own = ["--model", "examples/batchnorm_model_1.py:build", "--name", "model_1_bn"]
+    done = mnist_cnn("train", *own, "--epochs", 1, "--subset", 256, "--results-dir", results,
+                     cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = results / "mnist" / "model_1_bn" / "epochs1_subset256" / "seed_0"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["config"]["builder"] == f"{ROOT}/examples/batchnorm_model_1.py:build"
+    architecture = json.loads((results / "mnist" / "model_1_bn" / "architecture.json").read_text())
+    assert metrics["architecture"] == architecture and architecture["conv_layers"] == 2
+    assert architecture["keras_config"]["layers"][2]["class_name"] == "BatchNormalization"
+    assert not list(results.glob("model_*"))  # not among the seven's MNIST folders
+
+    # Another function under the same name: refused before training, nothing written.
+    before = snapshot(tmp_path)
+    for command in (["train", "--epochs", 1, "--subset", 256], ["reproduce"]):
+        done = mnist_cnn_here(capsys, *command, "--model", own_code / "own_models.py:build",
+                              "--name", "model_1_bn", "--results-dir", results)
+        assert_clean_failure(done, "model_1_bn names another architecture (recorded in "
+                             f"{results}/mnist/model_1_bn/architecture.json): use a new --name")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.training
+def test_an_own_model_trains_in_worker_processes(own_code, tmp_path):
+    # A path relative to the working folder, made absolute for the workers.
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "own_models.py").write_text((own_code / "own_models.py").read_text())
+    done = mnist_cnn("train", "--model", "own_models.py:build", "--name", "tiny", "--epochs", 1,
+                     "--subset", 128, "--seed", 0, 1, "--jobs", 2, "--results-dir", "results",
+                     cwd=code)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for seed in (0, 1):
+        run = load_run(code / "results" / "mnist" / "tiny" / "epochs1_subset128" / f"seed_{seed}")
+        assert run.config.builder == f"{code}/own_models.py:build"
+        assert run.metrics["architecture"]["conv_layers"] == 1
+        assert re.search(rf"^== tiny seed {seed}, epochs1_subset128: .*\(worker \d+", done.stdout,
+                         re.M), done.stdout
+
+
+def test_reproduce_trains_an_own_model_and_times_it_by_its_flops(timed_results, reproduce,
+                                                                 fake_training, own_code):
+    spec = f"{own_code}/own_models.py:build"
+    other = make_run("other", seed=0, builder=spec)  # a user's run: no FLOPs of its own known
+    save_run(other, timed_results)
+    lines = reproduce("--model", spec, "--name", "tiny", "--seeds", 0, 1)
+    assert lines[0] == "0 of 2 runs recorded; 2 to train: tiny seed 0, tiny seed 1"
+    assert lines[1].startswith("time to train: about ") and lines[1].endswith(
+        "from model_1's s/epoch scaled by training FLOPs")
+    assert fake_training == [RunConfig("tiny", seed=seed, builder=spec) for seed in (0, 1)]
+    assert all(config.builder == spec for config in fake_training)

@@ -1,7 +1,9 @@
 """`mnist-cnn findings` and the findings text, from made-up results folders."""
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 
@@ -57,9 +59,10 @@ def test_findings_json_has_every_claim_and_a_fidelity_entry_per_model(results):
         assert set(claim) >= {"id", "statement", "verdict", "evidence"}
     verdicts = {c["id"]: c["verdict"] for c in answer["claims"]}
     # model_1 is far behind, but the 5- and 7-layer models tie (means 9,954.3 and 9,954.5 images
-    # right): the trend holds, its last step is not clear. Log loss falls as accuracy rises.
+    # right): a gain from 2 to 3 layers, no gain from 5 to 7. Log loss falls as accuracy rises.
     assert verdicts["depth-accuracy"] == verdicts["depth-log-loss"] == "partly supported"
-    # model_7 (9,954) is below model_4 and model_6 (9,955), but no model clearly beats it.
+    # model_7 (9,954) ties model_4, model_5 and model_6 within the margin, is clearly above
+    # model_1, and neither tied with nor apart from model_2 and model_3 yet.
     assert verdicts["model_7-best"] == "undecided"
     # make_run's histories fall in every seed: an original that overfits is contradicted, one
     # that does not is borne out.
@@ -118,6 +121,68 @@ def test_readme_findings_say_so_when_nothing_is_recorded(tmp_path):
     assert "No protocol run is recorded yet" in findings.readme_findings(tmp_path)
 
 
+def test_findings_json_gives_the_margins_means_pairs_and_depth_steps(results):
+    done = cli("findings", "--json", "--results-dir", results)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"dataset", "runs", "margins", "means", "pairs", "depth_steps",
+                           "claims", "fidelity"}
+    # MNIST's margins, from its typical error (0.5%) and test log loss (0.025).
+    accuracy_margin = float(f"{100 * math.sqrt(2 * 0.005 * 0.995 / 10_000):.1g}")
+    assert answer["margins"] == {"accuracy": {"value": accuracy_margin, "unit": "pp"},
+                                 "log_loss": {"value": 0.0025, "unit": "nats"},
+                                 "overfitting_slope": {"value": 0.5, "unit": "% per epoch"}}
+    assert len(answer["means"]) == 14 and len(answer["pairs"]) == 42
+    assert [(s["measure"], s["from"], s["to"]) for s in answer["depth_steps"]] == [
+        (m, a, b) for m in ("accuracy", "log_loss") for a, b in ((2, 3), (3, 5), (5, 7))]
+    for mean in answer["means"]:
+        low, high = mean["interval"]
+        assert low < mean["mean"] < high and mean["seeds"] == 3
+    relations = set()
+    for entry in answer["pairs"] + answer["depth_steps"]:
+        assert set(entry) >= {"measure", "difference", "interval", "seeds_interval",
+                              "equivalence_interval", "relation", "seeds_to_decide"}
+        margin = answer["margins"][entry["measure"]]["value"]
+        relation, relations = entry["relation"], relations | {entry["relation"]}
+        low, high = entry["interval"]
+        if relation in ("better", "worse"):
+            assert low > 0 or high < 0, entry
+        if relation == "equal":  # the 90% interval inside ±margin
+            low90, high90 = entry["equivalence_interval"]
+            assert -margin < low90 and high90 < margin, entry
+        if relation == "undecided":
+            assert (entry["seeds_to_decide"] is None) == entry["unresolvable"], entry
+        else:
+            assert entry["seeds_to_decide"] is None and not entry["unresolvable"], entry
+        assert entry["seeds_to_decide"] is None or entry["seeds_to_decide"] <= 1000
+    assert relations == {"worse", "better", "equal", "undecided"}
+    pairs = {(p["measure"], p["a"], p["b"]): p for p in answer["pairs"]}
+    assert pairs[("accuracy", "model_1", "model_4")]["relation"] == "worse"
+    assert pairs[("accuracy", "model_1", "model_4")]["p_holm"] < 0.05
+    assert pairs[("accuracy", "model_4", "model_6")]["relation"] == "equal"  # both 9,955
+    for claim in answer["claims"]:
+        assert claim["seeds_to_decide"] is None or claim["verdict"] == "undecided"
+        assert claim["seeds_to_decide"] is None or claim["seeds_to_decide"] <= 1000
+
+
+def test_a_study_where_every_model_has_the_same_five_runs(tmp_path):
+    same = {model: (0.9950, 0.9953, 0.9948, 0.9955, 0.9951) for model in MODEL_NAMES}
+    study = findings.analyse(make_study(tmp_path, same))
+    for measure in findings.MEASURES:
+        assert {c.relation for c in study.pairs(measure)} == {"equal"}
+        assert {s.relation for s in study.steps(measure)} == {"equal"}  # no step a gain
+    verdicts = {c.id: c for c in study.claims}
+    assert verdicts["depth-accuracy"].verdict == verdicts["depth-log-loss"].verdict == (
+        "not supported")
+    assert verdicts["model_7-best"].verdict == "partly supported"
+    assert "tied with every other model (within ±0.1 pp)" in verdicts["model_7-best"].summary
+    sentence = findings.differences_sentence(study)
+    assert "No two architectures are clearly apart" in sentence
+    assert ("Practically tied (within ±0.1 pp): model_1, model_2, model_3, model_4, model_5, "
+            "model_6 and model_7.") in sentence
+    assert "no gain from 2 to 3 layers" in sentence and "a gain" not in sentence
+
+
 def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
     # Whole images right per seed, so that tied means compare exactly.
     means = {name: sum(round(a * 10_000) for a in accuracies)
@@ -125,7 +190,8 @@ def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
     tied = sorted(name for name, total in means.items() if total == max(means.values()))
     assert len(tied) > 1  # the made-up study has a tie for the best mean
     sentence = findings.power_sentence(findings.analyse(results))
-    assert f"is shared by {findings.names_text(tied)}: with no gap" in sentence
+    assert (f"is shared by {findings.names_text(tied)}: they are practically tied (within "
+            "±0.1 pp)") in sentence
     assert "The two best by mean" not in sentence
 
 
@@ -138,11 +204,18 @@ def test_the_power_sentence_says_the_fewest_seeds_only_when_models_have_unequal_
 
 
 def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_ones(results):
-    sentence = findings.differences_sentence(findings.analyse(results))
+    study = findings.analyse(results)
+    sentence = findings.differences_sentence(study)
     # Seven architectures make 21 pairs; Holm's correction runs over the pairs, not the seeds.
-    assert "Comparing seeds with Welch's test, Holm-corrected for the 21 pairs, " in sentence
-    assert "model_1 against model_4 (" in sentence  # the made-up model_1 is clearly behind
-    assert "over the seeds," not in sentence
+    assert ("Clearly apart (Welch's test over seeds, Holm-corrected for the 21 pairs, and the "
+            "95% interval over seeds and test images off 0): model_2, model_3, model_4, model_5, "
+            "model_6 and model_7 better than model_1.") in sentence
+    # model_4 to model_7 lie within 0.01 pp of each other (made-up means 99.54-99.55%).
+    assert "Practically tied (within ±0.1 pp): model_2 and model_3; model_4, model_5, " \
+        "model_6 and model_7." in sentence
+    undecided = sum(c.relation == "undecided" for c in study.pairs(findings.ACCURACY))
+    assert f"The other {undecided} pairs are undecided." in sentence
+    assert "no gain from 5 to 7 layers (0.00 pp [" in sentence
 
 
 def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_correction(tmp_path):
@@ -151,17 +224,51 @@ def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_corr
     gap = 100 * (sum(ACCURACIES["model_4"]) - sum(ACCURACIES["model_1"])) / 3
     assert f"{gap:.2f} pp below model_4." in sentence  # the one deeper model, by name
     # Two architectures make one pair, over which Holm's correction changes nothing.
-    assert ("Comparing seeds with Welch's test, the only clear difference is "
-            "model_1 against model_4 (") in sentence
-    assert "Holm" not in sentence
+    assert "Clearly apart (Welch's test over seeds, and the 95% interval" in sentence
+    assert "model_4 better than model_1." in sentence and "Holm" not in sentence
+    assert "a gain from 2 to 5 layers (+0.33 pp [" in sentence
 
 
-def test_claim_lines_group_the_digits_of_a_large_number_of_seeds():
-    claim = findings.analysis.Claim("b", "B is so.", "table", findings.analysis.UNDECIDED,
-                                    "e", "within seed noise", 18408)
-    study = findings.Study({}, {}, {}, {}, [claim])
-    [line] = findings.claims_sentences(study)
-    assert "About 18,408 seeds per model would decide it." in line
+def test_claim_lines_say_what_would_decide_an_undecided_claim():
+    claims = [findings.Claim("a", "A is so.", "table", "undecided", "e", "within seed noise", 400),
+              findings.Claim("b", "B is so.", "table", "undecided", "e", "within seed noise",
+                             None, unresolvable=True),
+              findings.Claim("c", "C is so.", "table", "supported", "e", "clear")]
+    study = findings.Study({}, {}, {}, {}, claims)
+    first, second, third = findings.claims_sentences(study)
+    assert "About 400 seeds per model would decide it. (`a`)" in first
+    assert ("This test set cannot resolve it: no practical number of seeds (up to 1,000 per "
+            "model) would decide it. (`b`)") in second
+    assert third == "C is so. **Supported**: clear. (`c`)"
+    table = findings.claims_table(claims)
+    assert table.rows[0][2] == "undecided (about 400 seeds per model would decide it)"
+    assert table.rows[1][2].startswith("undecided (this test set cannot resolve it")
+    assert table.rows[2][2] == "supported" and "<table>" in table.get_html_string()
+
+
+def test_the_findings_name_the_margin_once_and_no_seed_count_above_a_thousand(results):
+    text = findings.findings_markdown(findings.analyse(results))
+    assert text.count("counts as none") == 1
+    assert ("A difference within ±0.1 pp of test accuracy (10 of the 10,000 test images) "
+            "counts as none") in text
+    assert all(int(n.replace(",", "")) <= 1000
+               for n in re.findall(r"[Aa]bout ([\d,]+) seeds", text))
+
+
+def test_the_tables_show_both_intervals(results):
+    study = findings.analyse(results)
+    table = findings.relations_table(study, findings.ACCURACY)
+    assert len(table.rows) == 21 and table.field_names[2:4] == [
+        "95%, seeds and images", "95%, seeds only"]
+    pair = study.pairs(findings.ACCURACY)[0]
+    assert table.rows[0][:3] == ["model_1 − model_2", "-0.24 pp",
+                                 findings.ACCURACY.difference_interval(*pair.interval)]
+    assert table.rows[0][6] == pair.relation == "worse"
+    steps = findings.steps_table(study, findings.LOG_LOSS)
+    assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
+    means = findings.means_table(study, findings.ACCURACY)
+    assert means.rows[0][:3] == ["model_1", 3, f"{mean_percent('model_1'):.2f}%"]
+    assert means.rows[0][3] != means.rows[0][4]  # over seeds and images, over seeds only
 
 
 def test_the_sources_sentence_names_each_kind_of_claim_once_beside_what_it_rests_on(results):
@@ -258,3 +365,22 @@ def test_readme_answer_without_fashion_runs_says_how_to_train_them(results):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().endswith("(mnist-cnn reproduce --dataset fashion-mnist), or pass "
                                         "--results-dir")
+
+
+def test_the_sensitivity_table_judges_every_claim_at_half_once_and_twice_the_margins(results):
+    study = findings.analyse(results)
+    table = findings.sensitivity_table(study)
+    assert table.field_names == ["Claim", "margins × 0.5", "margins × 1", "margins × 2"]
+    assert [row[0] for row in table.rows] == [claim.id for claim in study.claims]
+    assert [row[2] for row in table.rows] == [claim.verdict for claim in study.claims]
+
+
+def test_the_power_sentence_names_a_mean_that_rounds_to_the_best(tmp_path):
+    # model_7 is right on one image fewer over its three seeds than the tied leaders: a third of
+    # an image per seed, the same 99.55% once rounded.
+    accuracies = {**ACCURACIES, "model_7": (0.9956, 0.9952, 0.9956)}
+    sentence = findings.power_sentence(findings.analyse(make_study(tmp_path, accuracies)))
+    assert ("(model_7, also 99.55% when rounded, is lower by less than one test image on "
+            "average)") in sentence
+    assert "model_7, also" not in findings.power_sentence(findings.analyse(
+        make_study(tmp_path / "apart", {**ACCURACIES, "model_7": (0.9950, 0.9950, 0.9950)})))

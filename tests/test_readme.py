@@ -1,5 +1,6 @@
 """The README's results table is generated from results/ and must not drift from it."""
 
+import re
 from pathlib import Path
 
 from mnist_cnn.findings import (FASHION_MARKERS, FINDINGS_MARKERS, analyse, findings_markdown,
@@ -10,10 +11,12 @@ from mnist_cnn.report import (COST_MARKERS, README_MARKERS, cost_markdown, proto
 from helpers import import_script
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_README_LINES = 150   # the README is for readers; the rest lives in docs/
+FIRST_SCREEN_LINES = 20  # the findings start within the first screen
 
 
-def generated(markers):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def generated(markers, document="README.md"):
+    text = (ROOT / document).read_text(encoding="utf-8")
     start, end = markers
     return text.split(start)[1].split(end)[0].strip()
 
@@ -28,12 +31,22 @@ def test_cost_table_matches_recorded_runs():
         "README cost table is stale: run `mnist-cnn table --update-readme`")
 
 
-def test_results_come_before_how_to_read_the_study_then_the_rest():
+def test_readme_is_the_answer_the_results_the_commands_and_links():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings.index("## How to read the study") == headings.index("## Results") + 1
+    assert headings == ["## Findings", "## Results", "## Two commands", "## The notebooks",
+                        "## More"]
+    assert len(text.splitlines()) <= MAX_README_LINES
     assert text.index(README_MARKERS[1]) < text.index(COST_MARKERS[0]) < text.index(
-        "## How to read the study")
+        "## Two commands")
+
+
+def test_every_link_in_the_readme_and_docs_resolves():
+    for document in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)", document.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://")):
+                continue
+            assert (document.parent / target).exists(), f"{document.name}: {target}"
 
 
 def test_findings_match_recorded_runs():
@@ -53,11 +66,10 @@ def test_fashion_mnist_answer_matches_recorded_runs():
         "## Results")
 
 
-def test_findings_come_right_after_the_two_commands():
+def test_findings_open_the_readme():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[:3] == ["## Two commands", "## Findings", "## Results"]
-    assert text.index(FINDINGS_MARKERS[0]) > text.index("## Findings")
+    assert text.index("## Findings") < text.index(FINDINGS_MARKERS[0]) < text.index("## Results")
+    assert len(text[:text.index(FINDINGS_MARKERS[0])].splitlines()) <= FIRST_SCREEN_LINES
 
 
 def test_readme_names_the_two_setup_commands():
@@ -73,8 +85,8 @@ def test_ray_overhead_summary_matches_its_measurement():
 
     bench = import_script(ROOT / "benchmarks" / "ray_overhead.py")
     result = json.loads(bench.JSON.read_text())
-    assert generated(bench.MARKERS) == bench.overhead_markdown(result).strip(), (
-        "README's Ray overhead is stale: python benchmarks/ray_overhead.py --update-readme")
+    assert generated(bench.MARKERS, "docs/cluster.md") == bench.overhead_markdown(result).strip(), (
+        "docs/cluster.md's Ray overhead is stale: python benchmarks/ray_overhead.py --update-docs")
 
 
 def test_ray_overhead_summary_writes_an_overhead_that_rounds_to_zero_without_a_sign():

@@ -1,14 +1,16 @@
 """The run format: RunConfig and its variants, folders, saving and loading, finding runs."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from mnist_cnn import MnistCnnError
-from mnist_cnn.runs import (EPOCHS, ConfigError, RunConfig, RunError, find_runs, load_run,
-                            recorded_run, retrain_hint, run_dir, run_folders, save_run,
-                            train_arguments)
+from mnist_cnn.runs import (EPOCHS, ArchitectureError, ConfigError, RunConfig, RunError,
+                            architecture_file, check_architecture, find_runs, load_run,
+                            recorded_run, representatives, retrain_hint, run_dir, run_folders,
+                            save_run, train_arguments)
 
 from helpers import make_run
 
@@ -161,3 +163,70 @@ def test_runs_recorded_before_the_data_set_was_a_setting_are_mnist_runs():
     assert RunConfig.from_dict(values) == RunConfig("model_5", seed=2, dataset="mnist")
     with pytest.raises(ConfigError, match="unknown data set 'cifar10'"):
         RunConfig("model_5", dataset="cifar10")
+
+
+OWN = dict(builder="models/mine.py:build")  # a user's model's function (never imported here)
+
+
+def test_where_a_models_function_lives_is_no_setting_of_its_runs():
+    here, there = RunConfig("mine", seed=2, **OWN), RunConfig("mine", seed=2, builder="b.py:f")
+    assert here == there and hash(here) == hash(there)
+    assert here.is_protocol and RunConfig("mine", epochs=1, **OWN).variant == "epochs1"
+    assert here.to_dict()["builder"] == OWN["builder"]
+    assert RunConfig.from_dict(here.to_dict()).builder == OWN["builder"]
+    assert "builder" not in RunConfig("model_1").to_dict()  # the seven's records stay as they were
+    assert RunConfig.from_dict(RunConfig("model_1").to_dict()) == RunConfig("model_1")
+
+
+@pytest.mark.parametrize("settings, words", [
+    (dict(model="mine"), ["unknown model 'mine'", "model_7", "--model PATH:FUNCTION --name NAME"]),
+    (dict(model="model_3", **OWN), ["model_3", "one of the seven"]),
+    (dict(model="My-Model", **OWN), ["not a plain name"]),
+    (dict(model="mine", builder="mine.py"), ["names no function"]),
+])
+def test_a_users_model_needs_its_function_and_a_name_of_its_own(settings, words):
+    with pytest.raises(MnistCnnError) as raised:
+        RunConfig(**settings)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_a_users_model_lives_in_its_data_sets_folder_on_mnist_too(tmp_path):
+    mnist = RunConfig("mine", seed=1, **OWN)
+    assert run_dir(mnist, tmp_path) == tmp_path / "mnist" / "mine" / "seed_1"
+    fashion = RunConfig("mine", epochs=2, dataset="fashion-mnist", **OWN)
+    assert run_dir(fashion, tmp_path) == tmp_path / "fashion-mnist" / "mine" / "epochs2" / "seed_0"
+    assert retrain_hint(fashion) == ("mnist-cnn train --model models/mine.py:build --name mine "
+                                     "--seed 0 --epochs 2 --dataset fashion-mnist")
+
+
+def test_the_sevens_tables_never_pick_up_a_users_runs(tmp_path):
+    for dataset in ("mnist", "fashion-mnist"):
+        seven = save_run(make_run("model_1", seed=0, dataset=dataset), tmp_path)
+        # A name that looks like the seven's folders: only MODEL_NAMES are the seven.
+        mine = [save_run(make_run(name, seed=0, dataset=dataset, **OWN), tmp_path)
+                for name in ("mine", "model_8")]
+        assert [run.path for run in find_runs(tmp_path, dataset=dataset)] == [seven]
+        assert [run.path for run in find_runs(tmp_path, protocol=False, dataset=dataset)] == [seven]
+        assert [run.path for run in find_runs(tmp_path, model="mine", dataset=dataset)] == mine[:1]
+        assert find_runs(tmp_path, model="model_8", dataset=dataset)[0].config.builder
+        assert sorted(run_folders(tmp_path, dataset)) == sorted([seven, *mine])
+        assert representatives(tmp_path, dataset=dataset)["model_1"][0].path == seven
+    assert mine[0] == tmp_path / "fashion-mnist" / "mine" / "seed_0"
+
+
+def test_a_users_model_name_keeps_the_architecture_of_its_first_run(tmp_path):
+    first = make_run("mine", seed=0, **OWN)
+    first.metrics["architecture"] = {"fingerprint": "a" * 64, "params": 1}
+    save_run(first, tmp_path)
+    recorded = architecture_file("mine", tmp_path)
+    assert recorded == tmp_path / "mnist" / "mine" / "architecture.json"
+    assert json.loads(recorded.read_text()) == first.metrics["architecture"]
+    assert check_architecture("mine", {"fingerprint": "a" * 64}, tmp_path)
+    assert not check_architecture("mine", {"fingerprint": "b" * 64}, tmp_path, "fashion-mnist")
+
+    other = make_run("mine", seed=1, **OWN)
+    other.metrics["architecture"] = {"fingerprint": "b" * 64, "params": 2}
+    with pytest.raises(ArchitectureError, match=r"^mine names another architecture \(recorded in "
+                       rf"{re.escape(str(recorded))}\): use a new --name$"):
+        save_run(other, tmp_path)
+    assert sorted(p.name for p in recorded.parent.iterdir()) == ["architecture.json", "seed_0"]

@@ -116,16 +116,17 @@ def test_jonckheere_samples_when_there_are_too_many_orderings(monkeypatch):
     assert sampled.p_value == pytest.approx(exact, abs=0.02)
 
 
-def test_detectable_difference_and_seeds_needed():
+def test_detectable_difference_and_the_seeds_to_show_it():
     # (t(0.975, 8) + t(0.80, 8)) * sd * sqrt(2 / n) for sd 1, n 5.
     assert stats.detectable_difference(1.0, 5) == pytest.approx(
         (T_975_8 + T_80_8) * math.sqrt(2 / 5), rel=1e-5)
-    n = stats.seeds_needed(0.037, 0.067)
+    # Seed variance 2 · 0.067² (two models), no image floor: the classic count.
+    n = stats.seeds_to_show_difference(0.037, 2 * 0.067 ** 2, most=100_000)
     assert stats.detectable_difference(0.067, n) <= 0.037 < stats.detectable_difference(0.067, n - 1)
     # The normal approximation 2 (z(0.975) + z(0.8))^2 (sd / d)^2 = 51.5; t adds a seed or two.
     assert 52 <= n <= 55
-    assert stats.seeds_needed(0.0, 0.067) is None
-    assert stats.seeds_needed(1e-9, 1.0, most=1000) is None
+    assert stats.seeds_to_show_difference(0.0, 2 * 0.067 ** 2) is None
+    assert stats.seeds_to_show_difference(1e-9, 2.0, most=1000) is None
 
 
 def test_additive_effect_within_groups():
@@ -244,3 +245,72 @@ def test_two_way_bootstrap_is_deterministic():
     second = stats.two_way_bootstrap({"a": table, "b": table[::-1] ** 2}, resamples=600)
     assert all(np.array_equal(first[name], second[name]) for name in "ab")
     assert len(first["a"]) == 600  # more than one block of resamples
+
+
+def test_seeds_to_show_a_difference_with_and_without_an_image_floor():
+    # A floor only the test images set: no number of seeds brings the SE below √floor, so a
+    # difference under (t + t) · √floor is never shown.
+    assert stats.seeds_to_show_difference(0.05, 2 * 0.067 ** 2, floor=0.03 ** 2) is None
+    # A floor adds seeds: SE(n)² = 0.009 / n + 0.0004 against 0.1 / (t(0.975) + t(0.8)).
+    with_floor = stats.seeds_to_show_difference(0.1, 0.009, floor=0.0004)
+
+    def shown(n):
+        dof = 2 * (n - 1)
+        quantiles = stats.stats.t.ppf(0.975, dof) + stats.stats.t.ppf(0.8, dof)
+        return quantiles * math.sqrt(0.009 / n + 0.0004) <= 0.1
+
+    assert shown(with_floor) and not shown(with_floor - 1)
+    assert with_floor > stats.seeds_to_show_difference(0.1, 0.009) + 1
+    # A stricter alpha (Bonferroni over 21 pairs) asks for more seeds.
+    assert (stats.seeds_to_show_difference(0.2, 0.009, alpha=0.05 / 21)
+            > stats.seeds_to_show_difference(0.2, 0.009))
+    assert stats.seeds_to_show_difference(0.0, 0.009) is None
+
+
+def test_seeds_to_fit_an_interval_inside_the_margin():
+    # Room 0.05, seed variance 0.02 (SD 0.1 per model): t(0.95, 2(n − 1)) · √(0.02 / n) < 0.05.
+    n = stats.seeds_to_fit(0.05, 0.02)
+
+    def half(k):
+        return stats.stats.t.ppf(0.95, 2 * (k - 1)) * math.sqrt(0.02 / k)
+
+    assert half(n) < 0.05 <= half(n - 1)
+    assert 20 <= n <= 25  # normal approximation: 1.645² · 0.02 / 0.05² = 21.6
+    assert stats.seeds_to_fit(0.0, 0.02) is None and stats.seeds_to_fit(-0.1, 0.02) is None
+    assert stats.seeds_to_fit(0.05, 0.02, floor=0.04 ** 2) is None  # 1.645 · 0.04 > 0.05
+    assert stats.seeds_to_fit(0.05, 0.02, most=10) is None
+    assert stats.seeds_to_fit(0.05, 0.0) == 2
+
+
+def test_image_floor_is_the_images_spread_less_the_seeds():
+    # Two models, images alike across seeds: the floor is the variance over images of the
+    # per-image difference, over the images. A: right on images 0-1 of 4, B on 0 and 2.
+    a = np.array([[1, 1, 0, 0], [1, 1, 0, 0]], float)
+    b = np.array([[1, 0, 1, 0], [1, 0, 1, 0]], float)
+    difference = np.array([0, 1, -1, 0])
+    assert stats.image_floor([a], [b]) == pytest.approx(difference.var(ddof=1) / 4)
+    # Seeds that disagree on an image: image 0 right in one seed of two. The seeds' share of the
+    # per-image variance (s² = 0.5 at image 0, over 2 runs: 0.25 / image) comes off.
+    c = np.array([[1, 0, 0, 0], [0, 0, 0, 0]], float)
+    zero = np.zeros((2, 4))
+    mean_difference = np.array([0.5, 0, 0, 0])
+    expected = (mean_difference.var(ddof=1) - 0.25 / 4) / 4
+    assert stats.image_floor([c], [zero]) == pytest.approx(expected)
+    # Identical sides have no floor; it never goes below 0.
+    assert stats.image_floor([a], [a]) == 0.0
+    assert stats.image_floor([np.array([[1, 0], [0, 1]], float)], [np.zeros((2, 2))]) == 0.0
+    # A side of two models pools their runs: the floor of [a, a] against [b] is a's against b's.
+    assert stats.image_floor([a, a], [b]) == pytest.approx(stats.image_floor([a], [b]))
+
+
+@pytest.mark.parametrize("value, digits, expected", [
+    (0.0997, 1, 0.1), (0.3837, 1, 0.4), (0.0025000000000000005, 2, 0.0025), (150, 1, 200),
+    (149, 1, 100), (42, 2, 42), (-0.36, 1, -0.4), (0, 1, 0)])
+def test_round_significant(value, digits, expected):
+    result = stats.round_significant(value, digits)
+    assert result == expected and type(result) is type(expected)
+
+
+def test_a_count_for_people_keeps_two_digits_then_one():
+    assert [stats.count_for_people(n) for n in (2, 13, 42, 99, 100, 137, 150, 949, 950, 1000)] == [
+        2, 13, 42, 99, 100, 100, 200, 900, 1000, 1000]

@@ -399,7 +399,7 @@ def accuracy_markdown(result):
 
 
 def readme_markdown(result):
-    """Return the short README summary of a benchmark result: the speed-up ratios."""
+    """Return the short summary of a benchmark result for docs/speed.md: the speed-up ratios."""
     parts = []
     for precision in PRECISION_NAMES:
         rows = [row for row in result["results"] if row["precision"] == precision]
@@ -412,7 +412,7 @@ def readme_markdown(result):
             f"{settings['repeats']} blocks of {settings['steps']} steps (in brackets: best block "
             f"against best block), batch {settings['batch_size']}, {machine_info['cpu']}, "
             f"{machine_info['cores']} cores. bf16 is against the fp32 baseline. Details, "
-            f"PyTorch and accuracy: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n\n"
+            f"PyTorch and accuracy: [benchmarks/RESULTS.md](../benchmarks/RESULTS.md).\n\n"
             + "\n".join(parts))
 
 
