@@ -151,12 +151,20 @@ def _cmd_table(args):
 
     runs = protocol_runs(args.results_dir)
     if args.update_readme:
+        from .answer import ANSWER_MARKERS, readme_answer
+        from .answer_figure import save_readme_figure
+
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
             COST_MARKERS: cost_markdown(runs),
             FINDINGS_MARKERS: readme_findings(args.results_dir),
-            FASHION_MARKERS: readme_fashion(args.results_dir)})
+            FASHION_MARKERS: readme_fashion(args.results_dir),
+            ANSWER_MARKERS: readme_answer(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+        # After the README: one without its markers stops the command before anything is written.
+        figure = save_readme_figure(args.update_readme, args.results_dir)
+        if figure is not None:
+            print(f"{figure}: written")
     elif args.markdown:
         print(summary_markdown(runs))
     else:
@@ -331,8 +339,9 @@ def build_parser():
     table = command("table", _cmd_table, "print the summary table of the recorded runs")
     table.add_argument("--markdown", action="store_true", help="as a Markdown table")
     table.add_argument("--update-readme", type=Path, nargs="?", const=README, metavar="README",
-                       help="rewrite the results table and the findings in README.md between "
-                       "their markers")
+                       help="rewrite the answer, the results table and the findings in "
+                       "README.md between their markers, and the answer's figure in "
+                       "figures/answer.png beside it")
     results_option(table)
 
     findings = command("findings", _cmd_findings,

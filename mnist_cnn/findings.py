@@ -513,23 +513,35 @@ def margins_sentence(study):
             f"the 90% interval of their difference lies inside it.")
 
 
-def _tied_groups(equal_pairs):
-    """Return the models tied pair by pair: groups in which every pair is tied, named together
-    ('model_4, model_5 and model_7'), and the other tied pairs one by one."""
+def tied_groups(equal_pairs):
+    """Return the models tied pair by pair, each group in MODEL_NAMES order: a group in which
+    every pair is tied as one tuple, and the tied pairs of any other group one by one."""
     groups = []
     for a, b in equal_pairs:
         joined = [g for g in groups if a in g or b in g]
         merged = set().union({a, b}, *joined)
         groups = [g for g in groups if g not in joined] + [merged]
     equal = set(equal_pairs)
-    texts = []
+    tied = []
     for group in groups:
-        members = sorted(group, key=MODEL_NAMES.index)
+        members = tuple(sorted(group, key=MODEL_NAMES.index))
         if all((a, b) in equal for i, a in enumerate(members) for b in members[i + 1:]):
-            texts.append(names_text(members))
+            tied.append(members)
         else:
-            texts += [f"{a} and {b}" for a, b in equal_pairs if a in group]
-    return texts
+            tied += [(a, b) for a, b in equal_pairs if a in group]
+    return tied
+
+
+def clearly_behind(pairs):
+    """Return {model: the models clearly better than it}, both in MODEL_NAMES order, of the
+    better or worse Comparisons among `pairs`."""
+    behind = {}
+    for c in pairs:
+        if c.relation in (BETTER, WORSE):
+            winner, loser = (c.a, c.b) if c.relation == BETTER else (c.b, c.a)
+            behind.setdefault(loser, []).append(winner)
+    return {loser: sorted(behind[loser], key=MODEL_NAMES.index)
+            for loser in sorted(behind, key=MODEL_NAMES.index)}
 
 
 def differences_sentence(study, measure=ACCURACY):
@@ -565,15 +577,10 @@ def differences_sentence(study, measure=ACCURACY):
     correction = f", Holm-corrected for the {len(pairs)} pairs" if len(pairs) > 1 else ""
     rule = (f"Welch's test over seeds{correction}, and the 95% interval over seeds and test "
             f"images off 0")
-    behind = {}
-    for c in pairs:
-        if c.relation in (BETTER, WORSE):
-            winner, loser = (c.a, c.b) if c.relation == BETTER else (c.b, c.a)
-            behind.setdefault(loser, []).append(winner)
+    behind = clearly_behind(pairs)
     if behind:
         text.append(f"Clearly apart ({rule}): " + "; ".join(
-            f"{names_text(sorted(winners, key=MODEL_NAMES.index))} better than {loser}"
-            for loser, winners in sorted(behind.items(), key=lambda i: MODEL_NAMES.index(i[0])))
+            f"{names_text(winners)} better than {loser}" for loser, winners in behind.items())
             + ".")
     elif pairs:
         text.append(f"No two architectures are clearly apart ({rule}).")
@@ -581,7 +588,8 @@ def differences_sentence(study, measure=ACCURACY):
         [(name, estimate)] = estimates.items()
         text.append(f"{name} alone is recorded ({measure.text(estimate.mean)}): no two "
                     f"architectures to compare yet.")
-    tied = _tied_groups([(c.a, c.b) for c in pairs if c.relation == EQUAL])
+    tied = [names_text(group) for group in
+            tied_groups([(c.a, c.b) for c in pairs if c.relation == EQUAL])]
     if tied:
         text.append(f"Practically tied (within {margin_text(measure.name, margin)}): "
                     + "; ".join(tied) + ".")

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from mnist_cnn.answer import ANSWER_MARKERS
 from mnist_cnn.findings import (FASHION_MARKERS, FINDINGS_MARKERS, analyse, findings_markdown,
                                 readme_fashion)
 from mnist_cnn.report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
@@ -12,7 +13,7 @@ from helpers import import_script
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_README_LINES = 150   # the README is for readers; the rest lives in docs/
-FIRST_SCREEN_LINES = 20  # the findings start within the first screen
+FIRST_SCREEN_LINES = 20  # the answer starts within the first screen
 
 
 def generated(markers, document="README.md"):
@@ -34,8 +35,8 @@ def test_cost_table_matches_recorded_runs():
 def test_readme_is_the_answer_the_results_the_commands_and_links():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings == ["## Findings", "## Results", "## Two commands", "## The notebooks",
-                        "## More"]
+    assert headings == ["## The answer", "## Results", "## The findings in full",
+                        "## Two commands", "## The notebooks", "## More"]
     assert len(text.splitlines()) <= MAX_README_LINES
     assert text.index(README_MARKERS[1]) < text.index(COST_MARKERS[0]) < text.index(
         "## Two commands")
@@ -63,13 +64,15 @@ def test_fashion_mnist_answer_matches_recorded_runs():
         "README's Fashion-MNIST answer is stale: run `mnist-cnn table --update-readme`")
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.index(FINDINGS_MARKERS[1]) < text.index(FASHION_MARKERS[0]) < text.index(
-        "## Results")
+        "## Two commands")
 
 
-def test_findings_open_the_readme():
+def test_the_answer_opens_the_readme_and_the_findings_in_full_follow_the_results():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert text.index("## Findings") < text.index(FINDINGS_MARKERS[0]) < text.index("## Results")
-    assert len(text[:text.index(FINDINGS_MARKERS[0])].splitlines()) <= FIRST_SCREEN_LINES
+    assert text.index("## The answer") < text.index(ANSWER_MARKERS[0]) < text.index("## Results")
+    assert len(text[:text.index(ANSWER_MARKERS[0])].splitlines()) <= FIRST_SCREEN_LINES
+    assert (text.index(README_MARKERS[1]) < text.index("## The findings in full")
+            < text.index(FINDINGS_MARKERS[0]))
 
 
 def test_readme_names_the_two_setup_commands():
