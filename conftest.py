@@ -9,7 +9,7 @@ def pytest_configure(config):
     """Send every figure the notebooks save to a temporary folder, never to figures/.
 
     nbval re-executes the committed notebooks in their kernels, which inherit this environment;
-    mnist_cnn.plotting reads the variable when the kernel imports it.
+    mnist_cnn.plot_style reads the variable when the kernel imports it.
     """
     if "MNIST_CNN_FIGURES_DIR" not in os.environ:
         folder = tempfile.mkdtemp(prefix="mnist-cnn-figures-")

@@ -7,7 +7,10 @@ Modules, by layer (a module imports only from the layers below it):
     notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
     answer    the README's answer in a few plain bullets, and its figure (answer_figure)
     report    summary tables and observations against the original's results (no Keras)
-    plotting  sample digits, loss curves, trade-off plot (no Keras)
+    training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
+    comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)
+    plot_style        the figures' shared style: sizes, fonts, log axes, one colour per model,
+                      saving PNGs (`save_fig`)
     training  the original protocol's training loop, resume, recording (`train`, `train_or_load`)
     runs      the protocol's values, `RunConfig`, the run format under results/, and the one
               rule for which runs represent a model (`representative_runs`)

@@ -233,8 +233,9 @@ def _cmd_bench(args):
 
 def _cmd_plot(args):
     from .data import load_mnist
-    from .plotting import (FIGURES_DIR, loss_curves, sample_grid, save_fig, setup_style,
-                           tradeoff_plot)
+    from .comparison_plots import sample_grid, tradeoff_plot
+    from .plot_style import FIGURES_DIR, save_fig, setup_style
+    from .training_plots import loss_curves
     from .report import load_original, summary_rows
 
     setup_style()

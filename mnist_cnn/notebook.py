@@ -46,7 +46,7 @@ def setup(seed=42):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .plotting import setup_style
+    from .plot_style import setup_style
 
     os.chdir(project_root())  # results/ and figures/ are relative to the project's top folder
     random.seed(seed)
@@ -64,7 +64,7 @@ def show_figure(fig, name, figures_dir):
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
-    from .plotting import PIXEL_RATIO, save_fig
+    from .plot_style import PIXEL_RATIO, save_fig
 
     path = save_fig(fig, name, figures_dir)
     data = path.read_bytes()

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_cnn import plotting, runs
+from mnist_cnn import plot_style, runs
 from mnist_cnn.models import SECTIONS
 from mnist_cnn.notebook import execute
 
@@ -109,13 +109,13 @@ def test_section_notebook_has_parameters_and_images(name):
     nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
     tagged = [cell for cell in code_cells(nb) if "parameters" in cell["metadata"].get("tags", [])]
     assert len(tagged) == 1
-    namespace = {"runs": runs, "plotting": plotting}  # the Setup cell's imports: the defaults
+    namespace = {"runs": runs, "plot_style": plot_style}  # the Setup cell's imports: the defaults
     exec(source(tagged[0]), namespace)
     assert (namespace["RETRAIN"], namespace["EPOCHS"], namespace["SEEDS"],
             namespace["SUBSET"]) == (False, runs.EPOCHS, [0], None)
     images = [output for cell in code_cells(nb) for output in cell["outputs"]
               if "image/png" in output.get("data", {})]
-    assert len(images) == 2 * len(SECTION_NOTEBOOKS[name])  # loss and accuracy curves per model
+    assert len(images) == 2 * len(SECTION_NOTEBOOKS[name])  # loss and error curves per model
 
 
 @pytest.mark.training
