@@ -1,7 +1,7 @@
 """The README's answer in one figure: every run's test accuracy per model, grouped by depth.
 
 Drawn from plain values (never Keras): each run a filled point in its model's colour and marker
-(the study's, from plotting), each model's mean a short line through its points, the original's
+(the study's, from plot_style), each model's mean a short line through its points, the original's
 single run the same marker hollow beside them, and a grey band of ±margin around the best mean,
 inside which a difference counts as none. `answer_figure_of(study)` takes the values from a
 findings.Study; `save_readme_figure` writes it where the README's answer links it.
@@ -19,7 +19,7 @@ from .analysis import ACCURACY
 from .answer import ANSWER_FIGURE
 from .findings import NoRunsError, analyse, margin_text
 from .models import CONV_LAYERS, MODEL_NAMES
-from .plotting import DPI, MODEL_COLORS, MODEL_MARKERS, STYLE, save_fig
+from .plot_style import DPI, MODEL_COLORS, MODEL_MARKERS, STYLE, save_fig
 from .runs import RESULTS_DIR
 
 FIGSIZE = (9.0, 4.8)  # inches: at DPI, about GitHub's page width
