@@ -22,7 +22,7 @@ def _name(config):
 
 def plan_lines(plan, estimate=None):
     """Return the lines that say what `plan` trains and how long it takes (`estimate`)."""
-    from .report import plural
+    from .report import plural  # it imports the analysis: only where a plan is worded
 
     todo, total = plan.to_train, len(plan.runs)
     counts = f"{len(plan.recorded)} of {plural(total, 'run')} recorded"
