@@ -26,7 +26,7 @@ from pathlib import Path
 from mnist_cnn.files import write_json
 from mnist_cnn.machine import machine_name
 from mnist_cnn.runs import RunConfig, save_run
-from mnist_cnn.study import train_as_ray_task, worker_environment
+from mnist_cnn.executors import train_as_ray_task, worker_environment
 from mnist_cnn.tables import signed
 
 JSON = Path(__file__).with_name("ray_overhead.json")

@@ -2,10 +2,13 @@
 
 Modules, by layer (a module imports only from the layers below it):
     cli       the `mnist-cnn` command; imports TensorFlow only in the commands that train
-    study     a study's plan, time estimate and execution (in process, in worker processes or
-              as Ray tasks on a cluster: `--ray`)
+    executors a study's execution (in process, in worker processes or as Ray tasks on a
+              cluster: `--ray`), each run resumed where its plan says
+    plan      a study's plan (runs recorded, runs to train, where each resumes) and its time
+              estimate
     notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
     answer    the README's answer in a few plain bullets, and its figure (answer_figure)
+    console   what `train` and `reproduce` print: the plan, each finished run, the study's state
     report    summary tables and observations against the original's results (no Keras)
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)

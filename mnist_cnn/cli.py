@@ -14,8 +14,9 @@ from .custom import OWN_MODEL_HINT, resolve_spec
 from .data import DATASET_NAMES, DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
 from .runs import RESULTS_DIR, RunConfig, representatives
-from .study import (DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, estimate_time,
-                    plan_lines, plan_study, protocol_configs, result_lines, run_study, state_line)
+from .console import plan_lines, result_lines, state_line
+from .executors import DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, run_study
+from .plan import estimate_time, plan_study, protocol_configs
 
 STUDY_SEEDS = (0, 1, 2, 3, 4)  # five seeds per model: the least that judges architectures
 README = Path("README.md")

@@ -210,16 +210,23 @@ def restore_random_state(model, state):
         variable.assign(np.array(value, dtype=variable.dtype))
 
 
-def _resume_point(config, results_dir, checkpoints, log):
-    """Return (model, epochs_done, history) from a usable checkpoint, or None."""
+def _resume_point(config, results_dir, checkpoints, log, state=None):
+    """Return (model, epochs_done, history) from a usable checkpoint, or None.
+
+    `state` is the checkpoint's state where the caller has read it ({}: there is none); None:
+    read it here.
+    """
     folder = checkpoint_dir(config, results_dir, checkpoints)
     try:
-        state = read_checkpoint(config, results_dir, checkpoints)
         if state is None:
+            state = read_checkpoint(config, results_dir, checkpoints)
+        if not state:
             return None
         model = keras.models.load_model(folder / state["model_file"])
         restore_random_state(model, state["random_state"])
-        return model, int(state["epochs_done"]), state["history"]
+        # A copy: the epochs trained now are appended to it, not to the caller's state.
+        history = {key: list(values) for key, values in state["history"].items()}
+        return model, int(state["epochs_done"]), history
     except Exception as e:
         log(f"ignoring the checkpoint in {folder} ({e}); starting from epoch 1")
         shutil.rmtree(folder, ignore_errors=True)
@@ -296,16 +303,17 @@ def as_config(model, **settings):
 
 
 def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=True, verbose=2,
-          callbacks=(), steps_per_execution=None, runs_at_once=1, log=print):
+          callbacks=(), steps_per_execution=None, runs_at_once=1, resume=None, log=print):
     """Train the run of `config` (a RunConfig) and save it under `results_dir`.
 
     `data` is `load_dataset(config.dataset)`'s output (loaded when None); `runs_at_once` is the
     most runs that share this run's device (1: it has the device alone), which the run records.
-    Checkpoints go to `checkpoints`
-    (default: <results_dir>/.checkpoints); an unfinished one of the same configuration is
-    resumed. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per epoch, 0:
-    silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to what suits
-    the device, lowered to divide an epoch's steps (it changes speed, not results).
+    Checkpoints go to `checkpoints` (default: <results_dir>/.checkpoints); an unfinished one of
+    the same configuration is resumed. `resume` is its state where a study's plan has read it
+    already (`runs.read_checkpoint`; {}: there is none, the run starts from the first epoch);
+    None: read it here. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
+    epoch, 0: silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to
+    what suits the device, lowered to divide an epoch's steps (it changes speed, not results).
     Return the saved Run. With `save=False`, return it unsaved (path None) and keep its last
     checkpoint: the caller saves it (`runs.save_run`, which checks a user's model's architecture
     against its name), then removes the checkpoint (`runs.remove_checkpoint`), so that the run is
@@ -332,7 +340,7 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
     on = "" if config.dataset == "mnist" else f" on {config.dataset}"
     log(f"== training {config.model} seed {config.seed}{on}: {config.epochs} epochs"
         f"{' (' + config.variant + ')' if config.variant else ''}")
-    resumed = _resume_point(config, results_dir, checkpoints, log)
+    resumed = _resume_point(config, results_dir, checkpoints, log, resume)
     if resumed:
         net, start_epoch, history = resumed
         log(f"resuming {config.model} seed {config.seed} after epoch {start_epoch}/{config.epochs}")

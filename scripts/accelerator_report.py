@@ -20,7 +20,7 @@ from pathlib import Path
 from mnist_cnn.analysis import load_costs
 from mnist_cnn.files import write_text
 from mnist_cnn.runs import EPOCHS, RESULTS_DIR, TEST_SIZE, TRAIN_SIZE, find_runs
-from mnist_cnn.study import VALIDATION_STEP_SHARE
+from mnist_cnn.plan import VALIDATION_STEP_SHARE
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "accelerator"

@@ -1,5 +1,5 @@
-"""Synthetic runs for tests that need recorded runs without training, the scripts' import, and
-which heavy modules a command line imports."""
+"""Synthetic runs and checkpoints for tests that need them without training, the scripts'
+import, and which heavy modules a command line imports."""
 
 import importlib.util
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn.runs import TEST_SIZE, Run, RunConfig, save_run
+from mnist_cnn.runs import TEST_SIZE, Run, RunConfig, checkpoint_dir, save_run
 from mnist_cnn.scores import test_labels
 
 PARAMS = {"model_1": 1_199_882, "model_3": 2_000_000}
@@ -72,6 +72,16 @@ def make_study(folder, accuracies):
         for seed, accuracy in enumerate(model_accuracies):
             save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), folder)
     return folder
+
+
+def write_checkpoint(config, results, epochs_done):
+    """Leave a checkpoint of `config` after `epochs_done` epochs, as an interrupted run does."""
+    folder = checkpoint_dir(config, results)
+    folder.mkdir(parents=True)
+    (folder / f"epoch_{epochs_done}.keras").write_bytes(b"a model")
+    (folder / "state.json").write_text(json.dumps(
+        {"config": config.to_dict(), "epochs_done": epochs_done,
+         "model_file": f"epoch_{epochs_done}.keras"}))
 
 
 def import_script(path):

@@ -13,7 +13,7 @@ import pytest
 
 from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
-from helpers import heavy_modules_after, make_run, write_own_models
+from helpers import heavy_modules_after, make_run, write_checkpoint, write_own_models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -448,10 +448,10 @@ def reproduce(fake_training, monkeypatch, tmp_path, capsys):
     """Run `mnist-cnn reproduce ARGS` in process on THIS_MACHINE, with no benchmark unless a
     test writes tmp_path/bench.json; return the lines it printed."""
     import mnist_cnn.cli
-    import mnist_cnn.study
+    import mnist_cnn.plan
 
-    monkeypatch.setattr(mnist_cnn.study, "machine_name", lambda: THIS_MACHINE)
-    monkeypatch.setattr(mnist_cnn.study, "BENCH_JSON", tmp_path / "bench.json")
+    monkeypatch.setattr(mnist_cnn.plan, "machine_name", lambda: THIS_MACHINE)
+    monkeypatch.setattr(mnist_cnn.plan, "BENCH_JSON", tmp_path / "bench.json")
 
     def run(*args):
         code = mnist_cnn.cli.main(["reproduce", *map(str, args),
@@ -501,14 +501,7 @@ def test_reproduce_plan_with_nothing_missing_or_with_retrain(timed_results, repr
 
 
 def test_reproduce_plan_subtracts_the_epochs_a_checkpoint_has_done(timed_results, reproduce):
-    from mnist_cnn.runs import checkpoint_dir
-
-    config = RunConfig("model_1", seed=1)
-    folder = checkpoint_dir(config, timed_results)
-    folder.mkdir(parents=True)
-    (folder / "epoch_12.keras").write_bytes(b"a model")
-    (folder / "state.json").write_text(json.dumps(
-        {"config": config.to_dict(), "epochs_done": 12, "model_file": "epoch_12.keras"}))
+    write_checkpoint(RunConfig("model_1", seed=1), timed_results, 12)
     out = reproduce("--models", "model_1", "--seeds", 1)
     # 30 - 12 = 18 epochs left, at 12 s: 216 s.
     assert out[:2] == ["0 of 1 run recorded; 1 to train: model_1 seed 1 (resumes after epoch 12)",
@@ -518,13 +511,13 @@ def test_reproduce_plan_subtracts_the_epochs_a_checkpoint_has_done(timed_results
 
 def test_reproduce_plan_says_unknown_without_runs_or_a_benchmark_of_this_machine(
         timed_results, reproduce, monkeypatch, tmp_path):
-    import mnist_cnn.study
+    import mnist_cnn.plan
 
     # A benchmark of another machine (THIS_MACHINE, not this one) does not apply either.
     (tmp_path / "bench.json").write_text(json.dumps(
         {"machine": {"cpu": "test", "cores": 2}, "settings": {"batch_size": 128},
          "results": [{"model": "model_1", "precision": "fp32", "ours_ms_per_step": 1.0}]}))
-    monkeypatch.setattr(mnist_cnn.study, "machine_name", lambda: "CPU: test (64 cores)")
+    monkeypatch.setattr(mnist_cnn.plan, "machine_name", lambda: "CPU: test (64 cores)")
     out = reproduce("--models", "model_1", "model_3", "--seeds", 1)
     assert out[:2] == ["0 of 2 runs recorded; 2 to train: model_1 seed 1, model_3 seed 1",
                        "time to train: unknown on this machine (CPU: test (64 cores)): no run of "

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn.runs import RunConfig, checkpoint_dir, load_run, run_dir
-from mnist_cnn.study import CLUSTER_EXTRA, ray_installed
+from mnist_cnn.executors import CLUSTER_EXTRA, ray_installed
 
 from helpers import heavy_modules_after
 
@@ -225,7 +225,8 @@ REFUSING_STUDY = """
 import sys
 from pathlib import Path
 from mnist_cnn.runs import ConfigError, RunConfig
-from mnist_cnn.study import RayTasks, plan_study, run_study
+from mnist_cnn.executors import RayTasks, run_study
+from mnist_cnn.plan import plan_study
 
 results, attempts = Path(sys.argv[1]), Path(sys.argv[2])
 

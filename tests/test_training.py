@@ -9,7 +9,8 @@ import pytest
 
 from mnist_cnn import import_keras, notebook, training
 from mnist_cnn.data import load_mnist
-from mnist_cnn.runs import HISTORY_KEYS, RunConfig, checkpoint_dir, find_runs, load_run, run_dir
+from mnist_cnn.runs import (HISTORY_KEYS, RunConfig, checkpoint_dir, find_runs, load_run,
+                            read_checkpoint, run_dir)
 from mnist_cnn.training import train, train_or_load
 
 keras = import_keras()
@@ -136,7 +137,8 @@ def uninterrupted_run(mnist, tmp_path_factory):
 
 
 @pytest.mark.training
-def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_run):
+@pytest.mark.parametrize("handed_on", [False, True], ids=["read here", "read by a plan"])
+def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_run, handed_on):
     config = RunConfig("model_1", **RESUME)
     with pytest.raises(KeyboardInterrupt):
         train(config, mnist, results_dir=tmp_path, verbose=0, callbacks=[Interrupt(1)])
@@ -145,7 +147,10 @@ def test_interrupted_run_resumes_from_last_epoch(mnist, tmp_path, uninterrupted_
     assert state["epochs_done"] == 1 and len(state["history"]["loss"]) == 1
 
     messages = []
-    run = train(config, mnist, results_dir=tmp_path, verbose=0, log=messages.append)
+    # A study's plan reads the checkpoint and hands its state on; `train` alone reads it itself.
+    resume = read_checkpoint(config, tmp_path) if handed_on else None
+    run = train(config, mnist, results_dir=tmp_path, verbose=0, log=messages.append,
+                resume=resume)
     assert any("after epoch 1/3" in m for m in messages)
     assert run.metrics["resumed_after_epoch"] == 1
     assert not (tmp_path / ".checkpoints").exists()

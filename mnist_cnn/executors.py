@@ -1,27 +1,22 @@
-"""Run a study of many runs: plan it, estimate its time, and train it through an executor.
+"""Train a study's runs through an executor and hand back what became of each.
 
-The plan (`plan_study`) says which of a study's runs are recorded, which are to be trained and
-the epoch after which an interrupted run resumes; the estimate (`estimate_time`) times the runs
-to train from the runs recorded on this machine, or its benchmark; `run_study` trains them
-through an executor, in this process (`InProcess`), in worker processes on this machine
-(`LocalProcesses`) or as Ray tasks on a cluster (`RayTasks`), and hands back one `RunResult` per
-run. The `*_lines` functions word all of it for the `mnist-cnn` command.
+`run_study` trains the runs that a plan (plan.py) trains through an executor, in this process
+(`InProcess`), in worker processes on this machine (`LocalProcesses`) or as Ray tasks on a
+cluster (`RayTasks`), and hands back one `RunResult` per run. Each run resumes where its plan
+says, from the checkpoint state the plan read.
 
-Planning and estimating read run files only; Keras is imported where a run is trained, Ray only
-by `RayTasks` when it trains.
+Keras is imported where a run is trained, Ray only by `RayTasks` when it trains.
 """
 
 import concurrent.futures
 import contextlib
 import importlib.util
-import json
 import logging
 import math
 import multiprocessing
 import os
 import signal
 import socket
-import statistics
 import sys
 import time
 import traceback
@@ -29,11 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import MnistCnnError
-from .data import DATASET_NAMES, DEFAULT_DATASET
-from .machine import cpu_device, machine_name
-from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, checkpoints_folder, load_run,
-                   read_checkpoint, recorded_run, remove_checkpoint, run_dir, run_folders,
-                   save_run)
+from .runs import Run, RunConfig, checkpoints_folder, remove_checkpoint, run_dir, save_run
 
 LOGS = ".logs"  # the worker processes' logs, one per run, inside the results folder (git-ignored)
 # Workers share one accelerator: each takes GPU memory as it needs it, not all of it up front.
@@ -48,244 +39,6 @@ CLUSTER_EXTRA = "pip install 'mnist-cnn[cluster]'"
 RAY_TASK_RETRIES = 3
 DEFAULT_CPUS_PER_RUN = 2  # the cores the protocol runs were timed on (results/, benchmarks/)
 JOIN_TIMEOUT_S = 10  # to open a connection to a cluster's head before Ray itself tries for minutes
-# For the time estimate, read without importing Keras:
-BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
-VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
-
-
-def protocol_configs(models, seeds, dataset=DEFAULT_DATASET, builder=None):
-    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed.
-
-    With `builder`, `models` holds the NAME of the user's model that it builds (custom.py).
-    """
-    # Seed by seed: whatever finishes before an interruption covers the models evenly.
-    return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset, builder=builder)
-                              for seed in seeds for model in models))
-
-
-@dataclass
-class PlannedRun:
-    """One run of a study: its config, its recorded run (or None), its checkpoint's epochs."""
-
-    config: RunConfig
-    recorded: Run | None
-    resumes_after: int  # epochs its checkpoint has done; 0: it starts from the first epoch
-
-
-@dataclass
-class Plan:
-    """A study's runs, in the order they are trained; with `retrain`, all are trained again."""
-
-    runs: list
-    retrain: bool = False
-
-    @property
-    def recorded(self):
-        return [planned for planned in self.runs if planned.recorded is not None]
-
-    @property
-    def to_train(self):
-        return [planned for planned in self.runs if self.retrain or planned.recorded is None]
-
-
-def _epochs_done(config, results_dir, checkpoints):
-    """Return the epochs that the checkpoint of `config` has done (0 without a usable one)."""
-    try:
-        state = read_checkpoint(config, results_dir, checkpoints)
-    except ValueError:
-        return 0  # `train` will ignore it too
-    return state["epochs_done"] if state else 0
-
-
-def plan_study(configs, results_dir, retrain=False, checkpoints=None):
-    """Return the Plan for `configs` (each once, in order) under `results_dir`.
-
-    Checkpoints are looked for in `checkpoints` (default: <results_dir>/.checkpoints). A recorded
-    run that cannot be read stops the study now (RunError), not after hours of training; with
-    `retrain` it is trained again like the others.
-    """
-    runs = []
-    for config in dict.fromkeys(configs):
-        try:
-            recorded = recorded_run(config, results_dir)
-        except RunError:
-            if not retrain:
-                raise
-            recorded = None
-        runs.append(PlannedRun(config, recorded, _epochs_done(config, results_dir, checkpoints)))
-    return Plan(runs, retrain)
-
-
-@dataclass
-class Estimate:
-    """How long a plan's runs take to train on `device`: seconds per config (None: unknown)."""
-
-    device: str
-    seconds: dict
-    sources: list
-
-    def left(self, configs):
-        """Return (estimated seconds to train `configs`, how many of them are unknown)."""
-        known = [self.seconds[c] for c in configs if self.seconds.get(c) is not None]
-        return sum(known), len(configs) - len(known)
-
-
-def _recorded_timings(results_dir):
-    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
-
-    An unreadable run is left out: it is no reason to refuse an estimate.
-    """
-    timings = []
-    for folder in (f for dataset in DATASET_NAMES for f in run_folders(results_dir, dataset)):
-        try:
-            run = load_run(folder)
-        except RunError:
-            continue
-        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
-        if seconds:
-            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
-    return timings
-
-
-def _bench_timings(device):
-    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
-
-    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
-    """
-    try:
-        result = json.loads(Path(BENCH_JSON).read_text())
-        machine = result["machine"]
-        if cpu_device(machine["cpu"], machine["cores"]) != device:
-            return {}, None
-        return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
-                 if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}, None
-
-
-def _epoch_steps(config):
-    """Return an epoch's work in training steps: its batches, plus validation's share."""
-    steps = math.ceil((config.subset or TRAIN_SIZE) / config.batch_size)
-    if config.validation == "test":
-        steps += VALIDATION_STEP_SHARE * math.ceil(TEST_SIZE / config.batch_size)
-    return steps
-
-
-def _seconds_per_epoch(config, device, timings, bench, flops=None):
-    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
-
-    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
-    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
-    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
-    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
-    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`,
-    with `flops` for users' models).
-    """
-    same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
-            for recorded, ran_on, seconds in timings
-            if ran_on == device and recorded.model == config.model
-            and recorded.batch_size == config.batch_size]
-    full = [seconds for recorded, seconds in same if recorded.subset is None]
-    if full:
-        return statistics.median(full), "the recorded runs' s/epoch"
-    if same:
-        return (statistics.median(seconds for _, seconds in same),
-                "subset runs' s/epoch scaled to 60,000 images")
-    ms_per_step, batch_size = bench[0].get(config.model), bench[1]
-    if ms_per_step is not None and batch_size == config.batch_size:
-        return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
-    return _scaled_by_flops(config, device, timings, flops)
-
-
-def _scaled_by_flops(config, device, timings, extra=None):
-    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
-
-    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
-    among those with full-training-set runs on `device` at the same batch size: its median
-    s/step times the ratio of the FLOPs. (None, None) without such runs, or where the FLOPs of
-    `config.model` are unknown: the seven's are in the cost table, users' models' in `extra`.
-    Rough: a step's fixed costs do not scale with FLOPs, so this is the estimate of last resort.
-    """
-    from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
-
-    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
-    flops.update(extra or {})
-    if config.model not in flops:
-        return None, None
-    per_step = {}
-    for recorded, ran_on, seconds in timings:
-        if (ran_on == device and recorded.subset is None and recorded.model != config.model
-                and recorded.model in flops and recorded.batch_size == config.batch_size):
-            per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
-    if not per_step:
-        return None, None
-    nearest = min(per_step, key=lambda name: (abs(math.log(flops[name] / flops[config.model])),
-                                              name))
-    seconds = (statistics.median(per_step[nearest]) * flops[config.model] / flops[nearest]
-               * _epoch_steps(config))
-    return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
-
-
-def estimate_time(plan, results_dir, device=None, flops=None):
-    """Return the Estimate of the time `plan`'s runs to train take on `device`.
-
-    `device` defaults to this machine (`machine_name()`). Each run: the s/epoch of the runs
-    recorded on it (or its benchmark) times the epochs left to train. `flops` gives the training
-    FLOPs per image of users' models ({NAME: FLOPs}), to scale the seven's times by.
-    """
-    device = device or machine_name()
-    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
-    seconds, sources = {}, []
-    for planned in plan.to_train:
-        per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench, flops)
-        seconds[planned.config] = (None if per_epoch is None
-                                   else per_epoch * (planned.config.epochs - planned.resumes_after))
-        if source is not None and source not in sources:
-            sources.append(source)
-    return Estimate(device, seconds, sources)
-
-
-def _duration(seconds):
-    if seconds < 100:
-        return f"{seconds:.0f} s"
-    if seconds < 100 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _name(config):
-    return f"{config.model} seed {config.seed}"
-
-
-def plan_lines(plan, estimate=None):
-    """Return the lines that say what `plan` trains and how long it takes (`estimate`)."""
-    from .report import plural
-
-    todo, total = plan.to_train, len(plan.runs)
-    counts = f"{len(plan.recorded)} of {plural(total, 'run')} recorded"
-    if not todo:
-        return [f"{counts}; nothing to train" if total == 1
-                else f"all {total} runs recorded; nothing to train"]
-    names = ", ".join(_name(p.config) + (f" (resumes after epoch {p.resumes_after})"
-                                         if p.resumes_after else "") for p in todo)
-    what = f"retraining all {len(todo)}" if plan.retrain else f"{len(todo)} to train"
-    lines = [f"{counts}; {what}: {names}"]
-    if estimate is None:
-        return lines
-    configs = [p.config for p in todo]
-    seconds, unknown = estimate.left(configs)
-    here, sources = f"on this machine ({estimate.device})", " and ".join(estimate.sources)
-    if not estimate.sources:
-        lines.append(f"time to train: unknown {here}: no run of these models recorded or "
-                     "benchmarked on it")
-    elif not unknown:
-        lines.append(f"time to train: about {_duration(seconds)} {here}, from {sources}")
-    else:
-        missing = ", ".join(_name(c) for c in configs if estimate.seconds.get(c) is None)
-        lines.append(f"time to train: about {_duration(seconds)} {here} for "
-                     f"{len(todo) - unknown} of the {len(todo)}, from {sources}; unknown for "
-                     f"{missing} (no run of the model recorded or benchmarked on this machine)")
-    return lines
 
 
 @dataclass
@@ -309,63 +62,20 @@ class RunResult:
     finished_s: float | None = None
 
 
-def result_lines(result):
-    """Return the lines that report a finished run, for people reading the command's output.
-
-    '== model_5 seed 0: test accuracy ... -> results/model_5/seed_0 (worker 4242, 5.1 min: 3 s
-    to 309 s)' for a trained run, 'up to date: ...' and the same without the part in brackets
-    for a recorded one, '== FAILED model_5 seed 0 (...): why; see LOG' for a failed one.
-    """
-    if result.status == "failed":
-        return [f"== FAILED {_name(result.config)} ({result.worker}): {result.error}"
-                + (f"; see {result.log}" if result.log else "")]
-    run = result.run
-    outcome = (f"== {run.label}: test accuracy {run.test_accuracy:.4f}, test log loss "
-               f"{run.test_loss:.4f}, {run.seconds_per_epoch:.1f} s/epoch -> {result.path}")
-    if result.status == "skipped":
-        return [f"up to date: {run.label} ({result.path})", outcome]
-    return [f"{outcome} ({result.worker}, {result.minutes:.1f} min: {result.started_s:.0f} s to "
-            f"{result.finished_s:.0f} s)"]
-
-
-def state_line(plan, results, estimate=None):
-    """Return the study's state after `results` (all that `run_study` yielded so far).
-
-    Runs recorded of all, those that failed, those to go and the estimated training time left.
-    """
-    finished = {result.config for result in results}
-    recorded = sum(result.status != "failed" for result in results)
-    failed = len(results) - recorded
-    left = [p.config for p in plan.to_train if p.config not in finished]
-    line = f"== study: {recorded} of {len(plan.runs)} runs recorded"
-    if failed:
-        line += f", {failed} failed"
-    if not left:
-        return line
-    line += f"; {len(left)} to go"
-    if estimate is not None:
-        seconds, unknown = estimate.left(left)
-        line += (", time unknown" if unknown == len(left)
-                 else f", about {_duration(seconds)} of training"
-                 + (f" (unknown for {unknown})" if unknown else ""))
-    return line
-
-
 def run_study(plan, results_dir, executor, verbose=2, checkpoints=None):
     """Yield a RunResult for each run of `plan`: the recorded ones first, then as they train.
 
     `executor` trains the runs to train (`InProcess()`, `LocalProcesses(jobs)` or
-    `RayTasks(address)`), checkpointing them in `checkpoints` (default:
-    <results_dir>/.checkpoints); `verbose` is Keras' fit verbosity in this process. A bad-input
-    error (MnistCnnError) ends the study.
+    `RayTasks(address)`), each from where the plan says it resumes, checkpointing them in
+    `checkpoints` (default: <results_dir>/.checkpoints); `verbose` is Keras' fit verbosity in
+    this process. A bad-input error (MnistCnnError) ends the study.
     """
     began = time.time()
     for planned in plan.runs:
         if planned.recorded is not None and not plan.retrain:
             yield RunResult(planned.config, "skipped", planned.recorded.path, run=planned.recorded)
-    configs = [planned.config for planned in plan.to_train]
-    if configs:
-        yield from executor.train(configs, Path(results_dir), verbose, began, checkpoints)
+    if plan.to_train:
+        yield from executor.train(plan.to_train, Path(results_dir), verbose, began, checkpoints)
 
 
 class InProcess:
@@ -373,15 +83,17 @@ class InProcess:
 
     name = "this process"
 
-    def train(self, configs, results_dir, verbose, began, checkpoints=None):
-        """Yield the RunResult of each of `configs`, trained in order."""
-        data = load_datasets(configs)  # before TensorFlow: a bad data file stops it at once
+    def train(self, planned_runs, results_dir, verbose, began, checkpoints=None):
+        """Yield the RunResult of each of `planned_runs` (PlannedRun), trained in order."""
+        # Before TensorFlow: a bad data file stops it at once.
+        data = load_datasets(planned.config for planned in planned_runs)
         from . import training  # looked up per call: tests stand a fake `train` in
 
-        for config in configs:
-            started = time.time()
+        for planned in planned_runs:
+            config, started = planned.config, time.time()
             run = training.train(config, data[config.dataset], results_dir=results_dir,
-                                 checkpoints=checkpoints, verbose=verbose)
+                                 checkpoints=checkpoints, verbose=verbose,
+                                 resume=planned.checkpoint)
             yield RunResult(config, "trained", run.path, (time.time() - started) / 60, self.name,
                             run=run, started_s=started - began, finished_s=time.time() - began)
 
@@ -458,12 +170,13 @@ def _apply_environment(environment):
 
 
 def train_in_worker(config, results_dir, verbose, environment, began, checkpoints,
-                    runs_at_once=1):
+                    runs_at_once=1, resume=None):
     """Train `config` in this worker process, its output in its log; return its RunResult.
 
     `environment` (`worker_environment()`) is set before Keras is imported, so its thread
     counts and GPU memory settings hold for every run the worker trains; `runs_at_once` is
-    how many workers share the machine, which the run records.
+    how many workers share the machine, which the run records; `resume` is the state of its
+    checkpoint that the plan read (`train`'s `resume`).
     """
     started = time.time()
     _apply_environment(environment)
@@ -477,7 +190,8 @@ def train_in_worker(config, results_dir, verbose, environment, began, checkpoint
                 if config.dataset not in _worker_data:
                     _worker_data.update(load_datasets([config]))
                 run = train(config, _worker_data[config.dataset], results_dir=results_dir,
-                            checkpoints=checkpoints, verbose=verbose, runs_at_once=runs_at_once)
+                            checkpoints=checkpoints, verbose=verbose, runs_at_once=runs_at_once,
+                            resume=resume)
             except KeyboardInterrupt:
                 print("interrupted: the same command resumes this run from its checkpoint")
                 raise
@@ -505,25 +219,27 @@ class LocalProcesses:
     def __init__(self, jobs):
         self.jobs = jobs
 
-    def train(self, configs, results_dir, verbose, began, checkpoints=None):
-        """Yield the RunResult of each of `configs` as it finishes.
+    def train(self, planned_runs, results_dir, verbose, began, checkpoints=None):
+        """Yield the RunResult of each of `planned_runs` (PlannedRun) as it finishes.
 
         `verbose` is not used: a worker's log gets one line per epoch, never a progress bar.
         """
-        load_datasets(configs)  # a missing or corrupt data file stops the study before any worker
-        runs_at_once = min(self.jobs, len(configs))
+        # A missing or corrupt data file stops the study before any worker starts.
+        load_datasets(planned.config for planned in planned_runs)
+        runs_at_once = min(self.jobs, len(planned_runs))
         pool = concurrent.futures.ProcessPoolExecutor(
             self.jobs, mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker)
-        pending, running = list(configs), {}
+        pending, running = list(planned_runs), {}
         try:
             while pending or running:
                 # No more runs handed out than there are workers: the pool queues what it is
                 # given, and a queued run could not be taken back when the study stops.
                 while pending and len(running) < self.jobs:
-                    config = pending.pop(0)
-                    running[pool.submit(self.task, config, results_dir, 2, worker_environment(),
-                                        began, checkpoints, runs_at_once)] = config
+                    planned = pending.pop(0)
+                    running[pool.submit(self.task, planned.config, results_dir, 2,
+                                        worker_environment(), began, checkpoints, runs_at_once,
+                                        planned.checkpoint)] = planned.config
                 done, _ = concurrent.futures.wait(running,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
@@ -626,14 +342,17 @@ class RayTasks:
                                 f"{gpus_per_run}")
         self.address, self.cpus_per_run, self.gpus_per_run = address, cpus_per_run, gpus_per_run
 
-    def train(self, configs, results_dir, verbose, began, checkpoints=None):
-        """Yield the RunResult of each of `configs` as its task finishes, its run saved here.
+    def train(self, planned_runs, results_dir, verbose, began, checkpoints=None):
+        """Yield the RunResult of each of `planned_runs` as its task finishes, its run saved here.
 
         `verbose` is not used: a worker's output (a line per epoch) stays in Ray's logs on its
-        node, and this process prints a line per finished run.
+        node, and this process prints a line per finished run. A task reads its run's
+        checkpoint where it starts, not the plan's state of it: a retried task resumes from the
+        epochs its dead worker added.
         """
         import ray
 
+        configs = [planned.config for planned in planned_runs]
         data = load_datasets(configs)  # a missing or corrupt data file stops it before Ray starts
         self._connect(ray)
         pending = {}

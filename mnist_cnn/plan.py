@@ -1,0 +1,226 @@
+"""Plan a study of many runs and estimate the time it takes to train.
+
+The plan (`plan_study`) says which of a study's runs are recorded, which are to be trained and
+where each resumes: it reads each run's checkpoint once and hands its state on, through the
+executors (executors.py), to `train`. The estimate (`estimate_time`) times the runs to train from
+the runs recorded on this machine, or its benchmark.
+
+Both read run files only, never Keras.
+"""
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import DATASET_NAMES, DEFAULT_DATASET
+from .machine import cpu_device, machine_name
+from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, load_run, read_checkpoint,
+                   recorded_run, run_folders)
+
+# For the time estimate, read without importing Keras:
+BENCH_JSON = Path("benchmarks") / "bench.json"  # `mnist-cnn bench --json`, relative like README
+VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a training step
+
+
+def protocol_configs(models, seeds, dataset=DEFAULT_DATASET, builder=None):
+    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed.
+
+    With `builder`, `models` holds the NAME of the user's model that it builds (custom.py).
+    """
+    # Seed by seed: whatever finishes before an interruption covers the models evenly.
+    return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset, builder=builder)
+                              for seed in seeds for model in models))
+
+
+@dataclass
+class PlannedRun:
+    """One run of a study: its config, its recorded run (or None), and where it resumes.
+
+    `checkpoint` is the state of its checkpoint as the plan read it (`runs.read_checkpoint`),
+    which `train` resumes from: {} where it has none, so that it starts from the first epoch;
+    None where it has one that cannot be used, which `train` reads again, names and removes.
+    """
+
+    config: RunConfig
+    recorded: Run | None
+    checkpoint: dict | None
+
+    @property
+    def resumes_after(self):
+        """Return the epochs its checkpoint has done (0: it starts from the first epoch)."""
+        return (self.checkpoint or {}).get("epochs_done", 0)
+
+
+@dataclass
+class Plan:
+    """A study's runs, in the order they are trained; with `retrain`, all are trained again."""
+
+    runs: list
+    retrain: bool = False
+
+    @property
+    def recorded(self):
+        return [planned for planned in self.runs if planned.recorded is not None]
+
+    @property
+    def to_train(self):
+        return [planned for planned in self.runs if self.retrain or planned.recorded is None]
+
+
+def _checkpoint_state(config, results_dir, checkpoints):
+    """Return the state of the checkpoint of `config`: {} without one, None if it is unusable."""
+    try:
+        return read_checkpoint(config, results_dir, checkpoints) or {}
+    except ValueError:
+        return None  # `train` says why it ignores it, as where it is trained on its own
+
+
+def plan_study(configs, results_dir, retrain=False, checkpoints=None):
+    """Return the Plan for `configs` (each once, in order) under `results_dir`.
+
+    Checkpoints are looked for in `checkpoints` (default: <results_dir>/.checkpoints). A recorded
+    run that cannot be read stops the study now (RunError), not after hours of training; with
+    `retrain` it is trained again like the others.
+    """
+    runs = []
+    for config in dict.fromkeys(configs):
+        try:
+            recorded = recorded_run(config, results_dir)
+        except RunError:
+            if not retrain:
+                raise
+            recorded = None
+        runs.append(PlannedRun(config, recorded,
+                                _checkpoint_state(config, results_dir, checkpoints)))
+    return Plan(runs, retrain)
+
+
+@dataclass
+class Estimate:
+    """How long a plan's runs take to train on `device`: seconds per config (None: unknown)."""
+
+    device: str
+    seconds: dict
+    sources: list
+
+    def left(self, configs):
+        """Return (estimated seconds to train `configs`, how many of them are unknown)."""
+        known = [self.seconds[c] for c in configs if self.seconds.get(c) is not None]
+        return sum(known), len(configs) - len(known)
+
+
+def _recorded_timings(results_dir):
+    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
+
+    An unreadable run is left out: it is no reason to refuse an estimate.
+    """
+    timings = []
+    for folder in (f for dataset in DATASET_NAMES for f in run_folders(results_dir, dataset)):
+        try:
+            run = load_run(folder)
+        except RunError:
+            continue
+        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
+        if seconds:
+            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
+    return timings
+
+
+def _bench_timings(device):
+    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
+
+    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
+    """
+    try:
+        result = json.loads(Path(BENCH_JSON).read_text())
+        machine = result["machine"]
+        if cpu_device(machine["cpu"], machine["cores"]) != device:
+            return {}, None
+        return ({row["model"]: float(row["ours_ms_per_step"]) for row in result["results"]
+                 if row["precision"] == "fp32"}, int(result["settings"]["batch_size"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, None
+
+
+def _epoch_steps(config):
+    """Return an epoch's work in training steps: its batches, plus validation's share."""
+    steps = math.ceil((config.subset or TRAIN_SIZE) / config.batch_size)
+    if config.validation == "test":
+        steps += VALIDATION_STEP_SHARE * math.ceil(TEST_SIZE / config.batch_size)
+    return steps
+
+
+def _seconds_per_epoch(config, device, timings, bench, flops=None):
+    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
+
+    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
+    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
+    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
+    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
+    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`,
+    with `flops` for users' models).
+    """
+    same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
+            for recorded, ran_on, seconds in timings
+            if ran_on == device and recorded.model == config.model
+            and recorded.batch_size == config.batch_size]
+    full = [seconds for recorded, seconds in same if recorded.subset is None]
+    if full:
+        return statistics.median(full), "the recorded runs' s/epoch"
+    if same:
+        return (statistics.median(seconds for _, seconds in same),
+                "subset runs' s/epoch scaled to 60,000 images")
+    ms_per_step, batch_size = bench[0].get(config.model), bench[1]
+    if ms_per_step is not None and batch_size == config.batch_size:
+        return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"
+    return _scaled_by_flops(config, device, timings, flops)
+
+
+def _scaled_by_flops(config, device, timings, extra=None):
+    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
+
+    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
+    among those with full-training-set runs on `device` at the same batch size: its median
+    s/step times the ratio of the FLOPs. (None, None) without such runs, or where the FLOPs of
+    `config.model` are unknown: the seven's are in the cost table, users' models' in `extra`.
+    Rough: a step's fixed costs do not scale with FLOPs, so this is the estimate of last resort.
+    """
+    from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
+
+    flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
+    flops.update(extra or {})
+    if config.model not in flops:
+        return None, None
+    per_step = {}
+    for recorded, ran_on, seconds in timings:
+        if (ran_on == device and recorded.subset is None and recorded.model != config.model
+                and recorded.model in flops and recorded.batch_size == config.batch_size):
+            per_step.setdefault(recorded.model, []).append(seconds / _epoch_steps(recorded))
+    if not per_step:
+        return None, None
+    nearest = min(per_step, key=lambda name: (abs(math.log(flops[name] / flops[config.model])),
+                                              name))
+    seconds = (statistics.median(per_step[nearest]) * flops[config.model] / flops[nearest]
+               * _epoch_steps(config))
+    return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
+
+
+def estimate_time(plan, results_dir, device=None, flops=None):
+    """Return the Estimate of the time `plan`'s runs to train take on `device`.
+
+    `device` defaults to this machine (`machine_name()`). Each run: the s/epoch of the runs
+    recorded on it (or its benchmark) times the epochs left to train. `flops` gives the training
+    FLOPs per image of users' models ({NAME: FLOPs}), to scale the seven's times by.
+    """
+    device = device or machine_name()
+    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
+    seconds, sources = {}, []
+    for planned in plan.to_train:
+        per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench, flops)
+        seconds[planned.config] = (None if per_epoch is None
+                                   else per_epoch * (planned.config.epochs - planned.resumes_after))
+        if source is not None and source not in sources:
+            sources.append(source)
+    return Estimate(device, seconds, sources)
