@@ -325,7 +325,7 @@ def within_groups_bootstrap(groups, pool_below=POOL_BELOW, resamples=RESAMPLES):
     for index, (sign, weight, table) in enumerate(cells):
         if weight == 0:
             continue
-        source = own[index] if len(table) >= pool_below else pool
+        source = own[index] if len(table) >= max(pool_below, 2) else pool
         picks = source[generator.integers(0, len(source), (resamples, len(table)))]
         seeds = np.take_along_axis(residual_means, picks, axis=1).mean(axis=1)
         draws += sign * weight * (row_means[:, index] + seeds)
