@@ -7,8 +7,8 @@ Two levels, kept apart because they answer different questions:
   the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise, the backend's effect,
   overfitting over seeds;
 - relations against a margin of practical equivalence (`margins`, from runs.py): every pair of
-  models and every step between depths is better, worse, equal (its 90% interval inside
-  ±margin) or undecided, on intervals from a two-way bootstrap over seeds and test images
+  models, every step between depths and the backend's effect is better, worse, equal (its 90%
+  interval inside ±margin) or undecided, on intervals from a two-way bootstrap over seeds and test images
   (paired on images) beside the seeds-only ones, with the seeds per model that would decide
   what is undecided; and the original's claims judged from those relations (numbers only:
   `findings` puts them in words);
@@ -587,19 +587,77 @@ def power(scores, measure):
     return Power(sd, dof, seeds, detectable, leaders, best, gap)
 
 
-def backend_effect(scores, measure):
+JAX = "jax"  # the backend whose runs the backend's effect sets against the others (TensorFlow)
+
+
+def backend_effect(scores, measure, confidence=CONFIDENCE):
     """Return the effect of Keras on JAX (GPU) against TensorFlow (CPU) within models, or None.
 
     values ~ model + backend by least squares: only models with runs on both backends inform
     it. Backend and device change together here, so the effect is of the pair.
     """
-    rows = [(name, s.backend == "jax", measure.of(s)) for name, runs in scores.items()
+    rows = [(name, s.backend == JAX, measure.of(s)) for name, runs in scores.items()
             for s in runs]
     try:
         return stats.additive_effect([v for *_, v in rows], [n for n, *_ in rows],
-                                     [j for _, j, _ in rows])
+                                     [j for _, j, _ in rows], confidence)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class BackendComparison:
+    """Runs under Keras on JAX (GPU) against TensorFlow (CPU) within the same models, judged
+    against the margin as a pair of models is (stats.relation)."""
+
+    measure: str
+    difference: float                   # JAX − TensorFlow, least squares within models
+    interval: tuple                     # 95%: two-way over seeds and test images where given
+    equivalence_interval: tuple         # 90%, the same way: equal when inside ±margin
+    seeds_interval: tuple               # 95%, least squares over seeds only
+    p_value: float                      # over seeds only
+    relation: str                       # stats.BETTER, WORSE, EQUAL or UNDECIDED: JAX against TF
+    models: tuple                       # the models with runs on both backends
+
+
+def backend_comparison(scores, measure, margin, per_image_values=None):
+    """Return the BackendComparison of `measure` against ±`margin`, or None without a model on
+    both backends.
+
+    With per-image values the intervals come from stats.within_groups_bootstrap (seeds drawn
+    within each model and backend, the same test images for every run); without them from the
+    least-squares fit over seeds (backend_effect).
+    """
+    return _backend_comparison(_hashable(scores), measure, margin, per_image_values)
+
+
+@functools.lru_cache(maxsize=16)
+def _backend_comparison(scores, measure, margin, images):
+    scores = dict(scores)
+    effect = backend_effect(scores, measure)
+    if effect is None:
+        return None
+    seeds_interval = (float(effect.low), float(effect.high))
+    if images is None:
+        tight = backend_effect(scores, measure, stats.EQUIVALENCE_CONFIDENCE)
+        interval, equivalence = seeds_interval, (float(tight.low), float(tight.high))
+    else:
+        groups = {}
+        for name, runs in scores.items():
+            table, on = images[measure.name][name], np.array([s.backend == JAX for s in runs])
+            if len(table) != len(runs):  # the rows must be these runs, in this order
+                raise ValueError(f"{name} has {len(runs)} runs but {len(table)} rows of "
+                                 "per-image values: pass the per-image values of these runs")
+            groups[name] = (table[on], table[~on])
+        _, draws = stats.within_groups_bootstrap(groups)
+        interval = stats.bootstrap_interval(draws, CONFIDENCE)
+        equivalence = stats.bootstrap_interval(draws, stats.EQUIVALENCE_CONFIDENCE)
+    models = tuple(name for name, runs in scores.items()
+                   if len({s.backend == JAX for s in runs}) == 2)
+    relation = stats.relation(effect.value, interval, equivalence, margin,
+                              measure.higher_is_better)
+    return BackendComparison(measure.name, effect.value, interval, equivalence, seeds_interval,
+                             effect.p_value, relation, models)
 
 
 # --- overfitting over seeds ----------------------------------------------------------------

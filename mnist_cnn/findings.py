@@ -366,7 +366,9 @@ def findings_json(study):
     (`seeds_interval`); `pairs` (A − B) and `depth_steps` (to − from, conv layers), each with
     its difference in the margin's unit, 95% intervals two-way and over seeds only, 90%
     `equivalence_interval`, `relation` (A against B: better, worse, equal, undecided) and, for
-    an undecided one, `seeds_to_decide` (per model) or `unresolvable`; `claims`; `fidelity`
+    an undecided one, `seeds_to_decide` (per model) or `unresolvable`; `backend_effect`, JAX
+    (GPU) − TensorFlow (CPU) test accuracy within models, with the same intervals and relation
+    (None without a model on both backends); `claims`; `fidelity`
     (one per model; it compares with the original's numbers, so it is empty on another data
     set, and gives accuracies as fractions).
     """
@@ -384,7 +386,23 @@ def findings_json(study):
                       for measure in MEASURES for c in study.pairs(measure)],
             "depth_steps": [_comparison_entry(c, ("to", "from"))
                             for measure in MEASURES for c in study.steps(measure)],
+            "backend_effect": _backend_entry(study),
             "claims": [claim.to_dict() for claim in study.claims], "fidelity": fidelity}
+
+
+def _backend_entry(study, measure=ACCURACY):
+    """Return the backend's effect on `measure` as JSON (JAX − TensorFlow), None without a model
+    on both backends."""
+    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+                                         study.per_image)
+    if effect is None:
+        return None
+    return {"measure": effect.measure, "unit": analysis.MARGIN_UNITS[effect.measure],
+            "difference": effect.difference, "interval": _listed(effect.interval),
+            "seeds_interval": _listed(effect.seeds_interval),
+            "equivalence_interval": _listed(effect.equivalence_interval),
+            "relation": effect.relation, "p_value": effect.p_value,
+            "models": list(effect.models)}
 
 
 # --- one question, two data sets ---------------------------------------------------------
@@ -712,19 +730,26 @@ def fidelity_sentence(study):
 
 
 def backend_sentence(study, measure=ACCURACY):
-    """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs."""
-    effect = analysis.backend_effect(study.scores, measure)
+    """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs, judged
+    against the margin as a pair of models is."""
+    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+                                         study.per_image)
     if effect is None:
         return ("No model has runs on both backends, so the backend's effect cannot be "
                 "separated from the architecture's.")
-    unit = measure.difference_suffix
-    verdict = ("a difference" if effect.p_value < SIGNIFICANCE else
-               "no difference this study can detect")
+    margin = margin_text(measure.name, study.margins[measure.name])
+    equivalence = f"90% interval {measure.difference_interval(*effect.equivalence_interval)}"
+    verdict = {
+        BETTER: "a clear difference, in favour of JAX (GPU): the 95% interval excludes 0",
+        WORSE: "a clear difference, in favour of TensorFlow (CPU): the 95% interval excludes 0",
+        EQUAL: f"practically equal: the {equivalence} lies inside {margin}",
+        UNDECIDED: (f"undecided: neither clearly different (the 95% interval includes 0) nor "
+                    f"shown within {margin} (the {equivalence})")}[effect.relation]
     return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
-            f"{measure.difference_text(effect.value)} {measure.label} "
-            f"{measure.difference_interval(effect.low, effect.high)}, {verdict} (p = "
-            f"{effect.p_value:.2g}; the runs recorded would detect "
-            f"{effect.detectable:.{measure.digits}f}{unit} or more).")
+            f"{measure.difference_text(effect.difference)} {measure.label} "
+            f"{measure.difference_interval(*effect.interval)} over seeds and test images "
+            f"({measure.difference_interval(*effect.seeds_interval)} over seeds only, "
+            f"{analysis.p_text(effect.p_value)}), {verdict}.")
 
 
 def log_loss_sentence(study):

@@ -535,6 +535,56 @@ def test_backend_effect_is_estimated_within_models():
     assert analysis.backend_effect(only_tf, ACCURACY) is None
 
 
+def backend_study(tensorflow, jax):
+    """Return model_1 and model_2 with {model: images right per run} on each backend."""
+    return {name: [score(name, seed, c) for seed, c in enumerate(tensorflow[name])]
+            + [score(name, 10 + seed, c, backend="jax") for seed, c in enumerate(jax[name])]
+            for name in tensorflow}
+
+
+@pytest.mark.parametrize("tensorflow, jax, relation", [
+    # JAX 10 images (0.1 pp) higher in both models, runs ±0.01 pp about each cell's mean: dof 5,
+    # SE² = 1.6e-4 / (sum of n_on n_off / n = 2) -> 95% half 2.571 · 0.0089 = 0.023: clear.
+    ({"model_1": [9920, 9922], "model_2": [9950, 9952]},
+     {"model_1": [9930, 9932], "model_2": [9960, 9962]}, BETTER),
+    # The same runs on both backends: 0, 90% half 2.015 · 0.0089 = 0.018, inside ±0.1 pp.
+    ({"model_1": [9920, 9922], "model_2": [9950, 9952]},
+     {"model_1": [9920, 9922], "model_2": [9950, 9952]}, EQUAL),
+    # Runs ±0.1 pp: 0.05 pp apart, SE 0.089, 90% half 0.18: neither off 0 nor inside ±0.1 pp.
+    ({"model_1": [9910, 9930], "model_2": [9940, 9960]},
+     {"model_1": [9915, 9935], "model_2": [9945, 9965]}, UNDECIDED),
+])
+def test_the_backend_effect_is_judged_against_the_margin_over_seeds(tensorflow, jax, relation):
+    scores = backend_study(tensorflow, jax)
+    judged = analysis.backend_comparison(scores, ACCURACY, 0.1)
+    effect = analysis.backend_effect(scores, ACCURACY)
+    assert judged.difference == pytest.approx(effect.value) and judged.relation == relation
+    assert judged.interval == judged.seeds_interval == (effect.low, effect.high)
+    half90 = 2.015048 * (judged.seeds_interval[1] - judged.difference) / 2.570582  # t(0.95, 5)
+    assert judged.equivalence_interval == pytest.approx(
+        (judged.difference - half90, judged.difference + half90))
+    assert judged.models == ("model_1", "model_2") and judged.p_value == effect.p_value
+    assert analysis.backend_comparison({"model_1": scores["model_1"][:2]}, ACCURACY, 0.1) is None
+
+
+def test_the_backend_effect_over_seeds_and_test_images_is_paired_within_models():
+    scores = backend_study({"model_1": [9920, 9922, 9921], "model_2": [9950, 9952, 9951]},
+                           {"model_1": [9925, 9927], "model_2": [9955, 9958]})
+    images = graded_images(scores)
+    judged = analysis.backend_comparison(scores, ACCURACY, 0.1, images)
+    assert judged.difference == pytest.approx(analysis.backend_effect(scores, ACCURACY).value)
+    low, high = judged.interval
+    low90, high90 = judged.equivalence_interval
+    assert low < low90 < judged.difference < high90 < high
+    assert judged.interval != judged.seeds_interval  # the test images count now
+    assert judged.relation == (BETTER if low > 0 else EQUAL if -0.1 < low90 and high90 < 0.1
+                               else UNDECIDED)
+    fewer = analysis.PerImage({m: {n: a[:-1] for n, a in images[m].items()}
+                               for m in ("accuracy", "log_loss")})
+    with pytest.raises(ValueError, match="per-image values of these runs"):
+        analysis.backend_comparison(scores, ACCURACY, 0.1, fewer)
+
+
 def test_power_names_the_leaders_and_the_seeds_that_would_separate_them():
     scores = study({"model_2": [9950, 9952, 9954], "model_3": [9955, 9957, 9959],
                     "model_4": [9960, 9962, 9964]})

@@ -118,7 +118,8 @@ def test_findings_json_gives_the_margins_means_pairs_and_depth_steps(results):
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert set(answer) == {"dataset", "runs", "margins", "means", "pairs", "depth_steps",
-                           "claims", "fidelity"}
+                           "backend_effect", "claims", "fidelity"}
+    assert answer["backend_effect"] is None  # every run on TensorFlow
     # MNIST's margins, from its typical error (0.5%) and test log loss (0.025).
     accuracy_margin = float(f"{100 * math.sqrt(2 * 0.005 * 0.995 / 10_000):.1g}")
     assert answer["margins"] == {"accuracy": {"value": accuracy_margin, "unit": "pp"},
@@ -128,8 +129,10 @@ def test_findings_json_gives_the_margins_means_pairs_and_depth_steps(results):
     assert [(s["measure"], s["from"], s["to"]) for s in answer["depth_steps"]] == [
         (m, a, b) for m in ("accuracy", "log_loss") for a, b in ((2, 3), (3, 5), (5, 7))]
     for mean in answer["means"]:
-        low, high = mean["interval"]
+        low, high = mean["interval"]  # over seeds and test images
         assert low < mean["mean"] < high and mean["seeds"] == 3
+        seeds_low, seeds_high = mean["seeds_interval"]
+        assert seeds_low < mean["mean"] < seeds_high and (low, high) != (seeds_low, seeds_high)
     relations = set()
     for entry in answer["pairs"] + answer["depth_steps"]:
         assert set(entry) >= {"measure", "difference", "interval", "seeds_interval",
@@ -155,6 +158,48 @@ def test_findings_json_gives_the_margins_means_pairs_and_depth_steps(results):
     for claim in answer["claims"]:
         assert claim["seeds_to_decide"] is None or claim["verdict"] == "undecided"
         assert claim["seeds_to_decide"] is None or claim["seeds_to_decide"] <= 1000
+
+
+# Runs on JAX beside the TensorFlow ones: model_2 and model_3 run two more seeds each.
+JAX_ACCURACIES = {"model_2": (0.9949, 0.9947), "model_3": (0.9951, 0.9946)}
+
+
+def test_the_backend_effect_gets_both_intervals_and_a_relation_the_sentence_says(tmp_path):
+    make_study(tmp_path, ACCURACIES)
+    for model, accuracies in JAX_ACCURACIES.items():
+        for seed, accuracy in enumerate(accuracies, start=len(ACCURACIES[model])):
+            run = make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2)
+            run.metrics["backend"], run.metrics["device"] = "jax", "GPU: test"
+            save_run(run, tmp_path)
+    done = cli("findings", "--json", "--results-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    effect = json.loads(done.stdout)["backend_effect"]
+    assert effect["models"] == ["model_2", "model_3"] and effect["unit"] == "pp"
+    # Least squares within models: JAX − TensorFlow, each model weighted 2·3/5 alike.
+    gaps = [(sum(JAX_ACCURACIES[m]) / 2 - sum(ACCURACIES[m]) / 3) * 100 for m in JAX_ACCURACIES]
+    assert effect["difference"] == pytest.approx(sum(gaps) / 2, abs=1e-9)
+    low, high = effect["interval"]
+    low90, high90 = effect["equivalence_interval"]
+    assert low < low90 < effect["difference"] < high90 < high
+    assert effect["seeds_interval"] != effect["interval"]
+    margin = json.loads(done.stdout)["margins"]["accuracy"]["value"]
+    expected = ("better" if low > 0 else "worse" if high < 0
+                else "equal" if -margin < low90 and high90 < margin else "undecided")
+    assert effect["relation"] == expected
+    sentence = findings.backend_sentence(findings.analyse(tmp_path))
+    words = {"equal": "practically equal", "undecided": "undecided: neither clearly different",
+             "better": "a clear difference", "worse": "a clear difference"}
+    assert words[effect["relation"]] in sentence and "no difference" not in sentence
+    accuracy = findings.ACCURACY
+    assert (f"{accuracy.difference_interval(low, high)} over seeds and test images "
+            f"({accuracy.difference_interval(*effect['seeds_interval'])} over seeds only") in sentence
+    if effect["relation"] in ("equal", "undecided"):
+        assert accuracy.difference_interval(low90, high90) in sentence
+
+
+def test_the_backend_sentence_says_when_no_model_ran_on_both_backends(results):
+    sentence = findings.backend_sentence(findings.analyse(results))
+    assert sentence.startswith("No model has runs on both backends")
 
 
 def test_a_study_where_every_model_has_the_same_five_runs(tmp_path):

@@ -247,6 +247,60 @@ def test_two_way_bootstrap_is_deterministic():
     assert len(first["a"]) == 600  # more than one block of resamples
 
 
+def backend_table(shifts, images, group_image, on, delta=0.05):
+    """Return (seeds, images) values: the group's images, the level's, one shift per run."""
+    return np.stack([group_image + on + delta * shift * np.ones(images) for shift in shifts])
+
+
+def test_within_groups_bootstrap_on_a_table_with_known_image_and_seed_variances():
+    images, delta = 500, 0.05
+    generator = np.random.default_rng(9)
+    # Each group's own images (variance 100) are the same at both levels: paired within the
+    # group, they cancel. The "on" level adds 0.3 + v, v = ±1 alternating: the effect's image
+    # variance is var(v) / images = 1 / 500. Each run shifts by a multiple of delta (sum 0 in
+    # every cell), as a seed moves every image alike.
+    v = np.where(np.arange(images) % 2, 1.0, -1.0)
+    own = {g: 10 * generator.standard_normal(images) for g in ("g1", "g2", "g3")}
+    groups = {"g1": (backend_table((-1, 1), images, own["g1"], 0.3 + v),
+                     backend_table((-1, 0, 1), images, own["g1"], 0.0)),
+              "g2": (backend_table((0,), images, own["g2"], 0.3 + v),
+                     backend_table((-1, 1), images, own["g2"], 0.0)),
+              "g3": (np.empty((0, images)), backend_table((-1, 0, 1), images, own["g3"], 0.0))}
+    # Weights n_on n_off / (n_on + n_off): g1 2·3/5 = 1.2, g2 1·2/3; g3 has one level: 0.
+    total = 1.2 + 2 / 3
+    # Rescaled residuals squared (times delta²): 2-run cells ±√2 -> 2, 2; 3-run cells
+    # (-1, 0, 1)·√1.5 -> 1.5, 0, 1.5. Pooled over every cell, g3's included: 14 / 10 = 1.4.
+    pooled = 1.4 * delta ** 2
+    effect, draws = stats.within_groups_bootstrap(groups)  # every cell under 3 runs: pooled
+    assert effect == pytest.approx(0.3)
+    assert draws.mean() == pytest.approx(0.3, abs=0.003)
+    # A cell's mean draws n residuals: variance pooled / n; over the weighted groups,
+    # sum w² (pooled/n_on + pooled/n_off) / total² = pooled / total, as w = 1/(1/n_on + 1/n_off).
+    assert draws.var() == pytest.approx(1 / images + pooled / total, rel=0.05)
+    # Cells of two runs or more on their own residuals: g1's 2 and 1, g2's off 2 (times delta²);
+    # g2's one "on" run still draws from the pool.
+    _, own_draws = stats.within_groups_bootstrap(groups, pool_below=2)
+    seeds = (1.2 ** 2 * (2 / 2 + 1 / 3) + (2 / 3) ** 2 * (1.4 / 1 + 2 / 2)) * delta ** 2
+    assert own_draws.var() == pytest.approx(1 / images + seeds / total ** 2, rel=0.05)
+    # The same effect as least squares on the runs' means.
+    rows = [(g, level, table.mean(axis=1)) for g, pair in groups.items()
+            for level, table in zip((1, 0), pair)]
+    run_means = np.concatenate([m for *_, m in rows])
+    assert stats.additive_effect(run_means, [g for g, _, m in rows for _ in m],
+                                 [lv for _, lv, m in rows for _ in m]).value == pytest.approx(effect)
+
+
+def test_within_groups_bootstrap_needs_both_levels_somewhere_and_the_same_images():
+    table = np.ones((2, 10))
+    with pytest.raises(ValueError, match="both levels"):
+        stats.within_groups_bootstrap({"a": (table, np.empty((0, 10)))})
+    with pytest.raises(ValueError, match="same test images"):
+        stats.within_groups_bootstrap({"a": (table, np.ones((2, 11)))})
+    first = stats.within_groups_bootstrap({"a": (table, table * 2)}, resamples=300)
+    assert first[0] == -1.0 and np.array_equal(
+        first[1], stats.within_groups_bootstrap({"a": (table, table * 2)}, resamples=300)[1])
+
+
 def test_seeds_to_show_a_difference_with_and_without_an_image_floor():
     # A floor only the test images set: no number of seeds brings the SE below √floor, so a
     # difference under (t + t) · √floor is never shown.
