@@ -665,8 +665,7 @@ def claims_sentences(study):
     for claim in study.claims:
         decide = decide_text(claim.seeds_to_decide, claim.unresolvable)
         lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
-                     + (f" {decide[0].upper()}{decide[1:]}." if decide else "")
-                     + f" (`{claim.id}`)")
+                     + (f" {decide[0].upper()}{decide[1:]}." if decide else ""))
     return lines
 
 
@@ -865,10 +864,13 @@ def sensitivity_table(study):
     by_scale = {scale: analysis.judge_claims(study.scores, study.histories, study.reference,
                                              study.per_image, study.dataset, scale)
                 for scale in SENSITIVITY_SCALES}
-    rows = [[verdict.id, *(by_scale[scale][index].verdict for scale in SENSITIVITY_SCALES)]
+    statements = {c.id: c.statement for c in study.claims}  # ids stay in the JSON
+    rows = [[statements[verdict.id],
+             *(by_scale[scale][index].verdict for scale in SENSITIVITY_SCALES)]
             for index, verdict in enumerate(by_scale[1.0])]
-    return text_table(["Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)],
-                      rows, {"Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)})
+    columns = [f"margins × {scale:g}" for scale in SENSITIVITY_SCALES]
+    return text_table(["The original's finding", *columns], rows,
+                      {"The original's finding", *columns})
 
 
 def claims_table(claims):
@@ -877,9 +879,9 @@ def claims_table(claims):
         decide = decide_text(c.seeds_to_decide, c.unresolvable)
         return c.verdict + (f" ({decide})" if decide else "")
 
-    return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
-                      [[c.id, c.statement, verdict(c), c.evidence] for c in claims],
-                      {"Claim", "The original's finding", "Verdict", "Evidence"})
+    return text_table(["The original's finding", "Verdict", "Evidence"],
+                      [[c.statement, verdict(c), c.evidence] for c in claims],
+                      {"The original's finding", "Verdict", "Evidence"})
 
 
 def findings_markdown(study):
