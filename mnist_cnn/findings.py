@@ -253,7 +253,7 @@ def _best_claim(verdict, margin):
                 + f"; {claimed} against each model (95% interval over seeds and test images; "
                 f"Welch over seeds, Holm over the pairs): "
                 + "; ".join(f"{c.b} {_with_interval(measure, c)}, "
-                            + (f"Holm p = {c.p_holm:.2g}, " if c.p_holm is not None else "")
+                            + (f"Holm {analysis.p_text(c.p_holm)}, " if c.p_holm is not None else "")
                             + _relation_text(measure, c) for c in verdict.against)
                 + f"; margin {margin_text(verdict.measure, margin)}")
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence,
@@ -713,8 +713,8 @@ def backend_sentence(study, measure=ACCURACY):
                "no difference this study can detect")
     return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
             f"{measure.difference_text(effect.value)} {measure.label} "
-            f"{measure.difference_interval(effect.low, effect.high)}, {verdict} (p = "
-            f"{effect.p_value:.2g}; the runs recorded would detect "
+            f"{measure.difference_interval(effect.low, effect.high)}, {verdict} ("
+            f"{analysis.p_text(effect.p_value)}; the runs recorded would detect "
             f"{effect.detectable:.{measure.digits}f}{unit} or more).")
 
 
@@ -843,7 +843,7 @@ def relations_table(study, measure):
     """Return every pair of models: difference, both 95% intervals, the 90% interval against the
     margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
     rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
-             f"{c.p_holm:.2g}" if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
+             analysis.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]
     return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
                        *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
