@@ -676,6 +676,34 @@ def claims_summary(study):
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
 
+def conclusion_sentence(study):
+    """Return the sentence 05_conclusion closes on: could a run of ours give the original's
+    results, and how its claims fare."""
+    parts = []
+    for measure in MEASURES:
+        entries = [f for f in study.fidelity(measure) if f.inside is not None]
+        parts.append(f"{sum(f.inside for f in entries)} of {len(entries)} models in {measure.label}")
+    return (f"In short, a run of ours could give the original's result for {parts[0]} and for "
+            f"{parts[1]}; of the original's {plural(len(study.claims), 'claim')}, judged over "
+            f"seeds: {claims_summary(study)}.")
+
+
+def analysis_closing_sentence(study):
+    """Return the sentence 06_analysis closes on: how the pairs of architectures and the
+    original's claims stand."""
+    counts = []
+    for measure in MEASURES:
+        pairs = study.pairs(measure)
+        counts.append((len(pairs), sum(c.relation in (BETTER, WORSE) for c in pairs),
+                       sum(c.relation == EQUAL for c in pairs),
+                       sum(c.relation == UNDECIDED for c in pairs)))
+    (total, clear, tied, open_), (_, clear_loss, tied_loss, open_loss) = counts
+    return (f"In short, over seeds {clear} of the {total} pairs of architectures differ clearly in "
+            f"{ACCURACY.label}, {tied} are practically tied and {open_} stay undecided (in "
+            f"{LOG_LOSS.label}: {clear_loss} clearly, {tied_loss} tied, {open_loss} undecided); "
+            f"of the original's {plural(len(study.claims), 'claim')}: {claims_summary(study)}.")
+
+
 def sources_sentence(study):
     """Say what each kind of claim rests on in the original: 'depth and model_7: …; overfitting: …'."""
     kinds = {}

@@ -388,3 +388,19 @@ def test_the_power_sentence_names_a_mean_that_rounds_to_the_best(tmp_path):
             "average)") in sentence
     assert "model_7, also" not in findings.power_sentence(findings.analyse(
         make_study(tmp_path / "apart", {**ACCURACIES, "model_7": (0.9950, 0.9950, 0.9950)})))
+
+
+def test_the_closing_sentences_count_from_the_study(results):
+    study = findings.analyse(results)
+    entries = [f for f in study.fidelity(findings.ACCURACY) if f.inside is not None]
+    conclusion = findings.conclusion_sentence(study)
+    assert (f"for {sum(f.inside for f in entries)} of {len(entries)} models in test accuracy"
+            in conclusion)
+    assert conclusion.endswith(f"claims, judged over seeds: {findings.claims_summary(study)}.")
+    pairs = study.pairs(findings.ACCURACY)
+    clear = sum(c.relation in ("better", "worse") for c in pairs)
+    tied = sum(c.relation == "equal" for c in pairs)
+    closing = findings.analysis_closing_sentence(study)
+    assert (f"{clear} of the {len(pairs)} pairs of architectures differ clearly in test accuracy, "
+            f"{tied} are practically tied") in closing
+    assert closing.endswith(f"{findings.claims_summary(study)}.")
