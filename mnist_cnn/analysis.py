@@ -710,8 +710,13 @@ def seeds_trend(histories):
 
 # --- the original's claims, judged: numbers only (findings puts them in words) -----------
 
+def p_cell(p):
+    """Return a p-value as a table shows it: '0.015', or '< 0.001' for the smallest."""
+    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+
+
 def p_text(p):
-    """Return 'p = 0.015', or 'p < 0.001' for the smallest."""
+    """Return 'p = 0.015', or 'p < 0.001' for the smallest: the one format of a p-value."""
     return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
 
 
@@ -1046,7 +1051,7 @@ def pairs_table(scores, measure):
         d = p.difference
         rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
                      measure.difference_interval(d.low, d.high) if d.low is not None else "—",
-                     f"{p.p_holm:.2g}" if p.p_holm is not None else "—",
+                     p_cell(p.p_holm) if p.p_holm is not None else "—",
                      f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
     return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
                        "P(a run of a beats b)"], rows, {"Models"})
@@ -1074,7 +1079,7 @@ def overfitting_table(histories):
         trend = seeds_trend(model_histories)
         e = trend.estimate
         rows.append([name, e.n, f"{signed(e.mean, 2)}%",
-                     signed_interval(e.low, e.high, 2) if e.low is not None else "—",
+                     signed_interval(e.low, e.high, 2, "%") if e.low is not None else "—",
                      f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
     return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
                        "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})

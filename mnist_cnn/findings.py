@@ -253,7 +253,7 @@ def _best_claim(verdict, margin):
                 + f"; {claimed} against each model (95% interval over seeds and test images; "
                 f"Welch over seeds, Holm over the pairs): "
                 + "; ".join(f"{c.b} {_with_interval(measure, c)}, "
-                            + (f"Holm p = {c.p_holm:.2g}, " if c.p_holm is not None else "")
+                            + (f"Holm {analysis.p_text(c.p_holm)}, " if c.p_holm is not None else "")
                             + _relation_text(measure, c) for c in verdict.against)
                 + f"; margin {margin_text(verdict.measure, margin)}")
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence,
@@ -691,8 +691,7 @@ def claims_sentences(study):
     for claim in study.claims:
         decide = decide_text(claim.seeds_to_decide, claim.unresolvable)
         lines.append(f"{claim.statement} **{claim.verdict.capitalize()}**: {claim.summary}."
-                     + (f" {decide[0].upper()}{decide[1:]}." if decide else "")
-                     + f" (`{claim.id}`)")
+                     + (f" {decide[0].upper()}{decide[1:]}." if decide else ""))
     return lines
 
 
@@ -701,6 +700,34 @@ def claims_summary(study):
     order = (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED, analysis.UNDECIDED)
     counts = {v: sum(c.verdict == v for c in study.claims) for v in order}
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+
+
+def conclusion_sentence(study):
+    """Return the sentence 05_conclusion closes on: could a run of ours give the original's
+    results, and how its claims fare."""
+    parts = []
+    for measure in MEASURES:
+        entries = [f for f in study.fidelity(measure) if f.inside is not None]
+        parts.append(f"{sum(f.inside for f in entries)} of {len(entries)} models in {measure.label}")
+    return (f"In short, a run of ours could give the original's result for {parts[0]} and for "
+            f"{parts[1]}; of the original's {plural(len(study.claims), 'claim')}, judged over "
+            f"seeds: {claims_summary(study)}.")
+
+
+def analysis_closing_sentence(study):
+    """Return the sentence 06_analysis closes on: how the pairs of architectures and the
+    original's claims stand."""
+    counts = []
+    for measure in MEASURES:
+        pairs = study.pairs(measure)
+        counts.append((len(pairs), sum(c.relation in (BETTER, WORSE) for c in pairs),
+                       sum(c.relation == EQUAL for c in pairs),
+                       sum(c.relation == UNDECIDED for c in pairs)))
+    (total, clear, tied, open_), (_, clear_loss, tied_loss, open_loss) = counts
+    return (f"In short, over seeds {clear} of the {total} pairs of architectures differ clearly in "
+            f"{ACCURACY.label}, {tied} are practically tied and {open_} stay undecided (in "
+            f"{LOG_LOSS.label}: {clear_loss} clearly, {tied_loss} tied, {open_loss} undecided); "
+            f"of the original's {plural(len(study.claims), 'claim')}: {claims_summary(study)}.")
 
 
 def sources_sentence(study):
@@ -877,7 +904,7 @@ def relations_table(study, measure):
     """Return every pair of models: difference, both 95% intervals, the 90% interval against the
     margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
     rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
-             f"{c.p_holm:.2g}" if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
+             analysis.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]
     return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
                        *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
@@ -898,10 +925,13 @@ def sensitivity_table(study):
     by_scale = {scale: analysis.judge_claims(study.scores, study.histories, study.reference,
                                              study.per_image, study.dataset, scale)
                 for scale in SENSITIVITY_SCALES}
-    rows = [[verdict.id, *(by_scale[scale][index].verdict for scale in SENSITIVITY_SCALES)]
+    statements = {c.id: c.statement for c in study.claims}  # ids stay in the JSON
+    rows = [[statements[verdict.id],
+             *(by_scale[scale][index].verdict for scale in SENSITIVITY_SCALES)]
             for index, verdict in enumerate(by_scale[1.0])]
-    return text_table(["Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)],
-                      rows, {"Claim", *(f"margins × {scale:g}" for scale in SENSITIVITY_SCALES)})
+    columns = [f"margins × {scale:g}" for scale in SENSITIVITY_SCALES]
+    return text_table(["The original's finding", *columns], rows,
+                      {"The original's finding", *columns})
 
 
 def claims_table(claims):
@@ -910,9 +940,9 @@ def claims_table(claims):
         decide = decide_text(c.seeds_to_decide, c.unresolvable)
         return c.verdict + (f" ({decide})" if decide else "")
 
-    return text_table(["Claim", "The original's finding", "Verdict", "Evidence"],
-                      [[c.id, c.statement, verdict(c), c.evidence] for c in claims],
-                      {"Claim", "The original's finding", "Verdict", "Evidence"})
+    return text_table(["The original's finding", "Verdict", "Evidence"],
+                      [[c.statement, verdict(c), c.evidence] for c in claims],
+                      {"The original's finding", "Verdict", "Evidence"})
 
 
 def findings_markdown(study):

@@ -55,31 +55,35 @@ def setup(seed=42):
     plt.ioff()  # figures appear where `show_figure` shows them, once each
 
 
-def show_figure(fig, name, figures_dir):
+def show_figure(fig, name, figures_dir=None):
     """Save `fig` as <figures_dir>/<name>.png, show that PNG in the notebook, close the figure.
 
-    The PNG has PIXEL_RATIO pixels per pixel shown, so the notebook shows it at that fraction
-    of its width: as wide as the figure, and sharp on high-DPI screens.
+    `figures_dir` defaults to plot_style.FIGURES_DIR: figures/, or $MNIST_CNN_FIGURES_DIR, which
+    the test suite sets so that running a notebook never rewrites the committed figures. The PNG
+    has PIXEL_RATIO pixels per pixel shown, so the notebook shows it at that fraction of its
+    width: as wide as the figure, and sharp on high-DPI screens.
     """
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
-    from .plot_style import PIXEL_RATIO, save_fig
+    from . import plot_style
 
-    path = save_fig(fig, name, figures_dir)
+    path = plot_style.save_fig(fig, name, figures_dir or plot_style.FIGURES_DIR)
     data = path.read_bytes()
     with PILImage.open(io.BytesIO(data)) as image:
         width = image.width
-    display(Image(data=data, format="png", width=width // PIXEL_RATIO))
+    display(Image(data=data, format="png", width=width // plot_style.PIXEL_RATIO))
     plt.close(fig)
 
 
 @dataclass
 class Selection:
-    """The runs a notebook shows for one model, and a note (Markdown) saying which runs they are."""
+    """The runs a notebook shows for one model, a note (Markdown) saying which runs they are, and
+    the folder they are recorded in."""
 
     runs: list
     note: str
+    results_dir: Path = RESULTS_DIR
 
 
 def _seed_list(seeds):
@@ -101,27 +105,91 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
         if shown and shown[0].config.is_protocol:
             seeds_done = [run.config.seed for run in shown]
             missing = [seed for seed in seeds if seed not in seeds_done]
-            note = (f"Showing the {plural(len(shown), 'recorded protocol run')} of {model} "
-                    f"({_seed_list(seeds_done)}).")
+            count = "the run" if len(shown) == 1 else f"the {len(shown)} runs"
+            note = (f"Shown: {count} of {model} recorded under the original's protocol "
+                    f"({_seed_list(seeds_done)}), not retrained.")
             if missing:
                 note += (f" Requested but not recorded yet: {_seed_list(missing)} "
                          f"(mnist-cnn reproduce --models {model} --seeds "
                          f"{' '.join(map(str, missing))}).")
-            return Selection(shown, note)
+            return Selection(shown, note, results_dir)
         if shown:
             return Selection(shown, (
                 f"**No full {EPOCHS}-epoch run of {model} is recorded yet.** Shown instead: "
                 f"the longest recorded run, {plural(shown[0].config.epochs, 'epoch')} "
                 f"({shown[0].config.variant}), which is NOT the original protocol, so its "
                 f"numbers are not compared with the original's. To record the full run: "
-                f"`mnist-cnn reproduce --models {model}`"))
+                f"`mnist-cnn reproduce --models {model}`"), results_dir)
     from .training import train_or_load
 
     runs = [train_or_load(config, data, retrain=retrain, results_dir=results_dir,
                           verbose=verbose) for config in configs]
     how = "trained now" if retrain else "recorded or trained now"
     return Selection(runs, f"Showing {plural(len(runs), 'run')} of {model}, {how}: "
-                           f"{', '.join(run.label for run in runs)}.")
+                           f"{', '.join(run.label for run in runs)}.", results_dir)
+
+
+class Section:
+    """What a section notebook (01–04) shows of each model, prepared by one call: `Section()`.
+
+    It runs `setup()` and reads the original's logs; its methods show one model's runs (a
+    Selection from `runs`): architecture, results table, curves and observations.
+    """
+
+    def __init__(self, seed=42):
+        from .report import load_original
+
+        setup(seed)
+        self.reference = load_original()
+
+    def runs(self, model, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
+             results_dir=RESULTS_DIR):
+        """Return the runs shown for `model` (`collect_runs`: MNIST is loaded only to train), and
+        show its note saying which runs they are."""
+        from IPython.display import Markdown, display
+
+        selection = collect_runs(model, epochs=epochs, seeds=seeds, subset=subset,
+                                 retrain=retrain, results_dir=results_dir)
+        display(Markdown(selection.note))
+        return selection
+
+    def architecture(self, model):
+        """Show `model`'s layers as a table, then its parameter counts."""
+        from IPython.display import display
+
+        from .models import architecture_table, build_model, parameter_summary
+
+        net = build_model(model)
+        display(architecture_table(net))
+        print(parameter_summary(net))
+
+    def results(self, selection):
+        """Return the table of the runs' test results beside the original's."""
+        from .report import model_report
+
+        return model_report(selection.runs, self.reference, selection.results_dir)
+
+    def loss_curves(self, selection):
+        """Show the runs' loss per epoch beside the original's."""
+        from .training_plots import loss_curves
+
+        show_figure(loss_curves(selection.runs, self.reference),
+                    f"loss_{selection.runs[0].config.model}")
+
+    def error_curves(self, selection):
+        """Show the runs' error per epoch beside the original's."""
+        from .training_plots import error_curves
+
+        show_figure(error_curves(selection.runs, self.reference),
+                    f"error_{selection.runs[0].config.model}")
+
+    def observations(self, selection):
+        """Return the observations on the runs (Markdown), computed from their records."""
+        from IPython.display import Markdown
+
+        from .report import observations
+
+        return Markdown(observations(selection.runs, self.reference))
 
 
 def _clean(nb):

@@ -31,8 +31,8 @@ BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Seeds cell of a model without runs
 
-# The results table: the original's columns (model and its conv layers, as its table spells the
-# depth), then each measure ours, the original's and the difference, and the seeds behind ours.
+# The results table: the original's columns (model and its conv layers, in digits as everywhere
+# else), then each measure ours, the original's and the difference, and the seeds behind ours.
 SUMMARY_FIELDS = ("Model", "Conv layers", "Test accuracy", "Original accuracy", "Δ accuracy",
                   "Test log loss", "Original log loss", "Δ log loss", "Seeds")
 TEXT_FIELDS = {"Model", "Conv layers"}  # left-aligned; numbers right
@@ -250,7 +250,7 @@ def _summary_cells(row):
     """Return the SUMMARY_FIELDS cells of one summary row."""
     ran = row["n_runs"] > 0
     return [
-        row["model"], row["original_conv_layers"],
+        row["model"], str(row["conv_layers"]),
         _spread(row, "test_accuracy", _accuracy), _accuracy(row["original_test_accuracy"]),
         _delta(row, "test_accuracy") if ran else NO_VALUE,
         _spread(row, "test_loss", _log_loss), _log_loss(row["original_test_loss"]),
@@ -366,13 +366,30 @@ def _device_text(run, others):
     return text + (f", shared with {plural(beside, 'other run')}" if beside else "")
 
 
+def _median_label(on_device):
+    """Label a device's row of seconds per epoch: 'median of 3 runs', or the one run's label."""
+    if len(on_device) == 1:
+        return f"{on_device[0].label}, the only run on this device"
+    return f"median of {len(on_device)} runs"
+
+
+def _shared_text(shared, runs):
+    """Say how many of a device's `runs` trained beside other runs, as the run rows say it."""
+    if not shared:
+        return ""
+    if shared == runs:
+        return {1: ", shared with other runs", 2: ", both shared with other runs"}.get(
+            runs, f", all {runs} shared with other runs")
+    return f", {shared} of {runs} shared with other runs"
+
+
 def model_report(runs, reference=None, results_dir=RESULTS_DIR):
     """Return a table of each run's test results, their mean ± std, and the original's result.
 
     Seconds per epoch compare only on one device: with runs on several, each device gets its
     own median row. A run that trained beside others on its device (any run under
-    `results_dir`) says so. Runs that are not the original protocol (stand-ins) are not set
-    against the original.
+    `results_dir`) says so. Runs of another configuration than the original protocol are not
+    set against the original.
     """
     runs = list(runs)
     reference = load_original() if reference is None else reference
@@ -394,20 +411,19 @@ def model_report(runs, reference=None, results_dir=RESULTS_DIR):
         table.add_row([f"mean ± std of {plural(len(runs), 'seed')}", runs[0].config.epochs,
                        _spread(row, "test_accuracy", _accuracy),
                        _spread(row, "test_loss", _log_loss), "", ""])
-    for device, seconds in _seconds_by_device(runs).items():
+    for device, seconds in _seconds_by_device(runs).items() if len(runs) > 1 else ():
         on_device = [run for run in runs if run.metrics["device"] == device]
         shared = sum(1 for run in on_device if companions(run, others))
-        table.add_row([f"median of {plural(len(on_device), 'run')}", "", "", "",
-                       f"{seconds:.1f}",
+        table.add_row([_median_label(on_device), "", "", "", f"{seconds:.1f}",
                        f"{_device_kind(device)}: {device_name(device)}"
-                       + (f" ({shared} of {len(on_device)} shared it)" if shared else "")])
+                       + _shared_text(shared, len(on_device))])
     if not runs[0].config.is_protocol:
         return table
     model = runs[0].config.model
     table.add_row(["the original", len(original["history"]["loss"]),
                    _accuracy(original_value(reference, model, "test_accuracy")),
                    _log_loss(original_value(reference, model, "test_loss")),
-                   f"{statistics.median(original['history']['epoch_seconds']):.1f}",
+                   NO_VALUE,  # its hardware is unknown: its seconds compare with none of ours
                    ORIGINAL_DEVICE])
     return table
 
@@ -479,8 +495,8 @@ def observations(runs, reference=None):
         line, below = _curve_line(runs)
         lines.append(line)
     if not runs[0].config.is_protocol:
-        lines.append(f"these runs are a stand-in ({runs[0].config.variant}), not the original "
-                     f"protocol, so they are not compared with the original.")
+        lines.append(f"these runs use another configuration ({runs[0].config.variant}), not the "
+                     f"original protocol, so they are not compared with the original.")
         return _bullets(lines, below)
     s_best, s_low, s_last, s_train = _curve_facts(original["history"])
     below += s_last < s_train
@@ -495,14 +511,31 @@ def observations(runs, reference=None):
                  f"{_log_loss(row['test_loss_mean'])} against "
                  f"{_log_loss(row['original_test_loss'])}: {_delta(row, 'test_loss')}.")
     lines += _fidelity_lines(runs, reference)
+    lines += _validation_loss_lines(runs, row["test_loss_mean"])
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
             epoch = run.metrics["resumed_after_epoch"]
-            lines.append(f"{run.label} was resumed after epoch {epoch} "
-                         f"by an earlier version whose resume started the data order and dropout "
-                         f"masks afresh, so its later epochs differ from an uninterrupted run's; "
-                         f"it is kept as recorded.")
+            lines.append(f"{run.label} was interrupted after epoch {epoch} and resumed with a "
+                         f"new shuffling of the data and new dropout masks, so its later epochs "
+                         f"differ from those of an uninterrupted run; it is shown as recorded.")
     return _bullets(lines, below)
+
+
+def _validation_loss_lines(runs, test_loss):
+    """Say why the last validation loss and the test log loss differ, where they do once rounded.
+
+    Both are measured on the 10,000 test images, but by two definitions (see 06_analysis).
+    """
+    if not all(_finite(run.history["val_loss"]) for run in runs):
+        return []
+    last = statistics.fmean(run.history["val_loss"][-1] for run in runs)
+    if _log_loss(last) == _log_loss(test_loss):
+        return []
+    return [f"the last validation loss ({_log_loss(last)}) and the test log loss "
+            f"({_log_loss(test_loss)}) are measured on the same test images but differ: validation "
+            f"loss is what Keras recorded after each epoch (on TensorFlow, from the logits and "
+            f"unclipped), the test log loss is scored from the saved test probabilities, clipped at "
+            f"1e-7, the one definition every backend shares."]
 
 
 def _finite(values):

@@ -252,10 +252,10 @@ def test_table_markdown_shows_the_protocol_runs_against_the_original(protocol_re
     # 0.0005 * sqrt(2) = 0.000707; log loss mean 0.0252, std 0.0011 * sqrt(2) = 0.001556.
     # The original's log records 0.99199998 (9,920 images: 99.20%) and 0.03234: +0.16 pp and
     # -0.0071.
-    assert rows[0] == ("| model_1 | Two | 99.36 ± 0.07% | 99.20% | +0.16 pp | 0.0252 ± 0.0016 "
+    assert rows[0] == ("| model_1 | 2 | 99.36 ± 0.07% | 99.20% | +0.16 pp | 0.0252 ± 0.0016 "
                        "| 0.0323 | -0.0071 | 2 |")
     # model_2's quick run is not the protocol: no run, as for the models that have none at all.
-    assert rows[1] == "| model_2 | Three | — | 99.46% | — | — | 0.0256 | — | no run |"
+    assert rows[1] == "| model_2 | 3 | — | 99.46% | — | — | 0.0256 | — | no run |"
     assert len(rows) == 7 and all(row.endswith(" | no run |") for row in rows[1:])
     assert snapshot(tmp_path) == before
 

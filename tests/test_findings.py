@@ -80,8 +80,10 @@ def test_findings_text_names_the_numbers_of_the_folder(results):
     assert (f"model_1, the only model with two conv layers, averages "
             f"{mean_percent('model_1'):.2f}%, ") in text
     assert f"The 6 deeper models average between {deeper[0]:.2f}% and {deeper[-1]:.2f}%." in text
-    # One line per claim, each named once.
-    assert [text.count(f"(`{claim}`)") for claim in CLAIM_IDS] == [1] * len(CLAIM_IDS)
+    # One line per claim, each with its verdict in bold; the ids only in the JSON.
+    verdict_lines = [line for line in text.splitlines() if line.startswith("- ") and "**" in line]
+    assert len(verdict_lines) == len(CLAIM_IDS)
+    assert not [claim for claim in CLAIM_IDS if claim in text]
     assert "**How faithful the reproduction is.**" in text
 
 
@@ -273,14 +275,15 @@ def test_claim_lines_say_what_would_decide_an_undecided_claim():
               findings.Claim("c", "C is so.", "table", "supported", "e", "clear")]
     study = findings.Study({}, {}, {}, {}, claims)
     first, second, third = findings.claims_sentences(study)
-    assert "About 400 seeds per model would decide it. (`a`)" in first
-    assert ("This test set cannot resolve it: no practical number of seeds (up to 1,000 per "
-            "model) would decide it. (`b`)") in second
-    assert third == "C is so. **Supported**: clear. (`c`)"
+    assert first.endswith("About 400 seeds per model would decide it.")
+    assert second.endswith("This test set cannot resolve it: no practical number of seeds (up to "
+                           "1,000 per model) would decide it.")
+    assert third == "C is so. **Supported**: clear."  # the id ("c") only in the JSON
     table = findings.claims_table(claims)
-    assert table.rows[0][2] == "undecided (about 400 seeds per model would decide it)"
-    assert table.rows[1][2].startswith("undecided (this test set cannot resolve it")
-    assert table.rows[2][2] == "supported" and "<table>" in table.get_html_string()
+    assert table.rows[0][1] == "undecided (about 400 seeds per model would decide it)"
+    assert table.rows[1][1].startswith("undecided (this test set cannot resolve it")
+    assert table.rows[2][1] == "supported" and "<table>" in table.get_html_string()
+    assert not any(c.id in row for row in table.rows for c in claims)
 
 
 def test_the_findings_name_the_margin_once_and_no_seed_count_above_a_thousand(results):
@@ -407,8 +410,9 @@ def test_readme_answer_without_fashion_runs_says_how_to_train_them(results):
 def test_the_sensitivity_table_judges_every_claim_at_half_once_and_twice_the_margins(results):
     study = findings.analyse(results)
     table = findings.sensitivity_table(study)
-    assert table.field_names == ["Claim", "margins × 0.5", "margins × 1", "margins × 2"]
-    assert [row[0] for row in table.rows] == [claim.id for claim in study.claims]
+    assert table.field_names == ["The original's finding", "margins × 0.5", "margins × 1",
+                                 "margins × 2"]
+    assert [row[0] for row in table.rows] == [claim.statement for claim in study.claims]
     assert [row[2] for row in table.rows] == [claim.verdict for claim in study.claims]
 
 
@@ -421,3 +425,19 @@ def test_the_power_sentence_names_a_mean_that_rounds_to_the_best(tmp_path):
             "average)") in sentence
     assert "model_7, also" not in findings.power_sentence(findings.analyse(
         make_study(tmp_path / "apart", {**ACCURACIES, "model_7": (0.9950, 0.9950, 0.9950)})))
+
+
+def test_the_closing_sentences_count_from_the_study(results):
+    study = findings.analyse(results)
+    entries = [f for f in study.fidelity(findings.ACCURACY) if f.inside is not None]
+    conclusion = findings.conclusion_sentence(study)
+    assert (f"for {sum(f.inside for f in entries)} of {len(entries)} models in test accuracy"
+            in conclusion)
+    assert conclusion.endswith(f"claims, judged over seeds: {findings.claims_summary(study)}.")
+    pairs = study.pairs(findings.ACCURACY)
+    clear = sum(c.relation in ("better", "worse") for c in pairs)
+    tied = sum(c.relation == "equal" for c in pairs)
+    closing = findings.analysis_closing_sentence(study)
+    assert (f"{clear} of the {len(pairs)} pairs of architectures differ clearly in test accuracy, "
+            f"{tied} are practically tied") in closing
+    assert closing.endswith(f"{findings.claims_summary(study)}.")

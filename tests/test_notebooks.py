@@ -5,6 +5,7 @@ tests add what nbval does not check.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_cnn import plot_style, runs
+from mnist_cnn import runs
 from mnist_cnn.models import SECTIONS
 from mnist_cnn.notebook import execute
 
@@ -109,7 +110,7 @@ def test_section_notebook_has_parameters_and_images(name):
     nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
     tagged = [cell for cell in code_cells(nb) if "parameters" in cell["metadata"].get("tags", [])]
     assert len(tagged) == 1
-    namespace = {"runs": runs, "plot_style": plot_style}  # the Setup cell's imports: the defaults
+    namespace = {"runs": runs}  # the Setup cell's import: the defaults
     exec(source(tagged[0]), namespace)
     assert (namespace["RETRAIN"], namespace["EPOCHS"], namespace["SEEDS"],
             namespace["SUBSET"]) == (False, runs.EPOCHS, [0], None)
@@ -129,9 +130,9 @@ def test_section_notebook_trains_when_asked(name, tmp_path):
     recorded runs.
     """
     results, figures = tmp_path / "results", tmp_path / "figures"
-    parameters = dict(RETRAIN=True, EPOCHS=1, SUBSET=2000, RESULTS_DIR=str(results),
-                      FIGURES_DIR=str(figures))
-    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters)
+    parameters = dict(RETRAIN=True, EPOCHS=1, SUBSET=2000, RESULTS_DIR=str(results))
+    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters,
+                 env={"MNIST_CNN_FIGURES_DIR": str(figures)})
     text = nbformat.writes(nb)
     for model in SECTION_NOTEBOOKS[name]:
         assert (results / model / "epochs1_subset2000" / "seed_0" / "metrics.json").exists()
@@ -162,8 +163,9 @@ def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
     recorded = {str(p): p.stat().st_mtime_ns for p in results.rglob("*")}
     done = subprocess.run(
         [sys.executable, "-m", "papermill", "notebooks/02_three_conv_layers.ipynb",
-         tmp_path / "out.ipynb", "-p", "RESULTS_DIR", results, "-p", "FIGURES_DIR", figures,
-         "--no-progress-bar"], cwd=root, capture_output=True, text=True)
+         tmp_path / "out.ipynb", "-p", "RESULTS_DIR", results, "--no-progress-bar"],
+        cwd=root, capture_output=True, text=True,
+        env={**os.environ, "MNIST_CNN_FIGURES_DIR": str(figures)})
     assert done.returncode == 0, done.stderr[-2000:]
     for model in models:
         assert (figures / f"loss_{model}.png").exists()
@@ -178,14 +180,15 @@ def test_papermill_command_runs_a_notebook_into_other_folders(tmp_path):
 def test_overview_and_conclusion_run_into_other_folders(name, tmp_path):
     """The notebooks that train nothing also write only where their parameters say."""
     figures = tmp_path / "figures"
-    parameters = {"FIGURES_DIR": str(figures)}
+    parameters = {}
     if name != "00_data_overview.ipynb":  # one recorded run, so there is something to analyse
         from helpers import make_run
         from mnist_cnn.runs import save_run
 
         save_run(make_run("model_1"), tmp_path / "results")
         parameters["RESULTS_DIR"] = str(tmp_path / "results")
-    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters)
+    nb = execute(NOTEBOOKS / name, output=tmp_path / name, parameters=parameters,
+                 env={"MNIST_CNN_FIGURES_DIR": str(figures)})
     assert list(figures.glob("*.png"))
     assert all(output.get("name") != "stderr" for cell in code_cells(nb)
                for output in cell["outputs"])

@@ -234,11 +234,13 @@ def test_collect_runs_prefers_recorded_protocol_runs(tmp_path, monkeypatch):
     shown = notebook.collect_runs("model_3", seeds=[0, 1], results_dir=tmp_path)
     assert [run.config.seed for run in shown.runs] == [0, 2]
     assert all(run.config.is_protocol for run in shown.runs)
-    assert shown.note.startswith("Showing the 2 recorded protocol runs of model_3 (seeds 0, 2).")
+    assert shown.note.startswith("Shown: the 2 runs of model_3 recorded under the original's "
+                                 "protocol (seeds 0, 2), not retrained.")
     assert "not recorded yet: seed 1 (mnist-cnn reproduce" in shown.note
     save_run(make_run("model_5", seed=0), tmp_path)
     one = notebook.collect_runs("model_5", results_dir=tmp_path)
-    assert one.note == "Showing the 1 recorded protocol run of model_5 (seed 0)."
+    assert one.note == ("Shown: the run of model_5 recorded under the original's protocol "
+                        "(seed 0), not retrained.")
 
 
 def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch):
