@@ -5,6 +5,7 @@ Modules, by layer (a module imports only from the layers below it):
     study     a study's plan, time estimate and execution (in process, in worker processes or
               as Ray tasks on a cluster: `--ray`)
     notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
+    comparison  any recorded models side by side, users' too (`mnist-cnn findings --models`)
     report    summary tables and observations against the original's results (no Keras)
     plotting  sample digits, loss curves, trade-off plot (no Keras)
     training  the original protocol's training loop, resume, recording (`train`, `train_or_load`)
