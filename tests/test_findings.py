@@ -13,21 +13,13 @@ from mnist_cnn import findings
 from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.runs import save_run
 
-from helpers import heavy_modules_after, make_run
+from helpers import heavy_modules_after, make_run, make_study
 
 # Made-up accuracies per model, three seeds each: model_1 clearly behind, the rest close.
 ACCURACIES = {"model_1": (0.9920, 0.9922, 0.9925), "model_2": (0.9945, 0.9948, 0.9946),
               "model_3": (0.9944, 0.9950, 0.9947), "model_4": (0.9955, 0.9952, 0.9958),
               "model_5": (0.9954, 0.9956, 0.9951), "model_6": (0.9953, 0.9957, 0.9955),
               "model_7": (0.9956, 0.9952, 0.9954)}
-
-
-def make_study(folder, accuracies):
-    """Save made-up runs of the given accuracies per model under `folder`; return `folder`."""
-    for model, model_accuracies in accuracies.items():
-        for seed, accuracy in enumerate(model_accuracies):
-            save_run(make_run(model, seed, accuracy, 0.03 - (accuracy - 0.99) * 2), folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
