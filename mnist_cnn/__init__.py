@@ -8,6 +8,7 @@ Modules, by layer (a module imports only from the layers below it):
               estimate
     notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
     answer    the README's answer in a few plain bullets, and its figure (answer_figure)
+    comparison  any recorded models side by side, users' too (`mnist-cnn findings --models`)
     console   what `train` and `reproduce` print: the plan, each finished run, the study's state
     report    summary tables and observations against the original's results (no Keras)
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)

@@ -182,10 +182,12 @@ def per_image(runs_by_model, labels):
 
 
 def _depth_arrays(by_model):
-    """Return {conv layers: [each model's (seeds, images) array]} of {model: array}."""
+    """Return {conv layers: [each model's (seeds, images) array]} of {model: array}, the seven's
+    (a user's model has no place among the original's depths)."""
     depths = {}
     for name, array in by_model.items():
-        depths.setdefault(CONV_LAYERS[name], []).append(array)
+        if name in CONV_LAYERS:
+            depths.setdefault(CONV_LAYERS[name], []).append(array)
     return depths
 
 
@@ -310,6 +312,12 @@ class ArchitecturePair:
         return self.p_holm is not None and self.p_holm < SIGNIFICANCE
 
 
+def model_order(names):
+    """Return `names` in the order pairs take them: the seven's, then users' models as given."""
+    return ([name for name in MODEL_NAMES if name in names]
+            + [name for name in names if name not in MODEL_NAMES])
+
+
 def architecture_pairs(scores, measure):
     """Return every pair of models with runs: Welch test over seeds (Holm over all pairs) and
     the probability that a run of one beats a run of the other, with a bootstrap interval."""
@@ -320,7 +328,7 @@ def architecture_pairs(scores, measure):
 def _architecture_pairs(scores, measure):
     """architecture_pairs over hashable scores: the bootstraps run once per study and measure."""
     by_model = values(dict(scores), measure)
-    names = [name for name in MODEL_NAMES if name in by_model]
+    names = model_order(by_model)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     differences = [stats.welch(by_model[a], by_model[b]) for a, b in pairs]
     testable = [i for i, d in enumerate(differences) if d.p_value is not None]
@@ -367,7 +375,7 @@ _REVERSED = {stats.BETTER: stats.WORSE, stats.WORSE: stats.BETTER}
 class Comparison:
     """A against B on one measure: A − B, its intervals, the relation and what would decide it.
 
-    For a pair of models A and B are in MODEL_NAMES order; for a depth step A is the deeper
+    For a pair of models A and B are in `model_order`; for a depth step A is the deeper
     depth and B the one before (conv layers). `interval` and `equivalence_interval` come from
     the two-way bootstrap over seeds and test images, paired on images, when per-image values
     are given (else from seeds only, Welch); either needs two runs or more on each side.
@@ -462,7 +470,7 @@ def _hashable(scores):
 
 
 def pair_comparisons(scores, measure, margin, per_image_values=None):
-    """Return every pair of models with runs compared on `measure` (A − B, MODEL_NAMES order).
+    """Return every pair of models with runs compared on `measure` (A − B, in `model_order`).
 
     Better or worse: Welch's test over seeds, Holm-adjusted over every pair, below
     SIGNIFICANCE, and (where per-image values are given) the two-way 95% interval off 0. Equal:

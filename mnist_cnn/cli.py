@@ -173,6 +173,9 @@ def _cmd_table(args):
 
 
 def _cmd_findings(args):
+    if args.compared is not None:
+        _compare(args)
+        return
     from .findings import NoRunsError, analyse, findings_json, findings_markdown, transfer
     from .findings import transfer_markdown
 
@@ -192,6 +195,17 @@ def _cmd_findings(args):
         print(findings_markdown(study))
         if len(studies) > 1:
             print("\n**The same claims on both data sets.**\n\n" + transfer_markdown(studies))
+
+
+def _compare(args):
+    """Print the models that --models names side by side (the original's claims are not judged)."""
+    from .comparison import compare_models, comparison_json, comparison_markdown
+
+    study = compare_models(args.compared, args.results_dir, args.dataset)
+    if args.json:
+        print(json.dumps(comparison_json(study), indent=2, ensure_ascii=False))
+    else:
+        print(comparison_markdown(study))
 
 
 def _cmd_bench(args):
@@ -350,7 +364,12 @@ def build_parser():
                        "judge the original's claims over the recorded seeds, in plain words")
     findings.add_argument("--json", action="store_true",
                           help="one JSON object: claims (id, statement, verdict, evidence) and "
-                          "fidelity (one entry per model)")
+                          "fidelity (one entry per model); with --models: models and pairs")
+    findings.add_argument("--models", dest="compared", nargs="+", metavar="NAME",
+                          help="compare these recorded models instead, two or more of the seven "
+                          "and yours (by their --name): their means, every pair's relation, "
+                          "intervals and seeds to decide; the original's claims are judged "
+                          "without --models, over the seven")
     dataset_option(findings)
     results_option(findings)
 

@@ -345,7 +345,7 @@ def _listed(interval):
     return None if interval is None else [interval[0], interval[1]]
 
 
-def _comparison_entry(comparison, names=("a", "b")):
+def comparison_entry(comparison, names=("a", "b")):
     """Return a Comparison as JSON; `names`: what A and B are called ("to", "from" for steps)."""
     return {"measure": comparison.measure, names[0]: comparison.a, names[1]: comparison.b,
             "difference": comparison.difference, "interval": _listed(comparison.interval),
@@ -355,7 +355,25 @@ def _comparison_entry(comparison, names=("a", "b")):
             "unresolvable": comparison.unresolvable}
 
 
+def pair_entry(comparison):
+    """Return a pair of models as JSON: `comparison_entry` with Holm's p over the pairs."""
+    return comparison_entry(comparison) | {"p_holm": comparison.p_holm}
+
+
 MEAN_UNITS = {ACCURACY.name: "%", LOG_LOSS.name: "nats"}
+
+
+def margins_entry(margins):
+    """Return {measure name: margin} (analysis.margins) as JSON: each value with its unit."""
+    return {name: {"value": value, "unit": analysis.MARGIN_UNITS[name]}
+            for name, value in margins.items()}
+
+
+def mean_entry(mean):
+    """Return an analysis.ModelMean as JSON (accuracy in %)."""
+    return {"model": mean.model, "measure": mean.measure, "unit": MEAN_UNITS[mean.measure],
+            "mean": mean.mean, "interval": _listed(mean.interval),
+            "seeds_interval": _listed(mean.seeds_interval), "seeds": mean.seeds}
 
 
 def findings_json(study):
@@ -376,15 +394,11 @@ def findings_json(study):
                                                        study.fidelity(LOG_LOSS))]
                 if study.on_original_data else [])
     return {"dataset": study.dataset, "runs": study.n_runs,
-            "margins": {name: {"value": value, "unit": analysis.MARGIN_UNITS[name]}
-                        for name, value in study.margins.items()},
-            "means": [{"model": m.model, "measure": m.measure, "unit": MEAN_UNITS[m.measure],
-                       "mean": m.mean, "interval": _listed(m.interval),
-                       "seeds_interval": _listed(m.seeds_interval), "seeds": m.seeds}
-                      for measure in MEASURES for m in study.means(measure).values()],
-            "pairs": [_comparison_entry(c) | {"p_holm": c.p_holm}
-                      for measure in MEASURES for c in study.pairs(measure)],
-            "depth_steps": [_comparison_entry(c, ("to", "from"))
+            "margins": margins_entry(study.margins),
+            "means": [mean_entry(m) for measure in MEASURES
+                      for m in study.means(measure).values()],
+            "pairs": [pair_entry(c) for measure in MEASURES for c in study.pairs(measure)],
+            "depth_steps": [comparison_entry(c, ("to", "from"))
                             for measure in MEASURES for c in study.steps(measure)],
             "backend_effect": _backend_entry(study),
             "claims": [claim.to_dict() for claim in study.claims], "fidelity": fidelity}

@@ -268,7 +268,7 @@ def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
     return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows], TEXT_FIELDS)
 
 
-def _markdown(table):
+def markdown_table(table):
     """Return a table as GitHub Markdown."""
     table.set_style(TableStyle.MARKDOWN)
     return table.get_string()
@@ -276,7 +276,7 @@ def _markdown(table):
 
 def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
     """Return summary_table's content as a GitHub Markdown table."""
-    return _markdown(summary_table(runs, results_dir, reference))
+    return markdown_table(summary_table(runs, results_dir, reference))
 
 
 def _device_field(device):
@@ -311,7 +311,7 @@ def cost_table(runs=None, results_dir=RESULTS_DIR):
 
 def cost_markdown(runs=None, results_dir=RESULTS_DIR):
     """Return cost_table's content as a GitHub Markdown table."""
-    return _markdown(cost_table(runs, results_dir))
+    return markdown_table(cost_table(runs, results_dir))
 
 
 def update_readme(readme_path, markdown, markers=None):

@@ -13,7 +13,7 @@ import pytest
 
 from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
-from helpers import heavy_modules_after, make_run, write_checkpoint, write_own_models
+from helpers import heavy_modules_after, make_run, make_study, write_checkpoint, write_own_models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -665,3 +665,66 @@ def test_reproduce_trains_an_own_model_and_times_it_by_its_flops(timed_results, 
         "from model_1's s/epoch scaled by training FLOPs")
     assert fake_training == [RunConfig("tiny", seed=seed, builder=spec) for seed in (0, 1)]
     assert all(config.builder == spec for config in fake_training)
+
+
+# `findings --models`: two of the seven, three seeds each, beside a user's model with two.
+COMPARED = {"model_1": (0.9920, 0.9922, 0.9925), "model_4": (0.9955, 0.9952, 0.9958),
+            "model_1_bn": (0.9960, 0.9962)}
+
+
+@pytest.fixture(scope="module")
+def compared_results(tmp_path_factory):
+    return make_study(tmp_path_factory.mktemp("compared"), COMPARED)
+
+
+def test_findings_models_compares_a_users_model_with_the_seven_without_tensorflow(
+        compared_results):
+    done, heavy = heavy_modules_after(["findings", "--models", "model_1", "model_1_bn",
+                                       "--json", "--results-dir", compared_results],
+                                      ("tensorflow", "keras", "jax"))
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert heavy == []
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"dataset", "runs", "margins", "models", "pairs"}
+    assert [(m["name"], m["seeds"], m["fewer_seeds"]) for m in answer["models"]] == [
+        ("model_1", 3, False), ("model_1_bn", 2, True)]
+    # model_1_bn is 0.39 pp above model_1 in every seed: model_1 is worse on both measures.
+    assert [(p["measure"], p["a"], p["b"], p["relation"]) for p in answer["pairs"]] == [
+        ("accuracy", "model_1", "model_1_bn", "worse"),
+        ("log_loss", "model_1", "model_1_bn", "worse")]
+
+
+def test_findings_models_in_words_names_each_model_and_its_seeds(compared_results, capsys):
+    done = mnist_cnn_here(capsys, "findings", "--models", "model_4", "model_1_bn", "model_1",
+                          "--results-dir", compared_results)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Compared on MNIST, over their protocol runs: model_1 (3 seeds: "
+                                  "0–2), model_4 (3 seeds: 0–2) and model_1_bn (2 seeds: 0, 1).")
+    assert "model_1_bn (2) has fewer seeds than model_1 and model_4 (3 each)" in done.stdout
+    assert "| model_1 − model_1_bn " in done.stdout and "**Test log loss.**" in done.stdout
+
+
+@pytest.mark.parametrize("names, words", [
+    (["model_1", "model_1_bn", "model_1"], ["--models names model_1 twice"]),
+    (["model_1_bn"], ["two models or more", "model_1, model_4"]),
+    (["model_1", "mine"], ["no MNIST protocol runs of mine",
+                           "(model_1, model_4, model_1_bn)", "--name NAME"]),
+    (["model_1", "model_1_bn", "--dataset", "fashion-mnist"],
+     ["no Fashion-MNIST protocol runs", "--dataset fashion-mnist"]),
+])
+def test_findings_models_bad_input_fails_cleanly_and_writes_nothing(compared_results, capsys,
+                                                                    names, words):
+    before = snapshot(compared_results)
+    for json_option in ([], ["--json"]):
+        done = mnist_cnn_here(capsys, "findings", "--models", *names, *json_option,
+                              "--results-dir", compared_results)
+        assert_clean_failure(done, *words)
+        assert done.stdout == ""
+    assert snapshot(compared_results) == before
+
+
+def test_findings_models_bad_input_in_a_real_process(compared_results, tmp_path):
+    done = mnist_cnn("findings", "--models", "model_1", "--results-dir", compared_results,
+                     cwd=tmp_path)
+    assert_clean_failure(done, "two models or more")
+    assert done.stdout == "" and snapshot(tmp_path) == []
