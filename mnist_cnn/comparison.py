@@ -154,8 +154,9 @@ def relations_sentence(study, measure):
     pairs = study.pairs(measure)
     lines = [_relation_words(c, margin) for c in pairs]
     open_ = sum(c.relation == UNDECIDED for c in pairs)
+    decided = "The pair is" if len(pairs) == 1 else "Every pair is"
     return ("; ".join(lines) + "."
-            + ("" if open_ else f" Every pair is decided on {measure.label}."))
+            + ("" if open_ else f" {decided} decided on {measure.label}."))
 
 
 def comparison_markdown(study):
