@@ -10,6 +10,12 @@ Modules, by layer (a module imports only from the layers below it):
     answer    the README's answer in a few plain bullets, and its figure (answer_figure)
     comparison  any recorded models side by side, users' too (`mnist-cnn findings --models`)
     console   what `train` and `reproduce` print: the plan, each finished run, the study's state
+    words     every sentence of the findings a reader sees (`findings_markdown`, the README's
+              sections, each section's closing sentence in 06_analysis)
+    findings_tables   the findings' tables: both intervals, the claims, across data sets
+    findings  the analysed results of one results folder (`analyse` → `Findings`) and their
+              JSON (`findings_json`, `transfer`)
+    claim_words       the original's claims in words, with their evidence (`Claim`, `claim`)
     report    summary tables and observations against the original's results (no Keras)
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)

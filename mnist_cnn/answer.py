@@ -1,7 +1,7 @@
 """The answer a reader finds on the README's first screen: at most six plain bullets.
 
 Words only (never Keras): every number comes from the analysis of the recorded runs
-(`findings.analyse` → `Study`, its `analysis` dataclasses). `answer_bullets` says whether the
+(`findings.analyse` → `Findings`, its `analysis` dataclasses). `answer_bullets` says whether the
 reproduction is faithful, which depth steps help, which models are tied or apart, which of the
 original's claims hold and what Fashion-MNIST adds; `answer_markdown` sets them above the figure
 that shows them (answer_figure.py) and its caption; `readme_answer` is what
@@ -11,12 +11,14 @@ that shows them (answer_figure.py) and its caption; `readme_answer` is what
 from . import analysis
 from .analysis import ACCURACY, MEASURES
 from .data import get_dataset
-from .findings import NoRunsError, analyse, clearly_behind, margin_text, tied_groups, transfer
+from .claim_words import margin_text
+from .findings import NoRunsError, analyse, transfer
 from .models import MODEL_NAMES
 from .report import plural
 from .runs import RESULTS_DIR, TEST_SIZE
 from .stats import BETTER, EQUAL, UNDECIDED, WORSE
 from .tables import names_text
+from .words import clearly_behind, tied_groups
 
 ANSWER_MARKERS = ("<!-- answer:start -->", "<!-- answer:end -->")
 ANSWER_FIGURE = "figures/answer.png"  # where the figure lies, relative to the README
@@ -259,7 +261,7 @@ def fashion_bullet(study, fashion):
 # --- the section ---------------------------------------------------------------------------
 
 def answer_bullets(study, fashion=None):
-    """Return the answer's bullets (at most MAX_BULLETS), from an MNIST Study and, when
+    """Return the answer's bullets (at most MAX_BULLETS), from an MNIST Findings and, when
     recorded, a Fashion-MNIST one."""
     bullets = [fidelity_bullet(study), depth_bullet(study), models_bullet(study),
                claims_bullet(study)]

@@ -4,7 +4,7 @@ Drawn from plain values (never Keras): each run a filled point in its model's co
 (the study's, from plot_style), each model's mean a short line through its points, the original's
 single run the same marker hollow beside them, and a grey band of ±margin around the best mean,
 inside which a difference counts as none. `answer_figure_of(study)` takes the values from a
-findings.Study; `save_readme_figure` writes it where the README's answer links it.
+findings.Findings; `save_readme_figure` writes it where the README's answer links it.
 """
 
 from pathlib import Path
@@ -17,7 +17,8 @@ from matplotlib.patches import Patch
 
 from .analysis import ACCURACY
 from .answer import ANSWER_FIGURE
-from .findings import NoRunsError, analyse, margin_text
+from .claim_words import margin_text
+from .findings import NoRunsError, analyse
 from .models import CONV_LAYERS, MODEL_NAMES
 from .plot_style import DPI, MODEL_COLORS, MODEL_MARKERS, STYLE, save_fig
 from .runs import RESULTS_DIR
@@ -126,7 +127,7 @@ def _legend(fig, margin, best, original):
 
 
 def answer_figure_of(study):
-    """Return the answer's figure of a findings.Study (the original's runs only on its data)."""
+    """Return the answer's figure of a findings.Findings (the original's runs only on its data)."""
     accuracies = {name: [ACCURACY.of(score) for score in scores]
                   for name, scores in study.scores.items()}
     originals = {name: (ACCURACY.original(study.reference, name) if study.on_original_data

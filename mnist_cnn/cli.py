@@ -146,7 +146,7 @@ def _cmd_reproduce(args):
 
 
 def _cmd_table(args):
-    from .findings import FASHION_MARKERS, FINDINGS_MARKERS, readme_fashion, readme_findings
+    from .words import FASHION_MARKERS, FINDINGS_MARKERS, readme_fashion, readme_findings
     from .report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
                          summary_markdown, summary_table, update_readme_sections)
 
@@ -176,8 +176,8 @@ def _cmd_findings(args):
     if args.compared is not None:
         _compare(args)
         return
-    from .findings import NoRunsError, analyse, findings_json, findings_markdown, transfer
-    from .findings import transfer_markdown
+    from .findings import NoRunsError, analyse, findings_json, transfer
+    from .words import findings_markdown, transfer_markdown
 
     study = analyse(args.results_dir, dataset=args.dataset)
     studies = {args.dataset: study}

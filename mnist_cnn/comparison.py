@@ -2,7 +2,7 @@
 
 `compare_models(names)` loads the named models' protocol runs (a user's model under
 results/<data set>/NAME/, as `mnist-cnn train --model PATH:FUNCTION --name NAME` records it)
-and returns them as a findings.Study without claims: its means and pairs are
+and returns them as a findings.Findings without claims: its means and pairs are
 `analysis.model_means` and `analysis.pair_comparisons` of those models alone, the margins the
 data set's. `comparison_markdown` and `comparison_json` say what `mnist-cnn findings --models`
 prints, in the findings' tables and JSON entries. The original's claims are not judged here:
@@ -13,14 +13,16 @@ no claim.
 from . import MnistCnnError, analysis
 from .analysis import MEASURES, POOL_BELOW
 from .data import DEFAULT_DATASET, get_dataset
-from .findings import (Study, decide_text, margin_text, margins_entry, margins_sentence,
-                       mean_entry, means_table, pair_entry, relations_table)
+from .claim_words import decide_text, margin_text
+from .findings import Findings, margins_entry, mean_entry, pair_entry
+from .findings_tables import means_table, relations_table
 from .models import MODEL_NAMES
 from .report import markdown_table, plural
 from .runs import RESULTS_DIR, model_dir, representative_runs, run_folders
 from .scores import score_runs, test_labels
 from .stats import BETTER, EQUAL, UNDECIDED, WORSE
 from .tables import names_text
+from .words import margins_sentence
 
 TRAIN_YOURS = "mnist-cnn reproduce --model PATH:FUNCTION --name NAME"
 
@@ -62,7 +64,7 @@ def _check_names(names, recorded, results_dir, dataset):
 
 
 def compare_models(names, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET, labels=None):
-    """Return the named models' protocol runs of `dataset` as a findings.Study without claims.
+    """Return the named models' protocol runs of `dataset` as a findings.Findings without claims.
 
     `names`: two or more recorded models, of the seven or users' own (by their --name); the
     study holds them in `analysis.model_order`. Its `means(measure)` and `pairs(measure)` are
@@ -81,8 +83,8 @@ def compare_models(names, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET, labe
                      dataset)
     labels = test_labels(dataset) if labels is None else labels
     histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
-    return Study(runs, score_runs(runs, labels), histories, reference=None, claims=[],
-                 dataset=dataset, per_image=analysis.per_image(runs, labels))
+    return Findings(runs, score_runs(runs, labels), histories, reference=None, claims=[],
+                    dataset=dataset, per_image=analysis.per_image(runs, labels))
 
 
 def seed_numbers(study):

@@ -10,7 +10,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from mnist_cnn.claim_words import Claim
 from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.runs import TEST_SIZE, Run, RunConfig, checkpoint_dir, save_run
 from mnist_cnn.scores import test_labels
@@ -204,3 +206,53 @@ def write_own_models(folder):
     (Path(folder) / "own_models.py").write_text(OWN_MODELS)
     (Path(folder) / "broken.py").write_text("import a_module_that_is_nowhere\n")
     return Path(folder)
+
+
+# --- the made-up study of the findings' tests (test_findings, test_words, test_findings_tables)
+
+# Made-up accuracies per model, three seeds each: model_1 clearly behind, the rest close.
+ACCURACIES = {"model_1": (0.9920, 0.9922, 0.9925), "model_2": (0.9945, 0.9948, 0.9946),
+              "model_3": (0.9944, 0.9950, 0.9947), "model_4": (0.9955, 0.9952, 0.9958),
+              "model_5": (0.9954, 0.9956, 0.9951), "model_6": (0.9953, 0.9957, 0.9955),
+              "model_7": (0.9956, 0.9952, 0.9954)}
+
+# Made-up Fashion-MNIST accuracies, three seeds each, depth reversed: the deeper, the worse.
+FASHION_ACCURACIES = {"model_1": (0.930, 0.931, 0.932), "model_2": (0.925, 0.926, 0.924),
+                      "model_3": (0.921, 0.920, 0.922), "model_4": (0.915, 0.916, 0.914),
+                      "model_5": (0.916, 0.914, 0.915), "model_6": (0.905, 0.906, 0.904),
+                      "model_7": (0.904, 0.905, 0.906)}
+
+
+def mean_percent(model, accuracies=ACCURACIES):
+    """Return a model's mean test accuracy in percent, from its whole images right per seed."""
+    return sum(round(a * 10_000) for a in accuracies[model]) / len(accuracies[model]) / 100
+
+
+def fashion_labels_or_skip():
+    """Return Fashion-MNIST's test labels, or skip the test where the data set is absent."""
+    from mnist_cnn.data import DataError
+
+    try:
+        return test_labels("fashion-mnist")
+    except DataError:
+        pytest.skip("Fashion-MNIST is not on this machine (make fashion-data installs it)")
+
+
+def make_both(folder, fashion_labels):
+    """Save the MNIST study of ACCURACIES and a reversed-depth Fashion-MNIST one under `folder`;
+    return `folder`."""
+    make_study(folder, ACCURACIES)
+    for model, model_accuracies in FASHION_ACCURACIES.items():
+        for seed, accuracy in enumerate(model_accuracies):
+            save_run(make_run(model, seed, accuracy, 0.3 - (accuracy - 0.9), fashion_labels,
+                              dataset="fashion-mnist"), folder)
+    return folder
+
+
+def made_up_claims():
+    """Return two undecided claims, one that seeds would decide and one they would not, and a
+    supported one."""
+    return [Claim("a", "A is so.", "table", "undecided", "e", "within seed noise", 400),
+            Claim("b", "B is so.", "table", "undecided", "e", "within seed noise", None,
+                  unresolvable=True),
+            Claim("c", "C is so.", "table", "supported", "e", "clear")]

@@ -3,7 +3,7 @@ that hold the seven and models of a user's own."""
 
 import pytest
 
-from mnist_cnn import comparison, findings
+from mnist_cnn import claim_words, comparison, findings, words
 from mnist_cnn.analysis import ACCURACY, MEASURES, margins
 from mnist_cnn.comparison import CompareError, compare_models
 from mnist_cnn.models import MODEL_NAMES
@@ -80,7 +80,7 @@ def test_a_users_model_on_disk_changes_none_of_the_original_claims(seven, result
     alone, beside = findings.analyse(seven), findings.analyse(results)
     assert list(beside.runs) == list(MODEL_NAMES)  # the findings judge the seven alone
     assert findings.findings_json(beside) == findings.findings_json(alone)
-    assert findings.findings_markdown(beside) == findings.findings_markdown(alone)
+    assert words.findings_markdown(beside) == words.findings_markdown(alone)
 
 
 def test_a_model_with_fewer_seeds_is_said_so(compared, results):
@@ -106,7 +106,7 @@ def test_the_markdown_names_every_model_pair_relation_and_seeds_to_decide(compar
         for c in compared.pairs(measure):
             assert f"| {c.a} − {c.b} " in text
             if c.relation == "undecided":
-                decide = findings.decide_text(c.seeds_to_decide, c.unresolvable)
+                decide = claim_words.decide_text(c.seeds_to_decide, c.unresolvable)
                 assert f"{c.a} and {c.b} undecided ({decide})" in text
     undecided = pairs_by_models(compared)[("model_4", "model_1_bn")]
     assert undecided.relation == "undecided" and undecided.seeds_to_decide > 2

@@ -1,25 +1,21 @@
-"""`mnist-cnn findings` and the findings text, from made-up results folders."""
+"""`mnist-cnn findings` and the analysed results (`findings.analyse`, the JSON), from made-up
+results folders."""
 
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-from mnist_cnn import findings
+from mnist_cnn import findings, words
+from mnist_cnn.analysis import ACCURACY, MEASURES
 from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.runs import save_run
 
-from helpers import heavy_modules_after, make_run, make_study
-
-# Made-up accuracies per model, three seeds each: model_1 clearly behind, the rest close.
-ACCURACIES = {"model_1": (0.9920, 0.9922, 0.9925), "model_2": (0.9945, 0.9948, 0.9946),
-              "model_3": (0.9944, 0.9950, 0.9947), "model_4": (0.9955, 0.9952, 0.9958),
-              "model_5": (0.9954, 0.9956, 0.9951), "model_6": (0.9953, 0.9957, 0.9955),
-              "model_7": (0.9956, 0.9952, 0.9954)}
+from helpers import (ACCURACIES, FASHION_ACCURACIES, fashion_labels_or_skip, heavy_modules_after,
+                     make_both, make_run, make_study, mean_percent)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +30,6 @@ def cli(*args, cwd=None):
 
 CLAIM_IDS = (["depth-accuracy", "depth-log-loss", "model_7-best"]
              + [f"overfitting-{name}" for name in MODEL_NAMES])
-
-
-def mean_percent(model, accuracies=ACCURACIES):
-    """Return a model's mean test accuracy in percent, from its whole images right per seed."""
-    return sum(round(a * 10_000) for a in accuracies[model]) / len(accuracies[model]) / 100
 
 
 def test_findings_json_has_every_claim_and_a_fidelity_entry_per_model(results):
@@ -109,10 +100,6 @@ def test_an_unreadable_run_gets_one_line_and_exit_2(tmp_path):
     done = cli("findings", "--json", "--results-dir", tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "unreadable" in done.stderr
-
-
-def test_readme_findings_say_so_when_nothing_is_recorded(tmp_path):
-    assert "No protocol run is recorded yet" in findings.readme_findings(tmp_path)
 
 
 def test_findings_json_gives_the_margins_means_pairs_and_depth_steps(results):
@@ -188,26 +175,22 @@ def test_the_backend_effect_gets_both_intervals_and_a_relation_the_sentence_says
     expected = ("better" if low > 0 else "worse" if high < 0
                 else "equal" if -margin < low90 and high90 < margin else "undecided")
     assert effect["relation"] == expected
-    sentence = findings.backend_sentence(findings.analyse(tmp_path))
-    words = {"equal": "practically equal", "undecided": "undecided: neither clearly different",
-             "better": "a clear difference", "worse": "a clear difference"}
-    assert words[effect["relation"]] in sentence and "no difference" not in sentence
-    accuracy = findings.ACCURACY
+    sentence = words.backend_sentence(findings.analyse(tmp_path))
+    relation_words = {"equal": "practically equal",
+                      "undecided": "undecided: neither clearly different",
+                      "better": "a clear difference", "worse": "a clear difference"}
+    assert relation_words[effect["relation"]] in sentence and "no difference" not in sentence
+    accuracy = ACCURACY
     assert (f"{accuracy.difference_interval(low, high)} over seeds and test images "
             f"({accuracy.difference_interval(*effect['seeds_interval'])} over seeds only") in sentence
     if effect["relation"] in ("equal", "undecided"):
         assert accuracy.difference_interval(low90, high90) in sentence
 
 
-def test_the_backend_sentence_says_when_no_model_ran_on_both_backends(results):
-    sentence = findings.backend_sentence(findings.analyse(results))
-    assert sentence.startswith("No model has runs on both backends")
-
-
 def test_a_study_where_every_model_has_the_same_five_runs(tmp_path):
     same = {model: (0.9950, 0.9953, 0.9948, 0.9955, 0.9951) for model in MODEL_NAMES}
     study = findings.analyse(make_study(tmp_path, same))
-    for measure in findings.MEASURES:
+    for measure in MEASURES:
         assert {c.relation for c in study.pairs(measure)} == {"equal"}
         assert {s.relation for s in study.steps(measure)} == {"equal"}  # no step a gain
     verdicts = {c.id: c for c in study.claims}
@@ -215,139 +198,22 @@ def test_a_study_where_every_model_has_the_same_five_runs(tmp_path):
         "not supported")
     assert verdicts["model_7-best"].verdict == "partly supported"
     assert "tied with every other model (within ±0.1 pp)" in verdicts["model_7-best"].summary
-    sentence = findings.differences_sentence(study)
+    sentence = words.differences_sentence(study)
     assert "No two architectures are clearly apart" in sentence
     assert ("Practically tied (within ±0.1 pp): model_1, model_2, model_3, model_4, model_5, "
             "model_6 and model_7.") in sentence
     assert "no gain from 2 to 3 layers" in sentence and "a gain" not in sentence
 
 
-def test_the_power_sentence_names_every_model_tied_for_the_best_mean(results):
-    # Whole images right per seed, so that tied means compare exactly.
-    means = {name: sum(round(a * 10_000) for a in accuracies)
-             for name, accuracies in ACCURACIES.items()}
-    tied = sorted(name for name, total in means.items() if total == max(means.values()))
-    assert len(tied) > 1  # the made-up study has a tie for the best mean
-    sentence = findings.power_sentence(findings.analyse(results))
-    assert (f"is shared by {findings.names_text(tied)}: they are practically tied (within "
-            "±0.1 pp)") in sentence
-    assert "The two best by mean" not in sentence
-
-
-def test_the_power_sentence_says_the_fewest_seeds_only_when_models_have_unequal_seeds(tmp_path):
-    even = findings.power_sentence(findings.analyse(make_study(tmp_path / "even", ACCURACIES)))
-    assert "With 3 seeds per model a difference below " in even
-    uneven = {**ACCURACIES, "model_6": ACCURACIES["model_6"][:2]}
-    sentence = findings.power_sentence(findings.analyse(make_study(tmp_path / "uneven", uneven)))
-    assert "With 2 seeds per model (the fewest any model has) a difference below " in sentence
-
-
-def test_the_differences_sentence_corrects_over_every_pair_and_names_the_clear_ones(results):
-    study = findings.analyse(results)
-    sentence = findings.differences_sentence(study)
-    # Seven architectures make 21 pairs; Holm's correction runs over the pairs, not the seeds.
-    assert ("Clearly apart (Welch's test over seeds, Holm-corrected for the 21 pairs, and the "
-            "95% interval over seeds and test images off 0): model_2, model_3, model_4, model_5, "
-            "model_6 and model_7 better than model_1.") in sentence
-    # model_4 to model_7 lie within 0.01 pp of each other (made-up means 99.54-99.55%).
-    assert "Practically tied (within ±0.1 pp): model_2 and model_3; model_4, model_5, " \
-        "model_6 and model_7." in sentence
-    undecided = sum(c.relation == "undecided" for c in study.pairs(findings.ACCURACY))
-    assert f"The other {undecided} pairs are undecided." in sentence
-    assert "no gain from 5 to 7 layers (0.00 pp [" in sentence
-
-
-def test_the_differences_sentence_of_two_models_names_the_deeper_one_and_no_correction(tmp_path):
-    two = make_study(tmp_path, {model: ACCURACIES[model] for model in ("model_1", "model_4")})
-    sentence = findings.differences_sentence(findings.analyse(two))
-    gap = 100 * (sum(ACCURACIES["model_4"]) - sum(ACCURACIES["model_1"])) / 3
-    assert f"{gap:.2f} pp below model_4." in sentence  # the one deeper model, by name
-    # Two architectures make one pair, over which Holm's correction changes nothing.
-    assert "Clearly apart (Welch's test over seeds, and the 95% interval" in sentence
-    assert "model_4 better than model_1." in sentence and "Holm" not in sentence
-    assert "a gain from 2 to 5 layers (+0.33 pp [" in sentence
-
-
-def test_claim_lines_say_what_would_decide_an_undecided_claim():
-    claims = [findings.Claim("a", "A is so.", "table", "undecided", "e", "within seed noise", 400),
-              findings.Claim("b", "B is so.", "table", "undecided", "e", "within seed noise",
-                             None, unresolvable=True),
-              findings.Claim("c", "C is so.", "table", "supported", "e", "clear")]
-    study = findings.Study({}, {}, {}, {}, claims)
-    first, second, third = findings.claims_sentences(study)
-    assert first.endswith("About 400 seeds per model would decide it.")
-    assert second.endswith("This test set cannot resolve it: no practical number of seeds (up to "
-                           "1,000 per model) would decide it.")
-    assert third == "C is so. **Supported**: clear."  # the id ("c") only in the JSON
-    table = findings.claims_table(claims)
-    assert table.rows[0][1] == "undecided (about 400 seeds per model would decide it)"
-    assert table.rows[1][1].startswith("undecided (this test set cannot resolve it")
-    assert table.rows[2][1] == "supported" and "<table>" in table.get_html_string()
-    assert not any(c.id in row for row in table.rows for c in claims)
-
-
-def test_the_findings_name_the_margin_once_and_no_seed_count_above_a_thousand(results):
-    text = findings.findings_markdown(findings.analyse(results))
-    assert text.count("counts as none") == 1
-    assert ("A difference within ±0.1 pp of test accuracy (10 of the 10,000 test images) "
-            "counts as none") in text
-    assert all(int(n.replace(",", "")) <= 1000
-               for n in re.findall(r"[Aa]bout ([\d,]+) seeds", text))
-
-
-def test_the_tables_show_both_intervals(results):
-    study = findings.analyse(results)
-    table = findings.relations_table(study, findings.ACCURACY)
-    assert len(table.rows) == 21 and table.field_names[2:4] == [
-        "95%, seeds and images", "95%, seeds only"]
-    pair = study.pairs(findings.ACCURACY)[0]
-    assert table.rows[0][:3] == ["model_1 − model_2", "-0.24 pp",
-                                 findings.ACCURACY.difference_interval(*pair.interval)]
-    assert table.rows[0][6] == pair.relation == "worse"
-    steps = findings.steps_table(study, findings.LOG_LOSS)
-    assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
-    means = findings.means_table(study, findings.ACCURACY)
-    assert means.rows[0][:3] == ["model_1", 3, f"{mean_percent('model_1'):.2f}%"]
-    assert means.rows[0][3] != means.rows[0][4]  # over seeds and images, over seeds only
-
-
-def test_the_sources_sentence_names_each_kind_of_claim_once_beside_what_it_rests_on(results):
-    sentence = findings.sources_sentence(findings.analyse(results))
-    depth_and_best, overfitting = sentence.split("; overfitting: ")
-    assert depth_and_best == "depth and model_7: inferred from the original's summary table"
-    # Seven overfitting claims, one kind: its source once, without any claim's own detail.
-    assert overfitting.endswith("inferred from its curves") and "(" not in overfitting
-
-
-# --- Fashion-MNIST: the same claims on another data set -------------------------------------
-
-# Made-up Fashion-MNIST accuracies, three seeds each, depth reversed: the deeper, the worse.
-FASHION_ACCURACIES = {"model_1": (0.930, 0.931, 0.932), "model_2": (0.925, 0.926, 0.924),
-                      "model_3": (0.921, 0.920, 0.922), "model_4": (0.915, 0.916, 0.914),
-                      "model_5": (0.916, 0.914, 0.915), "model_6": (0.905, 0.906, 0.904),
-                      "model_7": (0.904, 0.905, 0.906)}
-
-
 @pytest.fixture(scope="module")
 def fashion_labels():
-    from mnist_cnn.data import DataError
-    from mnist_cnn.scores import test_labels
-
-    try:
-        return test_labels("fashion-mnist")
-    except DataError:
-        pytest.skip("Fashion-MNIST is not on this machine (make fashion-data installs it)")
+    return fashion_labels_or_skip()
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, fashion_labels):
-    """A results folder with the MNIST study above and a reversed-depth Fashion-MNIST one."""
-    folder = make_study(tmp_path_factory.mktemp("both"), ACCURACIES)
-    for model, model_accuracies in FASHION_ACCURACIES.items():
-        for seed, accuracy in enumerate(model_accuracies):
-            save_run(make_run(model, seed, accuracy, 0.3 - (accuracy - 0.9), fashion_labels,
-                              dataset="fashion-mnist"), folder)
-    return folder
+    """A results folder with the MNIST study and a reversed-depth Fashion-MNIST one."""
+    return make_both(tmp_path_factory.mktemp("both"), fashion_labels)
 
 
 def test_each_data_set_is_judged_from_its_own_runs(both):
@@ -375,69 +241,8 @@ def test_findings_json_of_fashion_mnist_sets_its_verdicts_beside_mnists(both):
     assert list(by_id) == [claim["id"] for claim in answer["claims"]]
 
 
-def test_transfer_sentence_names_each_claim_whose_verdict_changes(both):
-    studies = {"mnist": findings.analyse(both),
-               "fashion-mnist": findings.analyse(both, dataset="fashion-mnist")}
-    sentence = findings.transfer_sentence(studies)
-    changed = [row for row in findings.transfer(studies)
-               if row["verdicts"]["mnist"] != row["verdicts"]["fashion-mnist"]]
-    assert changed and all(f"`{row['id']}`" in sentence for row in changed)
-    assert f"{10 - len(changed)} get the same verdict on both" in sentence
-    assert "93.10% (model_1)" in sentence and "wait for" not in sentence  # the best
-
-
-def test_transfer_sentence_waits_for_two_seeds_of_every_model(both, fashion_labels, tmp_path):
-    folder = make_study(tmp_path, ACCURACIES)
-    save_run(make_run("model_3", 0, 0.92, 0.25, fashion_labels, dataset="fashion-mnist"), folder)
-    studies = {"mnist": findings.analyse(folder),
-               "fashion-mnist": findings.analyse(folder, dataset="fashion-mnist")}
-    sentence = findings.transfer_sentence(studies)
-    assert "on Fashion-MNIST only model_3 is recorded so far (1 run): 92.00%" in sentence
-    assert sentence.endswith("On Fashion-MNIST, the original's claims wait for two or more "
-                             "seeds of every model, since each is judged over seeds.")
-    assert "same verdict" not in sentence
-
-
-def test_readme_answer_without_fashion_runs_says_how_to_train_them(results):
-    assert findings.readme_fashion(results) == (
-        "No Fashion-MNIST run is recorded yet: `make reproduce DATASET=fashion-mnist` trains them.")
+def test_findings_of_a_data_set_without_runs_say_how_to_train_them(results):
     done = cli("findings", "--dataset", "fashion-mnist", "--results-dir", results)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().endswith("(mnist-cnn reproduce --dataset fashion-mnist), or pass "
                                         "--results-dir")
-
-
-def test_the_sensitivity_table_judges_every_claim_at_half_once_and_twice_the_margins(results):
-    study = findings.analyse(results)
-    table = findings.sensitivity_table(study)
-    assert table.field_names == ["The original's finding", "margins × 0.5", "margins × 1",
-                                 "margins × 2"]
-    assert [row[0] for row in table.rows] == [claim.statement for claim in study.claims]
-    assert [row[2] for row in table.rows] == [claim.verdict for claim in study.claims]
-
-
-def test_the_power_sentence_names_a_mean_that_rounds_to_the_best(tmp_path):
-    # model_7 is right on one image fewer over its three seeds than the tied leaders: a third of
-    # an image per seed, the same 99.55% once rounded.
-    accuracies = {**ACCURACIES, "model_7": (0.9956, 0.9952, 0.9956)}
-    sentence = findings.power_sentence(findings.analyse(make_study(tmp_path, accuracies)))
-    assert ("(model_7, also 99.55% when rounded, is lower by less than one test image on "
-            "average)") in sentence
-    assert "model_7, also" not in findings.power_sentence(findings.analyse(
-        make_study(tmp_path / "apart", {**ACCURACIES, "model_7": (0.9950, 0.9950, 0.9950)})))
-
-
-def test_the_closing_sentences_count_from_the_study(results):
-    study = findings.analyse(results)
-    entries = [f for f in study.fidelity(findings.ACCURACY) if f.inside is not None]
-    conclusion = findings.conclusion_sentence(study)
-    assert (f"for {sum(f.inside for f in entries)} of {len(entries)} models in test accuracy"
-            in conclusion)
-    assert conclusion.endswith(f"claims, judged over seeds: {findings.claims_summary(study)}.")
-    pairs = study.pairs(findings.ACCURACY)
-    clear = sum(c.relation in ("better", "worse") for c in pairs)
-    tied = sum(c.relation == "equal" for c in pairs)
-    closing = findings.analysis_closing_sentence(study)
-    assert (f"{clear} of the {len(pairs)} pairs of architectures differ clearly in test accuracy, "
-            f"{tied} are practically tied") in closing
-    assert closing.endswith(f"{findings.claims_summary(study)}.")

@@ -1,0 +1,47 @@
+"""The findings' tables (`mnist_cnn.findings_tables`), from a made-up results folder."""
+
+import pytest
+
+from mnist_cnn import findings, findings_tables
+from mnist_cnn.analysis import ACCURACY, LOG_LOSS
+
+from helpers import ACCURACIES, made_up_claims, make_study, mean_percent
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return make_study(tmp_path_factory.mktemp("results"), ACCURACIES)
+
+
+def test_the_tables_show_both_intervals(results):
+    study = findings.analyse(results)
+    table = findings_tables.relations_table(study, ACCURACY)
+    assert len(table.rows) == 21 and table.field_names[2:4] == [
+        "95%, seeds and images", "95%, seeds only"]
+    pair = study.pairs(ACCURACY)[0]
+    assert table.rows[0][:3] == ["model_1 − model_2", "-0.24 pp",
+                                 ACCURACY.difference_interval(*pair.interval)]
+    assert table.rows[0][6] == pair.relation == "worse"
+    steps = findings_tables.steps_table(study, LOG_LOSS)
+    assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
+    means = findings_tables.means_table(study, ACCURACY)
+    assert means.rows[0][:3] == ["model_1", 3, f"{mean_percent('model_1'):.2f}%"]
+    assert means.rows[0][3] != means.rows[0][4]  # over seeds and images, over seeds only
+
+
+def test_the_claims_table_says_what_would_decide_an_undecided_claim():
+    claims = made_up_claims()
+    table = findings_tables.claims_table(claims)
+    assert table.rows[0][1] == "undecided (about 400 seeds per model would decide it)"
+    assert table.rows[1][1].startswith("undecided (this test set cannot resolve it")
+    assert table.rows[2][1] == "supported" and "<table>" in table.get_html_string()
+    assert not any(c.id in row for row in table.rows for c in claims)
+
+
+def test_the_sensitivity_table_judges_every_claim_at_half_once_and_twice_the_margins(results):
+    study = findings.analyse(results)
+    table = findings_tables.sensitivity_table(study)
+    assert table.field_names == ["The original's finding", "margins × 0.5", "margins × 1",
+                                 "margins × 2"]
+    assert [row[0] for row in table.rows] == [claim.statement for claim in study.claims]
+    assert [row[2] for row in table.rows] == [claim.verdict for claim in study.claims]
