@@ -1,21 +1,18 @@
 """The study's analysis, from the saved test probabilities only (never Keras).
 
-Two levels, kept apart because they answer different questions:
-- architectures, judged over seeds: each model's mean and interval, the original's result against
+The architectures, judged over seeds (one network each is in `networks`):
+- each model's mean and interval, the original's result against
   where one new run of ours would fall (fidelity), differences between architectures (Welch,
   Holm), the probability that a run of one beats a run of another, each model's chance of being
-  the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise, the backend's effect,
-  overfitting over seeds;
+  the best, the depth trend (Jonckheere–Terpstra), the seed-to-seed noise, the backend's effect;
 - relations against a margin of practical equivalence (`margins`, from runs.py): every pair of
   models, every step between depths and the backend's effect is better, worse, equal (its 90%
   interval inside ±margin) or undecided, on intervals from a two-way bootstrap over seeds and test images
   (paired on images) beside the seeds-only ones, with the seeds per model that would decide
-  what is undecided; and the original's claims judged from those relations (numbers only:
-  `findings` puts them in words);
-- trained networks, one seed each: exact McNemar tests (do two networks differ on these 10,000
-  images?), with how often two seeds of one architecture already "differ", confusion matrices,
-  the most confidently wrong digits and the ensemble.
-Every function takes scores, histories or arrays and returns plain values.
+  what is undecided.
+The original's claims judged from those relations, and overfitting over seeds, are in `claims`;
+the analysis notebook's tables in `analysis_tables`. Every function takes scores or arrays and
+returns plain values.
 """
 
 import dataclasses
@@ -23,34 +20,25 @@ import functools
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from . import stats
-from .data import DEFAULT_DATASET, NUM_CLASSES
+from .data import DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import (EPOCHS, HEADLINE_SEED, LOG_LOSS_MARGIN, OVERFIT_MARGIN, TEST_SIZE,
-                   TYPICAL_ERROR, TYPICAL_LOG_LOSS)
-from .scores import (accuracy, correctness, images_right, log_loss, per_image_log_loss,
-                     predictions)
+from .runs import LOG_LOSS_MARGIN, OVERFIT_MARGIN, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
+from .scores import correctness, images_right, per_image_log_loss
 from .stats import CONFIDENCE, SIGNIFICANCE, holm
-from .tables import signed, signed_interval, text_table
+from .tables import signed, signed_interval
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
 # A model with fewer seeds than this borrows the seed-to-seed SD pooled over all models: an SD
 # from two runs is too rough to build an interval on.
 POOL_BELOW = 3
-# Overfitting is read from the second half of training (epochs 16-30 of 30): past the first
-# epochs' fall, where a rising validation loss means the model is fitting noise.
-OVERFIT_FROM_EPOCH = EPOCHS // 2 + 1
 SHALLOWEST = "model_1"  # the only two-conv-layer model: every depth claim is also judged without it
-
-SUPPORTED, PARTLY, NOT_SUPPORTED, UNDECIDED = (
-    "supported", "partly supported", "not supported", "undecided")
 
 
 def load_costs(path=COSTS):
@@ -403,7 +391,7 @@ class Comparison:
             relation=_REVERSED.get(self.relation, self.relation))
 
 
-def _fewest_of(*counts):
+def fewest_of(*counts):
     """Return the smallest count that is not None (None if none is)."""
     return min((n for n in counts if n is not None), default=None)
 
@@ -425,7 +413,7 @@ def _to_decide(difference, margin, seed_variance, floor, alpha=SIGNIFICANCE):
     over_images = stats.seeds_to_show_difference(difference, seed_variance, floor)
     over_seeds = stats.seeds_to_show_difference(difference, seed_variance, alpha=alpha)
     shown = None if None in (over_images, over_seeds) else max(over_images, over_seeds)
-    n = _fewest_of(shown, stats.seeds_to_fit(margin - abs(difference), seed_variance, floor))
+    n = fewest_of(shown, stats.seeds_to_fit(margin - abs(difference), seed_variance, floor))
     return (None, True) if n is None else (stats.count_for_people(n), False)
 
 
@@ -666,450 +654,3 @@ def _backend_comparison(scores, measure, margin, images):
                               measure.higher_is_better)
     return BackendComparison(measure.name, effect.value, interval, equivalence, seeds_interval,
                              effect.p_value, relation, models)
-
-
-# --- overfitting over seeds ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CurveTrend:
-    """One history's second half: the relative slopes of validation and training loss."""
-
-    val_slope: float     # % of the mean validation loss per epoch
-    p_rise: float        # one-sided p-value that validation loss rises
-    train_slope: float   # % of the mean training loss per epoch
-
-    @property
-    def rises(self):
-        """Validation loss rises significantly while training loss falls: overfitting."""
-        return self.p_rise < SIGNIFICANCE and self.train_slope < 0
-
-
-def curve_trend(history, from_epoch=OVERFIT_FROM_EPOCH):
-    """Return the CurveTrend of one history from `from_epoch` (1-based) on."""
-    val = np.asarray(history["val_loss"][from_epoch - 1:], float)
-    train = np.asarray(history["loss"][from_epoch - 1:], float)
-    val_fit, train_fit = stats.slope(val), stats.slope(train)
-    return CurveTrend(100 * val_fit.slope / val.mean(), val_fit.p_rise,
-                      100 * train_fit.slope / train.mean())
-
-
-@dataclass(frozen=True)
-class SeedsTrend:
-    """A model's second-half validation-loss slope over its seeds."""
-
-    estimate: stats.Estimate   # of the slope, % of the mean per epoch, with its t interval
-    rising: int                # seeds whose validation loss rises while training loss falls
-    train_slope: float         # the mean slope of training loss, % per epoch
-
-    @property
-    def rises(self):
-        """Whether validation loss rises over the seeds (the interval lies above 0)."""
-        return self.estimate.low is not None and self.estimate.low > 0
-
-
-
-def seeds_trend(histories):
-    """Return the SeedsTrend of one model's histories (one per seed)."""
-    trends = [curve_trend(h) for h in histories]
-    return SeedsTrend(stats.mean_estimate([t.val_slope for t in trends]),
-                      sum(t.rises for t in trends),
-                      float(np.mean([t.train_slope for t in trends])))
-
-
-# --- the original's claims, judged: numbers only (findings puts them in words) -----------
-
-def p_cell(p):
-    """Return a p-value as a table shows it: '0.015', or '< 0.001' for the smallest."""
-    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
-
-
-def p_text(p):
-    """Return 'p = 0.015', or 'p < 0.001' for the smallest: the one format of a p-value."""
-    return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
-
-
-def open_questions(comparisons):
-    """Return (seeds per model that decide every undecided comparison, whether some cannot be
-    decided on this test set): the largest count over them, None when any is unresolvable."""
-    open_ = [c for c in comparisons if c.relation == stats.UNDECIDED]
-    if any(c.unresolvable for c in open_):
-        return None, True
-    counts = [c.seeds_to_decide for c in open_]
-    return (max(counts) if counts and None not in counts else None), False
-
-
-@dataclass(frozen=True)
-class DepthVerdict:
-    """"More conv layers, better `measure`", judged step by step between adjacent depths."""
-
-    measure: str
-    verdict: str
-    steps: tuple                    # Comparisons: each depth against the one before
-    runs: int
-    trend: stats.Trend | None       # Jonckheere–Terpstra over all runs (evidence only)
-    trend_without: stats.Trend | None  # the same without SHALLOWEST
-    seeds_to_decide: int | None = None
-    unresolvable: bool = False
-
-    @property
-    def id(self):
-        return f"depth-{self.measure.replace('_', '-')}"
-
-
-def _depth_verdict(scores, measure, margin, per_image_values=None):
-    """Every step a gain: supported; some gain and no loss: partly; no gain, and a loss or every
-    step equal: not supported; anything else: undecided."""
-    groups = depth_groups(scores, measure)
-    runs = sum(len(v) for _, v in groups)
-    if len(groups) < 2:
-        return DepthVerdict(measure.name, UNDECIDED, (), runs, None, None)
-    steps = tuple(step_comparisons(scores, measure, margin, per_image_values))
-    trend = depth_trend(scores, measure)
-    without = (depth_trend(scores, measure, without=(SHALLOWEST,))
-               if len(depth_groups(scores, measure, (SHALLOWEST,))) > 1 else None)
-    relations = [s.relation for s in steps]
-    gains, losses = relations.count(stats.BETTER), relations.count(stats.WORSE)
-    if gains == len(steps):
-        verdict = SUPPORTED
-    elif gains and not losses:
-        verdict = PARTLY
-    elif not gains and (losses or relations.count(stats.EQUAL) == len(steps)):
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = UNDECIDED
-    needed, unresolvable = open_questions(steps) if verdict == UNDECIDED else (None, False)
-    return DepthVerdict(measure.name, verdict, steps, runs, trend, without, needed, unresolvable)
-
-
-@dataclass(frozen=True)
-class BestVerdict:
-    """"`model` has the best `measure`", judged from its comparison with every other model."""
-
-    model: str
-    measure: str
-    verdict: str
-    against: tuple           # Comparisons of `model` (A) against each other model (B)
-    rank: int | None         # 1-based by mean; models whose means tie share a rank
-    models: int              # models ranked
-    tied: tuple              # the models whose mean ties `model`'s
-    best: tuple              # the models with the best mean
-    means: dict              # {model: its mean}
-    chances: dict            # {model: probability that its mean is the best}
-    seeds_to_decide: int | None = None
-    unresolvable: bool = False
-
-    @property
-    def id(self):
-        return f"{self.model}-best"
-
-    @property
-    def leaders(self):
-        """The models practically equal to `model` (it is tied with them)."""
-        return tuple(c.b for c in self.against if c.relation == stats.EQUAL)
-
-
-def _best_verdict(scores, measure, margin, per_image_values=None, claimed="model_7"):
-    """Clearly better than every other model: supported; some model clearly better than it: not
-    supported; none better, equal to some (the leaders) and better than the rest: partly
-    supported; anything else: undecided."""
-    if claimed not in scores or len(scores) < 2:
-        return BestVerdict(claimed, measure.name, UNDECIDED, (), None, len(scores), (), (), {},
-                           {})
-    against = tuple(c if c.a == claimed else c.reversed()
-                    for c in pair_comparisons(scores, measure, margin, per_image_values)
-                    if claimed in (c.a, c.b))
-    estimates = model_estimates(scores, measure)
-    tiers = ranking(estimates, measure)
-    tier = next(t for t in tiers if claimed in t)
-    rank = 1 + sum(len(t) for t in tiers[:tiers.index(tier)])
-    relations = [c.relation for c in against]
-    if relations.count(stats.BETTER) == len(against):
-        verdict = SUPPORTED
-    elif stats.WORSE in relations:
-        verdict = NOT_SUPPORTED
-    elif stats.EQUAL in relations and stats.UNDECIDED not in relations:
-        verdict = PARTLY
-    else:
-        verdict = UNDECIDED
-    needed, unresolvable = open_questions(against) if verdict == UNDECIDED else (None, False)
-    return BestVerdict(claimed, measure.name, verdict, against, rank,
-                       sum(len(t) for t in tiers), tuple(n for n in tier if n != claimed),
-                       tiers[0], {name: e.mean for name, e in estimates.items()},
-                       best_probabilities(scores, measure), needed, unresolvable)
-
-
-@dataclass(frozen=True)
-class OverfittingVerdict:
-    """"`model` overfits" (or does not), as its original curve says, judged over our seeds."""
-
-    model: str
-    original: CurveTrend          # the original's single curve: it says "overfits" if it rises
-    ours: SeedsTrend | None       # over our seeds (None with fewer than two)
-    high90: float | None          # the upper bound of our mean slope's 90% interval
-    margin: float                 # the rise per epoch (%) that counts as overfitting
-    overfits: bool | None         # ours: True a clear rise, False below the margin, None open
-    verdict: str
-    runs: int
-    seeds_to_decide: int | None = None
-    unresolvable: bool = False
-
-    @property
-    def id(self):
-        return f"overfitting-{self.model}"
-
-
-def _overfitting_verdict(name, histories, original_history, margin):
-    """Ours overfits when the mean slope's 95% interval lies above 0; does not when its 90%
-    interval stays below +margin; else undecided. Supported when that is the original's."""
-    original = curve_trend(original_history)
-    if len(histories) < 2:
-        return OverfittingVerdict(name, original, None, None, margin, None, UNDECIDED,
-                                  len(histories))
-    ours = seeds_trend(histories)
-    slopes = [curve_trend(h).val_slope for h in histories]
-    high90 = stats.mean_estimate(slopes, confidence=stats.EQUIVALENCE_CONFIDENCE).high
-    overfits = True if ours.rises else (False if high90 < margin else None)
-    if overfits is not None:
-        verdict = SUPPORTED if overfits == original.rises else NOT_SUPPORTED
-        return OverfittingVerdict(name, original, ours, high90, margin, overfits, verdict,
-                                  len(histories))
-    # Decided by a clear rise (a rising mean shown above 0) or by the 90% interval's upper
-    # bound below the margin, whichever takes fewer seeds.
-    mean, variance = ours.estimate.mean, ours.estimate.sd ** 2
-    n = _fewest_of(stats.seeds_to_show_difference(mean, variance, groups=1) if mean > 0 else None,
-                   stats.seeds_to_fit(margin - mean, variance, groups=1))
-    needed = None if n is None else stats.count_for_people(n)
-    return OverfittingVerdict(name, original, ours, high90, margin, None, UNDECIDED,
-                              len(histories), needed, n is None)
-
-
-def judge_claims(scores, histories, reference, per_image_values=None, dataset=DEFAULT_DATASET,
-                 scale=1.0):
-    """Return the original's claims judged over seeds: [DepthVerdict × 2, BestVerdict,
-    OverfittingVerdict per model], each with `id`, `verdict`, `seeds_to_decide`, `unresolvable`.
-
-    `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]}; `reference`:
-    the original's results (report.load_original); `per_image_values`: a PerImage of the same
-    runs (without it, intervals are over seeds only); `dataset`: whose margins apply, each
-    multiplied by `scale` (the sensitivity of the verdicts to the margins).
-    """
-    margin = {name: value * scale for name, value in margins(dataset).items()}
-    claims = [_depth_verdict(scores, m, margin[m.name], per_image_values) for m in MEASURES]
-    claims.append(_best_verdict(scores, ACCURACY, margin[ACCURACY.name], per_image_values))
-    claims += [_overfitting_verdict(name, histories.get(name, []),
-                                    reference["models"][name]["history"],
-                                    margin[OVERFITTING_SLOPE])
-               for name in MODEL_NAMES]
-    return claims
-
-
-# --- trained networks, one seed each -------------------------------------------------------
-
-@dataclass(frozen=True)
-class McNemarResult:
-    """Images only network a got right, only network b got right, and the exact p-value."""
-
-    only_a: int
-    only_b: int
-    p_value: float
-
-
-def mcnemar(correct_a, correct_b):
-    """Return the exact (binomial) two-sided McNemar test of two per-image correctness arrays.
-
-    Under the null hypothesis the two networks are equally accurate, so each image that exactly
-    one of them gets right is equally likely to favour either: the smaller count is binomial
-    (n = discordant images, p = 1/2). With no discordant image the p-value is 1.
-    """
-    correct_a, correct_b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
-    if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
-        raise ValueError("pass two 1-D boolean arrays of the same length")
-    only_a = int(np.sum(correct_a & ~correct_b))
-    only_b = int(np.sum(~correct_a & correct_b))
-    n = only_a + only_b
-    if n == 0:
-        return McNemarResult(0, 0, 1.0)
-    p_value = scipy_stats.binomtest(min(only_a, only_b), n, 0.5, alternative="two-sided").pvalue
-    return McNemarResult(only_a, only_b, min(1.0, float(p_value)))
-
-
-@dataclass(frozen=True)
-class PairTest:
-    """Two trained networks compared on the same test images."""
-
-    a: str
-    b: str
-    result: McNemarResult
-    p_holm: float
-
-    @property
-    def significant(self):
-        return self.p_holm < SIGNIFICANCE
-
-    @property
-    def better(self):
-        """The network that got more of the discordant images right (None on a tie)."""
-        if self.result.only_a == self.result.only_b:
-            return None
-        return self.a if self.result.only_a > self.result.only_b else self.b
-
-
-def pairwise_mcnemar(correct):
-    """Return McNemar's test for every pair of {name: correctness array}, Holm-adjusted."""
-    names = list(correct)
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
-    results = [mcnemar(correct[a], correct[b]) for a, b in pairs]
-    adjusted = holm([result.p_value for result in results])
-    return [PairTest(a, b, result, p) for (a, b), result, p in zip(pairs, results, adjusted)]
-
-
-@dataclass(frozen=True)
-class McNemarBySeed:
-    """Per seed, McNemar between the models' networks of that seed; and, as a calibration, how
-    often two seeds of the same architecture differ by the same test."""
-
-    by_seed: dict = field(default_factory=dict)  # {seed: [PairTest]} (Holm within the seed)
-    same_architecture: list = field(default_factory=list)  # [(model, seed a, seed b, result)]
-
-    @property
-    def same_architecture_share(self):
-        """The share of same-architecture pairs with p < SIGNIFICANCE (no correction)."""
-        if not self.same_architecture:
-            return None
-        return sum(r.p_value < SIGNIFICANCE for *_, r in self.same_architecture) / len(
-            self.same_architecture)
-
-
-def mcnemar_by_seed(runs_by_model, labels):
-    """Return McNemar's tests within each seed and between the seeds of each architecture."""
-    correct = {name: {run.config.seed: correctness(run.probs, labels) for run in runs}
-               for name, runs in runs_by_model.items() if runs}
-    seeds = sorted({seed for by_seed in correct.values() for seed in by_seed})
-    by_seed = {}
-    for seed in seeds:
-        networks = {name: c[seed] for name, c in correct.items() if seed in c}
-        if len(networks) > 1:
-            by_seed[seed] = pairwise_mcnemar(networks)
-    same = [(name, s1, s2, mcnemar(c[s1], c[s2])) for name, c in correct.items()
-            for i, s1 in enumerate(sorted(c)) for s2 in sorted(c)[i + 1:]]
-    return McNemarBySeed(by_seed, same)
-
-
-def headline_networks(runs_by_model):
-    """Return {model: its seed-HEADLINE_SEED run}: the networks the per-network sections show."""
-    return {name: run for name, runs in runs_by_model.items() for run in runs
-            if run.config.seed == HEADLINE_SEED}
-
-
-def confusion_matrix(labels, predicted):
-    """Return the 10 x 10 counts: row = true digit, column = predicted digit."""
-    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), int)
-    np.add.at(matrix, (np.asarray(labels), np.asarray(predicted)), 1)
-    return matrix
-
-
-def confident_mistakes(probs, labels, count):
-    """Return the indices of the `count` wrong predictions made with the highest confidence."""
-    probs, labels = np.asarray(probs, np.float64), np.asarray(labels)
-    wrong = np.flatnonzero(predictions(probs) != labels)
-    confidence = probs[wrong].max(axis=1)
-    return wrong[np.argsort(-confidence, kind="stable")[:count]]
-
-
-def ensemble(prob_arrays):
-    """Return the ensemble's probabilities: the mean of the models' probabilities."""
-    return np.mean([np.asarray(p, np.float64) for p in prob_arrays], axis=0)
-
-
-# --- tables for the analysis notebook (PrettyTables, which notebooks render as HTML) ------
-
-def _interval(measure, low, high):
-    return f"[{measure.text(low)}, {measure.text(high)}]" if low is not None else "—"
-
-
-def estimates_table(scores, measure):
-    """Return per model its seeds, mean and 95% interval of `measure` (pooled SD marked *)."""
-    rows = []
-    for name, e in model_estimates(scores, measure).items():
-        rows.append([name, e.n, measure.text(e.mean),
-                     _interval(measure, e.low, e.high) + (" *" if e.pooled else "")])
-    return text_table(["Model", "Seeds", f"Mean {measure.label}",
-                       f"{CONFIDENCE:.0%} interval"], rows, {"Model"})
-
-
-def fidelity_table(scores, reference):
-    """Return per model the original's results against our prediction intervals for one run."""
-    rows = []
-    accuracy_, loss = (fidelity(scores, reference, m) for m in MEASURES)
-    for a, l in zip(accuracy_, loss):
-        inside = {True: "yes", False: "no", None: "—"}
-        rows.append([a.model, a.seeds, ACCURACY.text(a.original),
-                     _interval(ACCURACY, a.low, a.high), inside[a.inside],
-                     LOG_LOSS.text(l.original), _interval(LOG_LOSS, l.low, l.high),
-                     inside[l.inside]])
-    return text_table(["Model", "Seeds", "Original accuracy", "Our next run's accuracy (95%)",
-                       "Accuracy inside", "Original log loss", "Our next run's log loss (95%)",
-                       "Log loss inside"], rows, {"Model", "Accuracy inside", "Log loss inside"})
-
-
-def pairs_table(scores, measure):
-    """Return every pair of architectures: difference over seeds, Holm p, P(a run beats)."""
-    rows = []
-    for p in architecture_pairs(scores, measure):
-        d = p.difference
-        rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
-                     measure.difference_interval(d.low, d.high) if d.low is not None else "—",
-                     p_cell(p.p_holm) if p.p_holm is not None else "—",
-                     f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
-    return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
-                       "P(a run of a beats b)"], rows, {"Models"})
-
-
-def trend_table(scores):
-    """Return the depth-trend tests: both measures, with and without model_1."""
-    rows = []
-    for measure in MEASURES:
-        for without in ((), (SHALLOWEST,)):
-            if len(depth_groups(scores, measure, without)) < 2:
-                continue
-            trend = depth_trend(scores, measure, without)
-            runs = sum(len(v) for _, v in depth_groups(scores, measure, without))
-            rows.append([measure.label, f"without {SHALLOWEST}" if without else "all models",
-                         runs, f"{trend.statistic:g}", p_text(trend.p_value)])
-    return text_table(["Measure", "Models", "Runs", "J", "One-sided p"], rows,
-                      {"Measure", "Models"})
-
-
-def overfitting_table(histories):
-    """Return per model the second-half slope of validation loss over seeds, with its interval."""
-    rows = []
-    for name, model_histories in histories.items():
-        trend = seeds_trend(model_histories)
-        e = trend.estimate
-        rows.append([name, e.n, f"{signed(e.mean, 2)}%",
-                     signed_interval(e.low, e.high, 2, "%") if e.low is not None else "—",
-                     f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
-    return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
-                       "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
-
-
-def mcnemar_table(by_seed):
-    """Return per seed how many network pairs McNemar calls different, beside the calibration."""
-    rows = [[f"seed {seed}", len(tests), sum(t.significant for t in tests),
-             ", ".join(f"{t.better} > {t.b if t.better == t.a else t.a}"
-                       for t in tests if t.significant) or "none"]
-            for seed, tests in by_seed.by_seed.items()]
-    return text_table(["Networks", "Pairs", "Different (Holm p < 0.05)", "Which"], rows,
-                      {"Networks", "Which"})
-
-
-def ensemble_table(probs, labels):
-    """Return the ensemble's (mean of the models' probabilities) scores beside each model's."""
-    scores = {name: (accuracy(p, labels), log_loss(p, labels)) for name, p in probs.items()}
-    mixed = ensemble(list(probs.values()))
-    best = max(scores, key=lambda name: scores[name][0])
-    rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
-             f"{log_loss(mixed, labels):.4f}"],
-            [f"best single network ({best})", f"{scores[best][0]:.2%}",
-             f"{scores[best][1]:.4f}"]]
-    return text_table(["", "Test accuracy", "Test log loss"], rows, {""})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import MnistCnnError, analysis
+from . import MnistCnnError, analysis, analysis_tables, claims, networks
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .models import MODEL_NAMES
 from .report import load_original, plural
@@ -43,7 +43,7 @@ class Study:
     claims: list      # [Claim]: the verdicts in words
     dataset: str = DEFAULT_DATASET  # the data set the runs trained and were tested on
     per_image: analysis.PerImage | None = None  # every run's score on each test image
-    verdicts: tuple = ()  # the claims' verdicts in numbers (analysis.judge_claims)
+    verdicts: tuple = ()  # the claims' verdicts in numbers (claims.judge_claims)
 
     @property
     def on_original_data(self):
@@ -105,7 +105,7 @@ def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAUL
     scores = score_runs(runs, labels)
     histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
     per_image = analysis.per_image(runs, labels)
-    verdicts = tuple(analysis.judge_claims(scores, histories, reference, per_image, dataset))
+    verdicts = tuple(claims.judge_claims(scores, histories, reference, per_image, dataset))
     margins = analysis.margins(dataset)
     return Study(runs, scores, histories, reference, [claim(v, margins) for v in verdicts],
                  dataset, per_image, verdicts)
@@ -211,8 +211,8 @@ def _depth_claim(verdict, margin):
                                if s.seeds_interval else "") + f", {_relation_text(measure, s)}"
                             for s in verdict.steps)
                 + f"; margin {margin_text(verdict.measure, margin)}; Jonckheere–Terpstra trend "
-                f"over all {verdict.runs} runs: {analysis.p_text(verdict.trend.p_value)}"
-                + (f" (without {SHALLOWEST}: {analysis.p_text(verdict.trend_without.p_value)})"
+                f"over all {verdict.runs} runs: {analysis_tables.p_text(verdict.trend.p_value)}"
+                + (f" (without {SHALLOWEST}: {analysis_tables.p_text(verdict.trend_without.p_value)})"
                    if verdict.trend_without else ""))
     summary = "; ".join(step_text(s, margin, interval=False) for s in verdict.steps)
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence, summary,
@@ -235,11 +235,11 @@ def _best_claim(verdict, margin):
             + (f" (tied with {names_text(verdict.tied)})" if verdict.tied else "")
             + f", with a {chance:.0%} chance of being the best")
     within = f"within {margin_text(verdict.measure, margin)}"
-    if verdict.verdict == analysis.SUPPORTED:
+    if verdict.verdict == claims.SUPPORTED:
         parts = ["clearly better than every other model"]
-    elif verdict.verdict == analysis.NOT_SUPPORTED:
+    elif verdict.verdict == claims.NOT_SUPPORTED:
         parts = [f"{worse} clearly better"]
-    elif verdict.verdict == analysis.PARTLY:
+    elif verdict.verdict == claims.PARTLY:
         parts = [f"tied with the leaders, {equal} ({within}), and clearly better than the rest"
                  if better else f"tied with every other model ({within})"]
     else:
@@ -253,7 +253,7 @@ def _best_claim(verdict, margin):
                 + f"; {claimed} against each model (95% interval over seeds and test images; "
                 f"Welch over seeds, Holm over the pairs): "
                 + "; ".join(f"{c.b} {_with_interval(measure, c)}, "
-                            + (f"Holm {analysis.p_text(c.p_holm)}, " if c.p_holm is not None else "")
+                            + (f"Holm {analysis_tables.p_text(c.p_holm)}, " if c.p_holm is not None else "")
                             + _relation_text(measure, c) for c in verdict.against)
                 + f"; margin {margin_text(verdict.measure, margin)}")
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence,
@@ -262,7 +262,7 @@ def _best_claim(verdict, margin):
 
 def _overfitting_claim(verdict, margin):
     name, original = verdict.model, verdict.original
-    span = f"epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}"
+    span = f"epochs {claims.OVERFIT_FROM_EPOCH}–{claims.EPOCHS}"
     if original.rises:
         statement = (f"{name} overfits: its validation loss rises over {span} while its "
                      f"training loss falls.")
@@ -270,7 +270,7 @@ def _overfitting_claim(verdict, margin):
         statement = f"{name} does not overfit: its validation loss does not rise over {span}."
     source = (FROM_CURVES + f" (the original's validation loss there: "
               f"{signed(original.val_slope, 2)}% per epoch, one-sided "
-              f"{analysis.p_text(original.p_rise)})")
+              f"{analysis_tables.p_text(original.p_rise)})")
     if verdict.ours is None:
         return Claim(verdict.id, statement, source, verdict.verdict,
                      f"{verdict.runs} run recorded; a verdict over seeds needs two or more",
@@ -298,12 +298,12 @@ def _overfitting_claim(verdict, margin):
 
 
 def claim(verdict, margins=None):
-    """Return a verdict of analysis.judge_claims as a Claim, in words (margins: its data set's,
+    """Return a verdict of claims.judge_claims as a Claim, in words (margins: its data set's,
     analysis.margins; MNIST's by default)."""
     margins = analysis.margins() if margins is None else margins
-    if isinstance(verdict, analysis.DepthVerdict):
+    if isinstance(verdict, claims.DepthVerdict):
         return _depth_claim(verdict, margins[verdict.measure])
-    if isinstance(verdict, analysis.BestVerdict):
+    if isinstance(verdict, claims.BestVerdict):
         return _best_claim(verdict, margins[verdict.measure])
     return _overfitting_claim(verdict, margins[OVERFITTING_SLOPE])
 
@@ -651,7 +651,7 @@ def leaders_text(study, leaders, measure=ACCURACY):
         return "; ".join(f"{c.a if c.relation == BETTER else c.b} is clearly better than "
                          f"{c.b if c.relation == BETTER else c.a}" for c in clear)
     open_ = [c for c in among if c.relation == UNDECIDED]
-    needed, unresolvable = analysis.open_questions(open_)
+    needed, unresolvable = claims.open_questions(open_)
     what = ("telling them apart" if all(abs(c.difference) >= study.margins[measure.name]
                                         for c in open_)
             else "telling them apart or showing them tied")
@@ -711,7 +711,7 @@ def claims_sentences(study):
 
 def claims_summary(study):
     """Count the claims by verdict, e.g. '2 supported, 1 partly supported, 7 undecided'."""
-    order = (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED, analysis.UNDECIDED)
+    order = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.UNDECIDED)
     counts = {v: sum(c.verdict == v for c in study.claims) for v in order}
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
@@ -790,7 +790,7 @@ def backend_sentence(study, measure=ACCURACY):
             f"{measure.difference_text(effect.difference)} {measure.label} "
             f"{measure.difference_interval(*effect.interval)} over seeds and test images "
             f"({measure.difference_interval(*effect.seeds_interval)} over seeds only, "
-            f"{analysis.p_text(effect.p_value)}), {verdict}.")
+            f"{analysis_tables.p_text(effect.p_value)}), {verdict}.")
 
 
 def log_loss_sentence(study):
@@ -815,12 +815,12 @@ def log_loss_sentence(study):
 
 def overfitting_sentence(study):
     """Say which models overfit over seeds, which stay below the margin, which are open."""
-    verdicts = [v for v in study.verdicts if isinstance(v, analysis.OverfittingVerdict)
+    verdicts = [v for v in study.verdicts if isinstance(v, claims.OverfittingVerdict)
                 and v.ours is not None]
     groups = {state: [v.model for v in verdicts if v.overfits is state]
               for state in (True, False, None)}
     margin = study.margins[OVERFITTING_SLOPE]
-    text = (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
+    text = (f"Over epochs {claims.OVERFIT_FROM_EPOCH}–{claims.EPOCHS}, validation loss "
             f"rises over seeds while training loss falls in "
             + (names_text(groups[True]) if groups[True] else "no model"))
     if groups[False]:
@@ -838,10 +838,10 @@ def depth_sentence(study):
     parts = []
     for measure in MEASURES:
         trend = analysis.depth_trend(study.scores, measure)
-        text = f"{measure.label} {analysis.p_text(trend.p_value)}"
+        text = f"{measure.label} {analysis_tables.p_text(trend.p_value)}"
         if len(analysis.depth_groups(study.scores, measure, (SHALLOWEST,))) > 1:
             without = analysis.depth_trend(study.scores, measure, (SHALLOWEST,))
-            text += f" (without {SHALLOWEST}: {analysis.p_text(without.p_value)})"
+            text += f" (without {SHALLOWEST}: {analysis_tables.p_text(without.p_value)})"
         parts.append(text)
     return ("Over all runs, the chance of a depth trend at least this strong if depth did not "
             "matter: " + "; ".join(parts) + ". A trend that needs model_1 to be significant "
@@ -867,7 +867,7 @@ def ensemble_sentence(probs, labels):
     """Say what the ensemble of the headline networks scores against the best one alone."""
     from .scores import accuracy, log_loss
 
-    mixed = analysis.ensemble(list(probs.values()))
+    mixed = networks.ensemble(list(probs.values()))
     best = max(probs, key=lambda name: accuracy(probs[name], labels))
     return (f"The mean of the {len(probs)} networks' probabilities scores "
             f"{accuracy(mixed, labels):.2%} test accuracy and {log_loss(mixed, labels):.4f} log "
@@ -918,7 +918,7 @@ def relations_table(study, measure):
     """Return every pair of models: difference, both 95% intervals, the 90% interval against the
     margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
     rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
-             analysis.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
+             analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]
     return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
                        *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
@@ -936,7 +936,7 @@ SENSITIVITY_SCALES = (0.5, 1.0, 2.0)  # each margin halved, as declared, doubled
 
 def sensitivity_table(study):
     """Return every claim's verdict with each margin halved, as declared and doubled."""
-    by_scale = {scale: analysis.judge_claims(study.scores, study.histories, study.reference,
+    by_scale = {scale: claims.judge_claims(study.scores, study.histories, study.reference,
                                              study.per_image, study.dataset, scale)
                 for scale in SENSITIVITY_SCALES}
     statements = {c.id: c.statement for c in study.claims}  # ids stay in the JSON
