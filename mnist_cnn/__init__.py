@@ -26,7 +26,8 @@ Modules, by layer (a module imports only from the layers below it):
     machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
     claims    the original's claims judged from the analysis's relations: numbers only
     networks  the trained networks one by one: McNemar, confusion matrices, mistakes, ensemble
-    analysis  intervals, relations against the margins, power, costs (no Keras)
+    relations every pair, depth step and the backend's effect against the margins: numbers only
+    analysis  architectures over seeds: intervals, fidelity, trend, power, margins, costs
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

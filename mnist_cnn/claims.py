@@ -13,10 +13,10 @@ import numpy as np
 
 from . import stats
 from .analysis import (ACCURACY, MEASURES, OVERFITTING_SLOPE, SHALLOWEST, best_probabilities,
-                       depth_groups, depth_trend, fewest_of, margins, model_estimates,
-                       pair_comparisons, ranking, step_comparisons)
+                       depth_groups, depth_trend, margins, model_estimates, ranking)
 from .data import DEFAULT_DATASET
 from .models import MODEL_NAMES
+from .relations import fewest_of, pair_comparisons, step_comparisons
 from .runs import EPOCHS
 from .stats import SIGNIFICANCE
 

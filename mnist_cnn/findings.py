@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import MnistCnnError, analysis, analysis_tables, claims, networks
+from . import MnistCnnError, analysis, analysis_tables, claims, networks, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .models import MODEL_NAMES
 from .report import load_original, plural
@@ -73,17 +73,17 @@ class Study:
         return analysis.margins(self.dataset)
 
     def means(self, measure):
-        """Return {model: analysis.ModelMean} of `measure`."""
-        return analysis.model_means(self.scores, measure, self.per_image)
+        """Return {model: relations.ModelMean} of `measure`."""
+        return relations.model_means(self.scores, measure, self.per_image)
 
     def pairs(self, measure):
-        """Return every pair of models compared on `measure` (analysis.Comparison)."""
-        return analysis.pair_comparisons(self.scores, measure, self.margins[measure.name],
+        """Return every pair of models compared on `measure` (relations.Comparison)."""
+        return relations.pair_comparisons(self.scores, measure, self.margins[measure.name],
                                          self.per_image)
 
     def steps(self, measure):
-        """Return each step between adjacent depths on `measure` (analysis.Comparison)."""
-        return analysis.step_comparisons(self.scores, measure, self.margins[measure.name],
+        """Return each step between adjacent depths on `measure` (relations.Comparison)."""
+        return relations.step_comparisons(self.scores, measure, self.margins[measure.name],
                                          self.per_image)
 
 
@@ -370,7 +370,7 @@ def margins_entry(margins):
 
 
 def mean_entry(mean):
-    """Return an analysis.ModelMean as JSON (accuracy in %)."""
+    """Return an relations.ModelMean as JSON (accuracy in %)."""
     return {"model": mean.model, "measure": mean.measure, "unit": MEAN_UNITS[mean.measure],
             "mean": mean.mean, "interval": _listed(mean.interval),
             "seeds_interval": _listed(mean.seeds_interval), "seeds": mean.seeds}
@@ -407,7 +407,7 @@ def findings_json(study):
 def _backend_entry(study, measure=ACCURACY):
     """Return the backend's effect on `measure` as JSON (JAX − TensorFlow), None without a model
     on both backends."""
-    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+    effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:
         return None
@@ -773,7 +773,7 @@ def fidelity_sentence(study):
 def backend_sentence(study, measure=ACCURACY):
     """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs, judged
     against the margin as a pair of models is."""
-    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+    effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:
         return ("No model has runs on both backends, so the backend's effect cannot be "

@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
-from test_analysis import (check_comparison, graded_images, recorded, recorded_histories,
-                           study)
+from test_analysis import recorded, recorded_histories, study
+from test_relations import check_comparison, graded_images
 
-from mnist_cnn import analysis, claims
+from mnist_cnn import analysis, claims, relations
 from mnist_cnn.analysis import ACCURACY, LOG_LOSS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
 from mnist_cnn.report import load_original
@@ -63,12 +63,12 @@ def test_a_study_where_every_model_has_the_same_runs_has_no_gain_and_no_clear_pa
     scores, images = relabelled({name: "model_4" for name in MODEL_NAMES})
     margins = analysis.margins()
     for measure in (ACCURACY, LOG_LOSS):
-        pairs = analysis.pair_comparisons(scores, measure, margins[measure.name], images)
+        pairs = relations.pair_comparisons(scores, measure, margins[measure.name], images)
         assert all(c.difference == 0 and c.relation in (EQUAL, UNDECIDED) for c in pairs)
-        steps = analysis.step_comparisons(scores, measure, margins[measure.name], images)
+        steps = relations.step_comparisons(scores, measure, margins[measure.name], images)
         assert all(s.relation in (EQUAL, UNDECIDED) for s in steps), steps
     # On accuracy every pair is practically tied: the same runs, 90% intervals within ±0.1 pp.
-    assert {c.relation for c in analysis.pair_comparisons(scores, ACCURACY, 0.1, images)} == {
+    assert {c.relation for c in relations.pair_comparisons(scores, ACCURACY, 0.1, images)} == {
         EQUAL}
     judged = {c.id: c for c in claims.judge_claims(scores, recorded_histories(),
                                                     load_original(), images)}
@@ -220,7 +220,7 @@ def test_the_depth_and_best_verdicts_follow_from_a_constructed_study(images_righ
 def test_a_clear_study_stays_clear_over_seeds_and_test_images():
     scores = graded_study(DEEPER_IS_BETTER)
     images = graded_images(scores)
-    means = analysis.model_means(scores, ACCURACY, images)
+    means = relations.model_means(scores, ACCURACY, images)
     assert means["model_7"].mean == pytest.approx(99.80)
     assert images["accuracy"]["model_7"].mean() == pytest.approx(99.80)  # the same runs
     low, high = means["model_7"].interval
@@ -231,7 +231,7 @@ def test_a_clear_study_stays_clear_over_seeds_and_test_images():
         for c in getattr(claim, "steps", ()) + getattr(claim, "against", ()):
             check_comparison(c, analysis.margins()[c.measure])
     # Judged again from scratch (caches emptied): the same numbers, from the seeded rng.
-    for cached in (analysis._draws, analysis._pair_comparisons, analysis._step_comparisons):
+    for cached in (analysis._draws, relations._pair_comparisons, relations._step_comparisons):
         cached.cache_clear()
     assert claims.judge_claims(scores, {}, load_original(), graded_images(scores)) == judged
 
