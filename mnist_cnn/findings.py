@@ -370,7 +370,7 @@ def margins_entry(margins):
 
 
 def mean_entry(mean):
-    """Return an relations.ModelMean as JSON (accuracy in %)."""
+    """Return a relations.ModelMean as JSON (accuracy in %)."""
     return {"model": mean.model, "measure": mean.measure, "unit": MEAN_UNITS[mean.measure],
             "mean": mean.mean, "interval": _listed(mean.interval),
             "seeds_interval": _listed(mean.seeds_interval), "seeds": mean.seeds}
