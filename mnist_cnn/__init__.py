@@ -17,6 +17,7 @@ Modules, by layer (a module imports only from the layers below it):
               JSON (`findings_json`, `transfer`)
     claim_words       the original's claims in words, with their evidence (`Claim`, `claim`)
     report    summary tables and observations against the original's results (no Keras)
+    analysis_tables  the analysis notebook's tables and the p-value's format (no Keras)
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)
     plot_style        the figures' shared style: sizes, fonts, log axes, one colour per model,
@@ -29,7 +30,10 @@ Modules, by layer (a module imports only from the layers below it):
     models    the seven exact architectures (`build_model`, `summary_text`)
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
     machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
-    analysis  paired tests, intervals, errors, costs and the original's claims (no Keras)
+    claims    the original's claims judged from the analysis's relations: numbers only
+    networks  the trained networks one by one: McNemar, confusion matrices, mistakes, ensemble
+    relations every pair, depth step and the backend's effect against the margins: numbers only
+    analysis  architectures over seeds: intervals, fidelity, trend, power, margins, costs
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

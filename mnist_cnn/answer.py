@@ -8,7 +8,7 @@ that shows them (answer_figure.py) and its caption; `readme_answer` is what
 `mnist-cnn table --update-readme` writes between ANSWER_MARKERS.
 """
 
-from . import analysis
+from . import analysis, claims
 from .analysis import ACCURACY, MEASURES
 from .data import get_dataset
 from .claim_words import margin_text
@@ -163,7 +163,7 @@ def models_bullet(study, measure=ACCURACY):
 
 # --- (d) the original's claims -----------------------------------------------------------
 
-VERDICT_ORDER = (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED, analysis.UNDECIDED)
+VERDICT_ORDER = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.UNDECIDED)
 
 
 def _depth_claims(verdicts):
@@ -174,7 +174,7 @@ def _depth_claims(verdicts):
         measure = _measure_named(v.measure)
         direction = "higher" if measure.higher_is_better else "lower"
         short = f"a {direction} {measure.label}"
-        if v.verdict == analysis.PARTLY:
+        if v.verdict == claims.PARTLY:
             missing = " and ".join(f"from {s.b} to {s.a}" for s in v.steps
                                    if s.relation != BETTER)
             key = (v.verdict, f" (no gain shown {missing} layers)")
@@ -188,34 +188,34 @@ def _depth_claims(verdicts):
 def _best_claim(v):
     measure = _measure_named(v.measure)
     text = f"{v.model} has the best {measure.label}"
-    if v.leaders and v.verdict in (analysis.UNDECIDED, analysis.PARTLY):
+    if v.leaders and v.verdict in (claims.UNDECIDED, claims.PARTLY):
         text += f" (it is practically tied with {names_text(v.leaders)})"
     return v.verdict, text
 
 
 def _overfitting_claims(verdicts):
     """Return [(verdict, text)]: per verdict, the models that overfit and those that do not."""
-    claims = []
+    worded = []
     for verdict in VERDICT_ORDER:
         overfit = [v.model for v in verdicts if v.verdict == verdict and v.original.rises]
         steady = [v.model for v in verdicts if v.verdict == verdict and not v.original.rises]
         if overfit:
-            claims.append((verdict, f"{models_text(overfit)} "
+            worded.append((verdict, f"{models_text(overfit)} "
                                     f"{_verb(overfit, 'overfits', 'overfit')}"))
         if steady:
-            claims.append((verdict, f"{models_text(steady)} "
+            worded.append((verdict, f"{models_text(steady)} "
                                     f"{_verb(steady, 'does', 'do')} not overfit"))
-    return claims
+    return worded
 
 
 def claims_bullet(study):
     """Say which of the original's claims hold, grouped by verdict, each in a few words."""
     verdicts = study.verdicts
-    claims = (_depth_claims([v for v in verdicts if isinstance(v, analysis.DepthVerdict)])
-              + [_best_claim(v) for v in verdicts if isinstance(v, analysis.BestVerdict)]
+    worded = (_depth_claims([v for v in verdicts if isinstance(v, claims.DepthVerdict)])
+              + [_best_claim(v) for v in verdicts if isinstance(v, claims.BestVerdict)]
               + _overfitting_claims([v for v in verdicts
-                                     if isinstance(v, analysis.OverfittingVerdict)]))
-    groups = [(verdict, [text for v, text in claims if v == verdict]) for verdict in VERDICT_ORDER]
+                                     if isinstance(v, claims.OverfittingVerdict)]))
+    groups = [(verdict, [text for v, text in worded if v == verdict]) for verdict in VERDICT_ORDER]
     return "The original's claims, judged over our seeds. " + " ".join(
         f"{verdict.capitalize()}: {'; '.join(texts)}." for verdict, texts in groups if texts)
 

@@ -1,11 +1,12 @@
-"""The original's claims in words: each verdict of `analysis.judge_claims` as a `Claim`, with
+"""The original's claims in words: each verdict of `claims.judge_claims` as a `Claim`, with
 its evidence, and the words for margins, seeds and depth steps that the findings share.
 """
 
 from dataclasses import dataclass
 
-from . import analysis
+from . import analysis, analysis_tables, claims
 from .analysis import MEASURES, OVERFITTING_SLOPE, SHALLOWEST
+from .runs import EPOCHS
 from .stats import BETTER, EQUAL, SEEDS_MOST, UNDECIDED, WORSE
 from .tables import names_text, signed, signed_interval
 
@@ -109,8 +110,8 @@ def _depth_claim(verdict, margin):
                                if s.seeds_interval else "") + f", {_relation_text(measure, s)}"
                             for s in verdict.steps)
                 + f"; margin {margin_text(verdict.measure, margin)}; Jonckheere–Terpstra trend "
-                f"over all {verdict.runs} runs: {analysis.p_text(verdict.trend.p_value)}"
-                + (f" (without {SHALLOWEST}: {analysis.p_text(verdict.trend_without.p_value)})"
+                f"over all {verdict.runs} runs: {analysis_tables.p_text(verdict.trend.p_value)}"
+                + (f" (without {SHALLOWEST}: {analysis_tables.p_text(verdict.trend_without.p_value)})"
                    if verdict.trend_without else ""))
     summary = "; ".join(step_text(s, margin, interval=False) for s in verdict.steps)
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence, summary,
@@ -133,11 +134,11 @@ def _best_claim(verdict, margin):
             + (f" (tied with {names_text(verdict.tied)})" if verdict.tied else "")
             + f", with a {chance:.0%} chance of being the best")
     within = f"within {margin_text(verdict.measure, margin)}"
-    if verdict.verdict == analysis.SUPPORTED:
+    if verdict.verdict == claims.SUPPORTED:
         parts = ["clearly better than every other model"]
-    elif verdict.verdict == analysis.NOT_SUPPORTED:
+    elif verdict.verdict == claims.NOT_SUPPORTED:
         parts = [f"{worse} clearly better"]
-    elif verdict.verdict == analysis.PARTLY:
+    elif verdict.verdict == claims.PARTLY:
         parts = [f"tied with the leaders, {equal} ({within}), and clearly better than the rest"
                  if better else f"tied with every other model ({within})"]
     else:
@@ -151,7 +152,7 @@ def _best_claim(verdict, margin):
                 + f"; {claimed} against each model (95% interval over seeds and test images; "
                 f"Welch over seeds, Holm over the pairs): "
                 + "; ".join(f"{c.b} {with_interval(measure, c)}, "
-                            + (f"Holm {analysis.p_text(c.p_holm)}, " if c.p_holm is not None else "")
+                            + (f"Holm {analysis_tables.p_text(c.p_holm)}, " if c.p_holm is not None else "")
                             + _relation_text(measure, c) for c in verdict.against)
                 + f"; margin {margin_text(verdict.measure, margin)}")
     return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict, evidence,
@@ -160,7 +161,7 @@ def _best_claim(verdict, margin):
 
 def _overfitting_claim(verdict, margin):
     name, original = verdict.model, verdict.original
-    span = f"epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}"
+    span = f"epochs {claims.OVERFIT_FROM_EPOCH}–{EPOCHS}"
     if original.rises:
         statement = (f"{name} overfits: its validation loss rises over {span} while its "
                      f"training loss falls.")
@@ -168,7 +169,7 @@ def _overfitting_claim(verdict, margin):
         statement = f"{name} does not overfit: its validation loss does not rise over {span}."
     source = (FROM_CURVES + f" (the original's validation loss there: "
               f"{signed(original.val_slope, 2)}% per epoch, one-sided "
-              f"{analysis.p_text(original.p_rise)})")
+              f"{analysis_tables.p_text(original.p_rise)})")
     if verdict.ours is None:
         return Claim(verdict.id, statement, source, verdict.verdict,
                      f"{verdict.runs} run recorded; a verdict over seeds needs two or more",
@@ -196,11 +197,11 @@ def _overfitting_claim(verdict, margin):
 
 
 def claim(verdict, margins=None):
-    """Return a verdict of analysis.judge_claims as a Claim, in words (margins: its data set's,
+    """Return a verdict of claims.judge_claims as a Claim, in words (margins: its data set's,
     analysis.margins; MNIST's by default)."""
     margins = analysis.margins() if margins is None else margins
-    if isinstance(verdict, analysis.DepthVerdict):
+    if isinstance(verdict, claims.DepthVerdict):
         return _depth_claim(verdict, margins[verdict.measure])
-    if isinstance(verdict, analysis.BestVerdict):
+    if isinstance(verdict, claims.BestVerdict):
         return _best_claim(verdict, margins[verdict.measure])
     return _overfitting_claim(verdict, margins[OVERFITTING_SLOPE])

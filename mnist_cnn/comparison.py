@@ -3,7 +3,7 @@
 `compare_models(names)` loads the named models' protocol runs (a user's model under
 results/<data set>/NAME/, as `mnist-cnn train --model PATH:FUNCTION --name NAME` records it)
 and returns them as a findings.Findings without claims: its means and pairs are
-`analysis.model_means` and `analysis.pair_comparisons` of those models alone, the margins the
+`relations.model_means` and `relations.pair_comparisons` of those models alone, the margins the
 data set's. `comparison_markdown` and `comparison_json` say what `mnist-cnn findings --models`
 prints, in the findings' tables and JSON entries. The original's claims are not judged here:
 they are over the seven alone (`findings.analyse`), so a user's model adds pairs and changes

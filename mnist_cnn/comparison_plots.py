@@ -28,7 +28,7 @@ DODGE_DECADES = 0.02  # result points closer than this on a log cost axis would 
 DODGE_POINTS = 9.0    # they are drawn this far apart (in points), side by side, and a note says so
 MARK_COLOR = "#d62728"  # the frame of a marked digit in mistakes_gallery
 # Whose mistakes mistakes_gallery shows unless told: the analysis notebook's ensemble, the mean
-# probabilities of the seed-0 networks (analysis.headline_networks).
+# probabilities of the seed-0 networks (networks.headline_networks).
 GALLERY_PREDICTOR = f"the seed-{HEADLINE_SEED} ensemble"
 
 
@@ -37,8 +37,8 @@ def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, clas
     """Return a grid of confusion matrices, one per model, that shows where the models err.
 
     `matrices`: {model: 10x10 counts, row = true digit, column = predicted digit}, e.g. from
-    analysis.confusion_matrix, of each model's network trained with `seed` (the networks that
-    analysis.headline_networks picks; None: unnamed). Each wrong cell shows its count and is
+    networks.confusion_matrix, of each model's network trained with `seed` (the networks that
+    networks.headline_networks picks; None: unnamed). Each wrong cell shows its count and is
     shaded by it on one colour scale for all models, which one colour bar shows, so panels
     compare; empty cells stay white and the diagonal (right answers, which would swamp the
     scale) is grey. Each panel is titled with its network and errors. `class_names` labels the
@@ -164,7 +164,7 @@ def mistakes_gallery(images, true_labels, predicted, confidences, marked=None, c
     captioned 'true 4 → 9' over '(0.99)': the predicted digit's probability.
 
     `images`: 28x28 digits (uint8 or float, with or without a channel axis), e.g. from
-    analysis.confident_mistakes; `true_labels`, `predicted`, `confidences` one per image.
+    networks.confident_mistakes; `true_labels`, `predicted`, `confidences` one per image.
     `marked`: booleans aligned with the images; the marked digits get a red frame, which a
     legend explains with `marked_label`. `predictor` names in the title whose mistakes these are
     (default: the analysis notebook's ensemble of the seed-0 networks); `title` replaces it.

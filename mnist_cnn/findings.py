@@ -9,7 +9,7 @@ No number here is typed by hand.
 
 from dataclasses import dataclass
 
-from . import MnistCnnError, analysis
+from . import MnistCnnError, analysis, claims, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES
 from .claim_words import claim
 from .report import load_original
@@ -33,7 +33,7 @@ class Findings:
     claims: list      # [Claim]: the verdicts in words
     dataset: str = DEFAULT_DATASET  # the data set the runs trained and were tested on
     per_image: analysis.PerImage | None = None  # every run's score on each test image
-    verdicts: tuple = ()  # the claims' verdicts in numbers (analysis.judge_claims)
+    verdicts: tuple = ()  # the claims' verdicts in numbers (claims.judge_claims)
 
     @property
     def on_original_data(self):
@@ -63,17 +63,17 @@ class Findings:
         return analysis.margins(self.dataset)
 
     def means(self, measure):
-        """Return {model: analysis.ModelMean} of `measure`."""
-        return analysis.model_means(self.scores, measure, self.per_image)
+        """Return {model: relations.ModelMean} of `measure`."""
+        return relations.model_means(self.scores, measure, self.per_image)
 
     def pairs(self, measure):
-        """Return every pair of models compared on `measure` (analysis.Comparison)."""
-        return analysis.pair_comparisons(self.scores, measure, self.margins[measure.name],
+        """Return every pair of models compared on `measure` (relations.Comparison)."""
+        return relations.pair_comparisons(self.scores, measure, self.margins[measure.name],
                                          self.per_image)
 
     def steps(self, measure):
-        """Return each step between adjacent depths on `measure` (analysis.Comparison)."""
-        return analysis.step_comparisons(self.scores, measure, self.margins[measure.name],
+        """Return each step between adjacent depths on `measure` (relations.Comparison)."""
+        return relations.step_comparisons(self.scores, measure, self.margins[measure.name],
                                          self.per_image)
 
 
@@ -95,7 +95,7 @@ def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAUL
     scores = score_runs(runs, labels)
     histories = {name: [run.history for run in model_runs] for name, model_runs in runs.items()}
     per_image = analysis.per_image(runs, labels)
-    verdicts = tuple(analysis.judge_claims(scores, histories, reference, per_image, dataset))
+    verdicts = tuple(claims.judge_claims(scores, histories, reference, per_image, dataset))
     margins = analysis.margins(dataset)
     return Findings(runs, scores, histories, reference, [claim(v, margins) for v in verdicts],
                  dataset, per_image, verdicts)
@@ -141,7 +141,7 @@ def margins_entry(margins):
 
 
 def mean_entry(mean):
-    """Return an analysis.ModelMean as JSON (accuracy in %)."""
+    """Return an relations.ModelMean as JSON (accuracy in %)."""
     return {"model": mean.model, "measure": mean.measure, "unit": MEAN_UNITS[mean.measure],
             "mean": mean.mean, "interval": _listed(mean.interval),
             "seeds_interval": _listed(mean.seeds_interval), "seeds": mean.seeds}
@@ -178,7 +178,7 @@ def findings_json(study):
 def _backend_entry(study, measure=ACCURACY):
     """Return the backend's effect on `measure` as JSON (JAX − TensorFlow), None without a model
     on both backends."""
-    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+    effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:
         return None

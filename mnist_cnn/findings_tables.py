@@ -2,7 +2,7 @@
 evidence, and the claims and depth steps across data sets (07_fashion_mnist).
 """
 
-from . import analysis
+from . import analysis_tables, claims
 from .analysis import ACCURACY
 from .claim_words import STEP_WORDS, decide_text, with_interval
 from .data import get_dataset
@@ -83,7 +83,7 @@ def relations_table(study, measure):
     """Return every pair of models: difference, both 95% intervals, the 90% interval against the
     margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
     rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
-             analysis.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
+             analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]
     return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
                        *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
@@ -101,7 +101,7 @@ SENSITIVITY_SCALES = (0.5, 1.0, 2.0)  # each margin halved, as declared, doubled
 
 def sensitivity_table(study):
     """Return every claim's verdict with each margin halved, as declared and doubled."""
-    by_scale = {scale: analysis.judge_claims(study.scores, study.histories, study.reference,
+    by_scale = {scale: claims.judge_claims(study.scores, study.histories, study.reference,
                                              study.per_image, study.dataset, scale)
                 for scale in SENSITIVITY_SCALES}
     statements = {c.id: c.statement for c in study.claims}  # ids stay in the JSON

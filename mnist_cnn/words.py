@@ -8,14 +8,14 @@ across data sets, and the `*_sentence` functions the sentence that closes each s
 
 import numpy as np
 
-from . import analysis
+from . import analysis, analysis_tables, claims, networks, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .claim_words import decide_text, margin_text, seeds_text, step_text
 from .data import DEFAULT_DATASET, get_dataset
 from .findings import NoRunsError, analyse, transfer
 from .models import MODEL_NAMES
 from .report import plural
-from .runs import LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
+from .runs import EPOCHS, LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
 from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
 from .tables import names_text, signed
@@ -232,7 +232,7 @@ def leaders_text(study, leaders, measure=ACCURACY):
         return "; ".join(f"{c.a if c.relation == BETTER else c.b} is clearly better than "
                          f"{c.b if c.relation == BETTER else c.a}" for c in clear)
     open_ = [c for c in among if c.relation == UNDECIDED]
-    needed, unresolvable = analysis.open_questions(open_)
+    needed, unresolvable = claims.open_questions(open_)
     what = ("telling them apart" if all(abs(c.difference) >= study.margins[measure.name]
                                         for c in open_)
             else "telling them apart or showing them tied")
@@ -292,7 +292,7 @@ def claims_sentences(study):
 
 def claims_summary(study):
     """Count the claims by verdict, e.g. '2 supported, 1 partly supported, 7 undecided'."""
-    order = (analysis.SUPPORTED, analysis.PARTLY, analysis.NOT_SUPPORTED, analysis.UNDECIDED)
+    order = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.UNDECIDED)
     counts = {v: sum(c.verdict == v for c in study.claims) for v in order}
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
@@ -354,7 +354,7 @@ def fidelity_sentence(study):
 def backend_sentence(study, measure=ACCURACY):
     """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs, judged
     against the margin as a pair of models is."""
-    effect = analysis.backend_comparison(study.scores, measure, study.margins[measure.name],
+    effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:
         return ("No model has runs on both backends, so the backend's effect cannot be "
@@ -371,7 +371,7 @@ def backend_sentence(study, measure=ACCURACY):
             f"{measure.difference_text(effect.difference)} {measure.label} "
             f"{measure.difference_interval(*effect.interval)} over seeds and test images "
             f"({measure.difference_interval(*effect.seeds_interval)} over seeds only, "
-            f"{analysis.p_text(effect.p_value)}), {verdict}.")
+            f"{analysis_tables.p_text(effect.p_value)}), {verdict}.")
 
 
 def log_loss_sentence(study):
@@ -396,12 +396,12 @@ def log_loss_sentence(study):
 
 def overfitting_sentence(study):
     """Say which models overfit over seeds, which stay below the margin, which are open."""
-    verdicts = [v for v in study.verdicts if isinstance(v, analysis.OverfittingVerdict)
+    verdicts = [v for v in study.verdicts if isinstance(v, claims.OverfittingVerdict)
                 and v.ours is not None]
     groups = {state: [v.model for v in verdicts if v.overfits is state]
               for state in (True, False, None)}
     margin = study.margins[OVERFITTING_SLOPE]
-    text = (f"Over epochs {analysis.OVERFIT_FROM_EPOCH}–{analysis.EPOCHS}, validation loss "
+    text = (f"Over epochs {claims.OVERFIT_FROM_EPOCH}–{EPOCHS}, validation loss "
             f"rises over seeds while training loss falls in "
             + (names_text(groups[True]) if groups[True] else "no model"))
     if groups[False]:
@@ -419,10 +419,10 @@ def depth_sentence(study):
     parts = []
     for measure in MEASURES:
         trend = analysis.depth_trend(study.scores, measure)
-        text = f"{measure.label} {analysis.p_text(trend.p_value)}"
+        text = f"{measure.label} {analysis_tables.p_text(trend.p_value)}"
         if len(analysis.depth_groups(study.scores, measure, (SHALLOWEST,))) > 1:
             without = analysis.depth_trend(study.scores, measure, (SHALLOWEST,))
-            text += f" (without {SHALLOWEST}: {analysis.p_text(without.p_value)})"
+            text += f" (without {SHALLOWEST}: {analysis_tables.p_text(without.p_value)})"
         parts.append(text)
     return ("Over all runs, the chance of a depth trend at least this strong if depth did not "
             "matter: " + "; ".join(parts) + ". A trend that needs model_1 to be significant "
@@ -448,7 +448,7 @@ def ensemble_sentence(probs, labels):
     """Say what the ensemble of the headline networks scores against the best one alone."""
     from .scores import accuracy, log_loss
 
-    mixed = analysis.ensemble(list(probs.values()))
+    mixed = networks.ensemble(list(probs.values()))
     best = max(probs, key=lambda name: accuracy(probs[name], labels))
     return (f"The mean of the {len(probs)} networks' probabilities scores "
             f"{accuracy(mixed, labels):.2%} test accuracy and {log_loss(mixed, labels):.4f} log "

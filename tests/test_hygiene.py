@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# The claims' ids (analysis: DepthVerdict, BestVerdict, OverfittingVerdict), which belong in
+# The claims' ids (claims: DepthVerdict, BestVerdict, OverfittingVerdict), which belong in
 # `mnist-cnn findings --json` only.
 CLAIM_ID = re.compile(r"\b(?:depth-[a-z]+(?:-[a-z]+)*|model_\d+-best|overfitting-model_\d+)\b")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)

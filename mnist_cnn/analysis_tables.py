@@ -1,0 +1,116 @@
+"""The analysis notebook's tables (PrettyTables, which notebooks render as HTML), and the one
+format of a p-value in tables and sentences.
+
+Apart from tables.py because they read the analysis, which writes its numbers with tables.py's
+helpers: one module for both would import in a circle.
+"""
+
+from .analysis import (ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST, architecture_pairs, depth_groups,
+                       depth_trend, fidelity, model_estimates)
+from .claims import seeds_trend
+from .networks import ensemble
+from .scores import accuracy, log_loss
+from .stats import CONFIDENCE
+from .tables import signed, signed_interval, text_table
+
+
+def p_cell(p):
+    """Return a p-value as a table shows it: '0.015', or '< 0.001' for the smallest."""
+    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+
+
+def p_text(p):
+    """Return 'p = 0.015', or 'p < 0.001' for the smallest: the one format of a p-value."""
+    return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
+
+
+def _interval(measure, low, high):
+    return f"[{measure.text(low)}, {measure.text(high)}]" if low is not None else "—"
+
+
+def estimates_table(scores, measure):
+    """Return per model its seeds, mean and 95% interval of `measure` (pooled SD marked *)."""
+    rows = []
+    for name, e in model_estimates(scores, measure).items():
+        rows.append([name, e.n, measure.text(e.mean),
+                     _interval(measure, e.low, e.high) + (" *" if e.pooled else "")])
+    return text_table(["Model", "Seeds", f"Mean {measure.label}",
+                       f"{CONFIDENCE:.0%} interval"], rows, {"Model"})
+
+
+def fidelity_table(scores, reference):
+    """Return per model the original's results against our prediction intervals for one run."""
+    rows = []
+    accuracy_, loss = (fidelity(scores, reference, m) for m in MEASURES)
+    for a, l in zip(accuracy_, loss):
+        inside = {True: "yes", False: "no", None: "—"}
+        rows.append([a.model, a.seeds, ACCURACY.text(a.original),
+                     _interval(ACCURACY, a.low, a.high), inside[a.inside],
+                     LOG_LOSS.text(l.original), _interval(LOG_LOSS, l.low, l.high),
+                     inside[l.inside]])
+    return text_table(["Model", "Seeds", "Original accuracy", "Our next run's accuracy (95%)",
+                       "Accuracy inside", "Original log loss", "Our next run's log loss (95%)",
+                       "Log loss inside"], rows, {"Model", "Accuracy inside", "Log loss inside"})
+
+
+def pairs_table(scores, measure):
+    """Return every pair of architectures: difference over seeds, Holm p, P(a run beats)."""
+    rows = []
+    for p in architecture_pairs(scores, measure):
+        d = p.difference
+        rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
+                     measure.difference_interval(d.low, d.high) if d.low is not None else "—",
+                     p_cell(p.p_holm) if p.p_holm is not None else "—",
+                     f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
+    return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
+                       "P(a run of a beats b)"], rows, {"Models"})
+
+
+def trend_table(scores):
+    """Return the depth-trend tests: both measures, with and without model_1."""
+    rows = []
+    for measure in MEASURES:
+        for without in ((), (SHALLOWEST,)):
+            if len(depth_groups(scores, measure, without)) < 2:
+                continue
+            trend = depth_trend(scores, measure, without)
+            runs = sum(len(v) for _, v in depth_groups(scores, measure, without))
+            rows.append([measure.label, f"without {SHALLOWEST}" if without else "all models",
+                         runs, f"{trend.statistic:g}", p_text(trend.p_value)])
+    return text_table(["Measure", "Models", "Runs", "J", "One-sided p"], rows,
+                      {"Measure", "Models"})
+
+
+def overfitting_table(histories):
+    """Return per model the second-half slope of validation loss over seeds, with its interval."""
+    rows = []
+    for name, model_histories in histories.items():
+        trend = seeds_trend(model_histories)
+        e = trend.estimate
+        rows.append([name, e.n, f"{signed(e.mean, 2)}%",
+                     signed_interval(e.low, e.high, 2, "%") if e.low is not None else "—",
+                     f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
+    return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
+                       "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
+
+
+def mcnemar_table(by_seed):
+    """Return per seed how many network pairs McNemar calls different, beside the calibration."""
+    rows = [[f"seed {seed}", len(tests), sum(t.significant for t in tests),
+             ", ".join(f"{t.better} > {t.b if t.better == t.a else t.a}"
+                       for t in tests if t.significant) or "none"]
+            for seed, tests in by_seed.by_seed.items()]
+    return text_table(["Networks", "Pairs", "Different (Holm p < 0.05)", "Which"], rows,
+                      {"Networks", "Which"})
+
+
+def ensemble_table(probs, labels):
+    """Return the ensemble's (mean of the models' probabilities) scores beside each model's."""
+    scores = {name: (accuracy(p, labels), log_loss(p, labels)) for name, p in probs.items()}
+    mixed = ensemble(list(probs.values()))
+    best = max(scores, key=lambda name: scores[name][0])
+    rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
+             f"{log_loss(mixed, labels):.4f}"],
+            [f"best single network ({best})", f"{scores[best][0]:.2%}",
+             f"{scores[best][1]:.4f}"]]
+    return text_table(["", "Test accuracy", "Test log loss"], rows, {""})
