@@ -24,6 +24,8 @@ Modules, by layer (a module imports only from the layers below it):
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
     machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
     analysis  paired tests, intervals, errors, costs and the original's claims (no Keras)
+    stats     tests, intervals, power and rounding on plain arrays
+    resampling  the bootstraps over seeds and test images (on `stats`)
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

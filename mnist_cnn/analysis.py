@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as scipy_stats
 
-from . import stats
+from . import resampling, stats
 from .data import DEFAULT_DATASET, NUM_CLASSES
 from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import (EPOCHS, HEADLINE_SEED, LOG_LOSS_MARGIN, OVERFIT_MARGIN, TEST_SIZE,
@@ -195,7 +195,7 @@ def _depth_arrays(by_model):
 def _draws(images):
     """Return {(measure name, model or conv layers): bootstrap draws of the mean} of a PerImage.
 
-    One two-way bootstrap (stats.two_way_bootstrap) for every measure, model and depth (a
+    One two-way bootstrap (resampling.two_way_bootstrap) for every measure, model and depth (a
     depth's runs pooled), so all of them see the same resampled images: every difference between
     two of them is paired on images.
     """
@@ -204,7 +204,7 @@ def _draws(images):
         table.update({(measure, name): array for name, array in by_model.items()})
         table.update({(measure, depth): np.concatenate(arrays)
                       for depth, arrays in _depth_arrays(by_model).items()})
-    return stats.two_way_bootstrap(table)
+    return resampling.two_way_bootstrap(table)
 
 
 # --- architectures over seeds ------------------------------------------------------------
@@ -438,9 +438,9 @@ def _compare(measure, margin, a, b, welch, values_a, values_b, draws, significan
     """
     seeds_interval = None if welch.low is None else (welch.low, welch.high)
     if draws is not None and min(len(values_a), len(values_b)) >= 2:
-        differences = stats.difference_draws(*draws)
-        interval = stats.bootstrap_interval(differences, CONFIDENCE)
-        equivalence = stats.bootstrap_interval(differences, stats.EQUIVALENCE_CONFIDENCE)
+        differences = resampling.difference_draws(*draws)
+        interval = resampling.bootstrap_interval(differences, CONFIDENCE)
+        equivalence = resampling.bootstrap_interval(differences, stats.EQUIVALENCE_CONFIDENCE)
     elif draws is None and seeds_interval is not None:
         tost = stats.tost_welch(values_a, values_b, margin)
         interval, equivalence = seeds_interval, (tost.low, tost.high)
@@ -559,7 +559,7 @@ def model_means(scores, measure, per_image_values=None):
         if draws is None:
             interval = seeds_interval
         else:
-            interval = (stats.bootstrap_interval(draws[(measure.name, name)])
+            interval = (resampling.bootstrap_interval(draws[(measure.name, name)])
                         if e.n >= 2 else None)
         means[name] = ModelMean(name, measure.name, e.mean, interval, seeds_interval, e.n,
                                 e.pooled)
@@ -632,7 +632,7 @@ def backend_comparison(scores, measure, margin, per_image_values=None):
     """Return the BackendComparison of `measure` against ±`margin`, or None without a model on
     both backends.
 
-    With per-image values the intervals come from stats.within_groups_bootstrap (seeds drawn
+    With per-image values the intervals come from resampling.within_groups_bootstrap (seeds drawn
     within each model and backend, the same test images for every run); without them from the
     least-squares fit over seeds (backend_effect).
     """
@@ -657,9 +657,9 @@ def _backend_comparison(scores, measure, margin, images):
                 raise ValueError(f"{name} has {len(runs)} runs but {len(table)} rows of "
                                  "per-image values: pass the per-image values of these runs")
             groups[name] = (table[on], table[~on])
-        _, draws = stats.within_groups_bootstrap(groups)
-        interval = stats.bootstrap_interval(draws, CONFIDENCE)
-        equivalence = stats.bootstrap_interval(draws, stats.EQUIVALENCE_CONFIDENCE)
+        _, draws = resampling.within_groups_bootstrap(groups)
+        interval = resampling.bootstrap_interval(draws, CONFIDENCE)
+        equivalence = resampling.bootstrap_interval(draws, stats.EQUIVALENCE_CONFIDENCE)
     models = tuple(name for name, runs in scores.items()
                    if len({s.backend == JAX for s in runs}) == 2)
     relation = stats.relation(effect.value, interval, equivalence, margin,
