@@ -11,6 +11,7 @@ Modules, by layer (a module imports only from the layers below it):
     comparison  any recorded models side by side, users' too (`mnist-cnn findings --models`)
     console   what `train` and `reproduce` print: the plan, each finished run, the study's state
     report    summary tables and observations against the original's results (no Keras)
+    readme    the generated sections between marker lines of the README and docs/
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)
     plot_style        the figures' shared style: sizes, fonts, log axes, one colour per model,
@@ -23,9 +24,10 @@ Modules, by layer (a module imports only from the layers below it):
     models    the seven exact architectures (`build_model`, `summary_text`)
     data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
     machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
+    original  the original's results, read and checked from its parsed logs (`load_original`)
     analysis  paired tests, intervals, errors, costs and the original's claims (no Keras)
-    stats     tests, intervals, power and rounding on plain arrays
     resampling  the bootstraps over seeds and test images (on `stats`)
+    stats     tests, intervals, power and rounding on plain arrays
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

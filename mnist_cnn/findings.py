@@ -14,7 +14,8 @@ import numpy as np
 from . import MnistCnnError, analysis
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .models import MODEL_NAMES
-from .report import load_original, plural
+from .original import load_original
+from .report import plural
 from .tables import names_text, signed, signed_interval, text_table
 from .data import DEFAULT_DATASET, get_dataset
 from .runs import (LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS,

@@ -12,7 +12,7 @@ import pytest
 from mnist_cnn import analysis
 from mnist_cnn.analysis import ACCURACY, LOG_LOSS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
-from mnist_cnn.report import load_original
+from mnist_cnn.original import load_original
 from mnist_cnn.runs import EPOCHS, representatives
 from mnist_cnn.scores import RunScore, score_runs
 from mnist_cnn.stats import BETTER, EQUAL, SEEDS_MOST, UNDECIDED, WORSE

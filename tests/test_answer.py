@@ -12,7 +12,7 @@ from mnist_cnn import answer
 from mnist_cnn.answer import ANSWER_MARKERS, MAX_BULLETS, models_text, readme_answer
 from mnist_cnn.findings import (FASHION_MARKERS, FINDINGS_MARKERS, analyse)
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
-from mnist_cnn.report import COST_MARKERS, README_MARKERS
+from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.runs import save_run
 
 from helpers import make_run, make_study
