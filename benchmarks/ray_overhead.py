@@ -112,7 +112,7 @@ def main(argv=None):
                         help="write the summary of --json into docs/cluster.md; measure nothing")
     args = parser.parse_args(argv)
     if args.update_docs:
-        from mnist_cnn.report import update_readme
+        from mnist_cnn.readme import update_readme
 
         result = json.loads(args.json.read_text())
         changed = update_readme(DOC, overhead_markdown(result), MARKERS)

@@ -18,6 +18,7 @@ Modules, by layer (a module imports only from the layers below it):
     claim_words       the original's claims in words, with their evidence (`Claim`, `claim`)
     report    summary tables and observations against the original's results (no Keras)
     analysis_tables  the analysis notebook's tables and the p-value's format (no Keras)
+    readme    the generated sections between marker lines of the README and docs/
     training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)
     plot_style        the figures' shared style: sizes, fonts, log axes, one colour per model,
@@ -34,6 +35,9 @@ Modules, by layer (a module imports only from the layers below it):
     networks  the trained networks one by one: McNemar, confusion matrices, mistakes, ensemble
     relations every pair, depth step and the backend's effect against the margins: numbers only
     analysis  architectures over seeds: intervals, fidelity, trend, power, margins, costs
+    original  the original's results, read and checked from its parsed logs (`load_original`)
+    resampling  the bootstraps over seeds and test images (on `stats`)
+    stats     tests, intervals, power and rounding on plain arrays
     files     atomic writes
     speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
     reference the original notebook's parsed results (package data)

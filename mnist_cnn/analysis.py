@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import stats
+from . import resampling, stats
 from .data import DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES
+from .resampling import POOL_BELOW
 from .runs import LOG_LOSS_MARGIN, OVERFIT_MARGIN, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import correctness, images_right, per_image_log_loss
 from .stats import SIGNIFICANCE, holm
@@ -31,9 +32,6 @@ from .tables import signed, signed_interval
 
 # Each model's parameter count and training FLOPs per image (scripts/count_costs.py).
 COSTS = Path(__file__).resolve().parent / "reference" / "costs.json"
-# A model with fewer seeds than this borrows the seed-to-seed SD pooled over all models: an SD
-# from two runs is too rough to build an interval on.
-POOL_BELOW = 3
 SHALLOWEST = "model_1"  # the only two-conv-layer model: every depth claim is also judged without it
 
 
@@ -179,7 +177,7 @@ def _depth_arrays(by_model):
 def _draws(images):
     """Return {(measure name, model or conv layers): bootstrap draws of the mean} of a PerImage.
 
-    One two-way bootstrap (stats.two_way_bootstrap) for every measure, model and depth (a
+    One two-way bootstrap (resampling.two_way_bootstrap) for every measure, model and depth (a
     depth's runs pooled), so all of them see the same resampled images: every difference between
     two of them is paired on images.
     """
@@ -188,7 +186,7 @@ def _draws(images):
         table.update({(measure, name): array for name, array in by_model.items()})
         table.update({(measure, depth): np.concatenate(arrays)
                       for depth, arrays in _depth_arrays(by_model).items()})
-    return stats.two_way_bootstrap(table)
+    return resampling.two_way_bootstrap(table)
 
 
 # --- architectures over seeds ------------------------------------------------------------

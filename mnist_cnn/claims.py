@@ -241,7 +241,7 @@ def judge_claims(scores, histories, reference, per_image_values=None, dataset=DE
     OverfittingVerdict per model], each with `id`, `verdict`, `seeds_to_decide`, `unresolvable`.
 
     `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]}; `reference`:
-    the original's results (report.load_original); `per_image_values`: a PerImage of the same
+    the original's results (original.load_original); `per_image_values`: a PerImage of the same
     runs (without it, intervals are over seeds only); `dataset`: whose margins apply, each
     multiplied by `scale` (the sensitivity of the verdicts to the margins).
     """

@@ -147,8 +147,8 @@ def _cmd_reproduce(args):
 
 def _cmd_table(args):
     from .words import FASHION_MARKERS, FINDINGS_MARKERS, readme_fashion, readme_findings
-    from .report import (COST_MARKERS, README_MARKERS, cost_markdown, protocol_runs,
-                         summary_markdown, summary_table, update_readme_sections)
+    from .readme import COST_MARKERS, README_MARKERS, update_readme_sections
+    from .report import cost_markdown, protocol_runs, summary_markdown, summary_table
 
     runs = protocol_runs(args.results_dir)
     if args.update_readme:
@@ -221,7 +221,7 @@ def _cmd_bench(args):
     from .speed.bench import (check_targets, load_bench, readme_markdown, results_document,
                               run_bench)
     from .files import write_json, write_text
-    from .report import BENCH_MARKERS, update_readme
+    from .readme import BENCH_MARKERS, update_readme
 
     if args.from_json:
         result = load_bench(args.from_json)
@@ -251,7 +251,8 @@ def _cmd_plot(args):
     from .comparison_plots import sample_grid, tradeoff_plot
     from .plot_style import FIGURES_DIR, save_fig, setup_style
     from .training_plots import loss_curves
-    from .report import load_original, summary_rows
+    from .original import load_original
+    from .report import summary_rows
 
     setup_style()
     figures_dir = args.figures_dir or FIGURES_DIR

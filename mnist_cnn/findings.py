@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import MnistCnnError, analysis, claims, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES
 from .claim_words import claim
-from .report import load_original
+from .original import load_original
 from .data import DEFAULT_DATASET, get_dataset
 from .runs import RESULTS_DIR, representatives
 from .scores import score_runs, test_labels

@@ -137,7 +137,7 @@ class Section:
     """
 
     def __init__(self, seed=42):
-        from .report import load_original
+        from .original import load_original
 
         setup(seed)
         self.reference = load_original()

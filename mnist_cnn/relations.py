@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import stats
+from . import resampling, stats
 from .analysis import (_architecture_pairs, _depth_arrays, _draws, _hashable, depth_groups,
                        model_estimates, values)
 from .models import CONV_LAYERS
@@ -94,9 +94,9 @@ def _compare(measure, margin, a, b, welch, values_a, values_b, draws, significan
     """
     seeds_interval = None if welch.low is None else (welch.low, welch.high)
     if draws is not None and min(len(values_a), len(values_b)) >= 2:
-        differences = stats.difference_draws(*draws)
-        interval = stats.bootstrap_interval(differences, CONFIDENCE)
-        equivalence = stats.bootstrap_interval(differences, stats.EQUIVALENCE_CONFIDENCE)
+        differences = resampling.difference_draws(*draws)
+        interval = resampling.bootstrap_interval(differences, CONFIDENCE)
+        equivalence = resampling.bootstrap_interval(differences, stats.EQUIVALENCE_CONFIDENCE)
     elif draws is None and seeds_interval is not None:
         tost = stats.tost_welch(values_a, values_b, margin)
         interval, equivalence = seeds_interval, (tost.low, tost.high)
@@ -211,7 +211,7 @@ def model_means(scores, measure, per_image_values=None):
         if draws is None:
             interval = seeds_interval
         else:
-            interval = (stats.bootstrap_interval(draws[(measure.name, name)])
+            interval = (resampling.bootstrap_interval(draws[(measure.name, name)])
                         if e.n >= 2 else None)
         means[name] = ModelMean(name, measure.name, e.mean, interval, seeds_interval, e.n,
                                 e.pooled)
@@ -255,7 +255,7 @@ def backend_comparison(scores, measure, margin, per_image_values=None):
     """Return the BackendComparison of `measure` against ±`margin`, or None without a model on
     both backends.
 
-    With per-image values the intervals come from stats.within_groups_bootstrap (seeds drawn
+    With per-image values the intervals come from resampling.within_groups_bootstrap (seeds drawn
     within each model and backend, the same test images for every run); without them from the
     least-squares fit over seeds (backend_effect).
     """
@@ -280,9 +280,9 @@ def _backend_comparison(scores, measure, margin, images):
                 raise ValueError(f"{name} has {len(runs)} runs but {len(table)} rows of "
                                  "per-image values: pass the per-image values of these runs")
             groups[name] = (table[on], table[~on])
-        _, draws = stats.within_groups_bootstrap(groups)
-        interval = stats.bootstrap_interval(draws, CONFIDENCE)
-        equivalence = stats.bootstrap_interval(draws, stats.EQUIVALENCE_CONFIDENCE)
+        _, draws = resampling.within_groups_bootstrap(groups)
+        interval = resampling.bootstrap_interval(draws, CONFIDENCE)
+        equivalence = resampling.bootstrap_interval(draws, stats.EQUIVALENCE_CONFIDENCE)
     models = tuple(name for name, runs in scores.items()
                    if len({s.backend == JAX for s in runs}) == 2)
     relation = stats.relation(effect.value, interval, equivalence, margin,

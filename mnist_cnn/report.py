@@ -4,30 +4,24 @@ Works from saved runs (results/) and the original's parsed logs (mnist_cnn/refer
 shipped with the package) only, so it never imports Keras. Every number shown comes from one of the
 two: our runs are scored from their saved test probabilities (`mnist_cnn.scores`: images right and
 the clipped log loss) and aggregated per model (mean, sample std, min and max over seeds); the
-original's values are the ones its logs record (`original_value`), never the rounded or truncated
-ones its summary table prints, so that every Δ is the difference of the two numbers beside it.
+original's values are the ones its logs record (`original.original_value`), never the rounded or
+truncated ones its summary table prints, so that every Δ is the difference of the two numbers
+beside it.
 """
 
-import json
 import statistics
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 from prettytable import TableStyle
 
-from . import MnistCnnError, analysis
-from .files import write_text
+from . import analysis
 from .models import CONV_LAYERS, MODEL_NAMES
-from .runs import RESULTS_DIR, TEST_SIZE, RunError, find_runs, representatives
-from .scores import images_right, score_run, score_runs
+from .original import load_original, original_value
+from .runs import RESULTS_DIR, find_runs, representatives
+from .scores import score_run, score_runs
 from .tables import HtmlTable, signed, text_table
 
-# The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
-ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
-README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
-COST_MARKERS = ("<!-- costs:start -->", "<!-- costs:end -->")
-BENCH_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Seeds cell of a model without runs
 
@@ -41,47 +35,9 @@ COST_FIELDS = ("Model", "Params", "Training FLOPs per image")
 ORIGINAL_DEVICE = "unknown hardware (Keras 2, TF 2.x)"  # the original names none
 
 
-class ReadmeError(MnistCnnError, ValueError):
-    """A README that has no place marked for the results table."""
-
-
 def plural(n, word):
     """Return e.g. '1 run' or '3 runs'."""
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _check_reference(reference):
-    """Raise ValueError unless `reference` holds every model's results and summary-table row."""
-    printed = {row.get("model"): row for row in reference["summary_table"]}
-    for name in MODEL_NAMES:
-        if not {"history", "test_accuracy", "test_loss"} <= set(reference["models"].get(name, ())):
-            raise ValueError(f"no results for {name}")
-        if not {"conv_layers", "test_accuracy", "test_log_loss"} <= set(printed.get(name, ())):
-            raise ValueError(f"no summary-table row for {name}")
-
-
-def load_original(path=ORIGINAL_REFERENCE):
-    """Return the original's parsed results (original.json); raise RunError if unreadable."""
-    path = Path(path)
-    try:
-        reference = json.loads(path.read_text(encoding="utf-8"))
-        _check_reference(reference)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-        raise RunError(f"the original's results {path} are missing or unreadable ({reason}); "
-                       f"restore it "
-                       f"from git or rebuild it: python scripts/parse_seed.py") from None
-    return reference
-
-
-def original_value(reference, model, metric):
-    """Return the original's `metric` ("test_accuracy" or "test_loss") of `model` from its logs.
-
-    Accuracy is rounded to whole test images (its log's 0.99199998 is 9,920 images right: 0.992),
-    so it compares with ours as a count.
-    """
-    value = reference["models"][model][metric]
-    return images_right(value) / TEST_SIZE if metric == "test_accuracy" else value
 
 
 def run_values(run, labels=None):
@@ -312,41 +268,6 @@ def cost_table(runs=None, results_dir=RESULTS_DIR):
 def cost_markdown(runs=None, results_dir=RESULTS_DIR):
     """Return cost_table's content as a GitHub Markdown table."""
     return markdown_table(cost_table(runs, results_dir))
-
-
-def update_readme(readme_path, markdown, markers=None):
-    """Replace the text between two marker lines of `readme_path`; return whether it changed.
-
-    `markers` defaults to README_MARKERS (the results table); BENCH_MARKERS hold the
-    benchmark's summary.
-    """
-    return update_readme_sections(readme_path, {markers or README_MARKERS: markdown})
-
-
-def update_readme_sections(readme_path, sections):
-    """Replace the text between each pair of marker lines, {markers: markdown}, in one write.
-
-    Every pair is checked before anything is written, so a README that lacks one pair is left
-    as it was. Return whether the file changed.
-    """
-    path = Path(readme_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ReadmeError(f"cannot read {path} ({e.strerror or e})") from None
-    new = text
-    for (start, end), markdown in sections.items():
-        if new.count(start) != 1 or new.count(end) != 1 or new.index(start) > new.index(end):
-            raise ReadmeError(f"{path} needs one {start} line and, after it, one {end} line "
-                              f"around the place for the generated text")
-        head, rest = new.split(start)
-        tail = rest.split(end)[1]
-        # Blank lines keep GitHub from reading the table as part of the HTML comment block.
-        new = f"{head}{start}\n\n{markdown.strip()}\n\n{end}{tail}"
-    if new == text:
-        return False
-    write_text(path, new)
-    return True
 
 
 def label_counts(y_train, y_test):

@@ -7,7 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from mnist_cnn.report import load_original
+from mnist_cnn.original import load_original
 
 from helpers import make_run
 

@@ -9,7 +9,7 @@ import pytest
 
 from mnist_cnn import analysis
 from mnist_cnn.analysis import ACCURACY, LOG_LOSS
-from mnist_cnn.report import load_original
+from mnist_cnn.original import load_original
 from mnist_cnn.runs import representatives
 from mnist_cnn.scores import RunScore, score_runs
 

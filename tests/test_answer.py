@@ -13,7 +13,7 @@ from mnist_cnn.answer import ANSWER_MARKERS, MAX_BULLETS, models_text, readme_an
 from mnist_cnn.findings import analyse
 from mnist_cnn.words import FASHION_MARKERS, FINDINGS_MARKERS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
-from mnist_cnn.report import COST_MARKERS, README_MARKERS
+from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.runs import save_run
 
 from helpers import make_run, make_study

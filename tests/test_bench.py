@@ -12,7 +12,7 @@ import pytest
 from mnist_cnn import import_keras
 from mnist_cnn.data import load_mnist, prepare
 from mnist_cnn.models import MODEL_NAMES, build_model, fused_batchnorm_class, layer_table
-from mnist_cnn.report import BENCH_MARKERS
+from mnist_cnn.readme import BENCH_MARKERS
 from mnist_cnn.speed import PRECISION_NAMES, bench
 from mnist_cnn.speed.torch_peer import torch_available
 from mnist_cnn.training import epoch_order, make_dataset, training_model

@@ -11,7 +11,7 @@ from test_relations import check_comparison, graded_images
 from mnist_cnn import analysis, claims, relations
 from mnist_cnn.analysis import ACCURACY, LOG_LOSS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
-from mnist_cnn.report import load_original
+from mnist_cnn.original import load_original
 from mnist_cnn.runs import EPOCHS
 from mnist_cnn.stats import BETTER, EQUAL, SEEDS_MOST, UNDECIDED, WORSE
 

@@ -1,4 +1,4 @@
-"""Check the summary tables and the README update against synthetic runs and the real original.json."""
+"""Check the summary tables against synthetic runs and the real original.json."""
 
 import json
 import math
@@ -6,13 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from mnist_cnn import MnistCnnError
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
 from mnist_cnn.analysis import load_costs
-from mnist_cnn.report import (README_MARKERS, ORIGINAL_REFERENCE, companions, cost_markdown,
-                              cost_table, load_original, model_report, original_value,
-                              summary_markdown, summary_rows, summary_table, update_readme)
-from mnist_cnn.runs import EPOCHS, RunError, save_run
+from mnist_cnn.original import ORIGINAL_REFERENCE, original_value
+from mnist_cnn.report import (companions, cost_markdown, cost_table, model_report,
+                              summary_markdown, summary_rows, summary_table)
+from mnist_cnn.runs import EPOCHS, save_run
 
 from helpers import PARAMS, make_run
 
@@ -255,52 +254,6 @@ def test_html_keeps_each_columns_alignment(runs, reference):
     assert '<td align="right" style="text-align: right">99.20%</td>' in html
     assert ">99.21&nbsp;±&nbsp;0.06%<" in html  # a number and its spread never wrap apart
     assert html.count("<tr>") == 1 + len(MODEL_NAMES)
-
-
-README = "# Title\n\nIntro.\n\n{start}\nold table\n{end}\n\n## After\n"
-
-
-def test_update_readme_replaces_only_between_markers(tmp_path):
-    start, end = README_MARKERS
-    path = tmp_path / "README.md"
-    path.write_text(README.format(start=start, end=end))
-    assert update_readme(path, "| a |\n|---|\n| 1 |\n") is True
-    text = path.read_text()
-    assert text == f"# Title\n\nIntro.\n\n{start}\n\n| a |\n|---|\n| 1 |\n\n{end}\n\n## After\n"
-    assert update_readme(path, "| a |\n|---|\n| 1 |") is False
-    assert path.read_text() == text
-    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temporary files left
-
-
-@pytest.mark.parametrize("text", ["# No markers\n", "{end}\n{start}\n",
-                                  "{start}\n{start}\n{end}\n"])
-def test_update_readme_needs_one_pair_of_markers(tmp_path, text):
-    start, end = README_MARKERS
-    path = tmp_path / "README.md"
-    path.write_text(text.format(start=start, end=end))
-    with pytest.raises(MnistCnnError, match="results:start"):
-        update_readme(path, "| a |")
-    assert path.read_text() == text.format(start=start, end=end)
-
-
-def test_update_readme_reports_a_missing_file(tmp_path):
-    with pytest.raises(MnistCnnError, match="cannot read"):
-        update_readme(tmp_path / "missing.md", "| a |")
-
-
-def test_load_original_reads_the_committed_file():
-    reference = load_original()
-    assert list(reference["models"]) == list(MODEL_NAMES)
-
-
-@pytest.mark.parametrize("content", [None, "{not json", "[]",
-                                     '{"models": {}, "summary_table": []}'])
-def test_load_original_rejects_missing_or_corrupt_files(tmp_path, content):
-    path = tmp_path / "original.json"
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(RunError, match="parse_seed.py"):
-        load_original(path)
 
 
 def test_label_counts_lists_each_digit():

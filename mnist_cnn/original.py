@@ -1,0 +1,49 @@
+"""The original notebook's results: its parsed logs and summary table, checked, and its values.
+
+Package data (mnist_cnn/reference/original.json, rebuilt by scripts/parse_seed.py); plain Python,
+so every layer above reads the original's numbers from here.
+"""
+
+import json
+from pathlib import Path
+
+from .models import MODEL_NAMES
+from .runs import TEST_SIZE, RunError
+from .scores import images_right
+
+# The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
+ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
+
+
+def _check_reference(reference):
+    """Raise ValueError unless `reference` holds every model's results and summary-table row."""
+    printed = {row.get("model"): row for row in reference["summary_table"]}
+    for name in MODEL_NAMES:
+        if not {"history", "test_accuracy", "test_loss"} <= set(reference["models"].get(name, ())):
+            raise ValueError(f"no results for {name}")
+        if not {"conv_layers", "test_accuracy", "test_log_loss"} <= set(printed.get(name, ())):
+            raise ValueError(f"no summary-table row for {name}")
+
+
+def load_original(path=ORIGINAL_REFERENCE):
+    """Return the original's parsed results (original.json); raise RunError if unreadable."""
+    path = Path(path)
+    try:
+        reference = json.loads(path.read_text(encoding="utf-8"))
+        _check_reference(reference)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+        raise RunError(f"the original's results {path} are missing or unreadable ({reason}); "
+                       f"restore it "
+                       f"from git or rebuild it: python scripts/parse_seed.py") from None
+    return reference
+
+
+def original_value(reference, model, metric):
+    """Return the original's `metric` ("test_accuracy" or "test_loss") of `model` from its logs.
+
+    Accuracy is rounded to whole test images (its log's 0.99199998 is 9,920 images right: 0.992),
+    so it compares with ours as a count.
+    """
+    value = reference["models"][model][metric]
+    return images_right(value) / TEST_SIZE if metric == "test_accuracy" else value
