@@ -51,8 +51,11 @@ fashion-data: install
 		     apt-get install -y -qq $(FASHION_MNIST_DEB) >/dev/null; }
 	$(BIN)/mnist-cnn data --dataset fashion-mnist
 
+# pytest-xdist runs TEST_WORKERS test files at once; --dist loadfile keeps each file (and each
+# notebook's cells, which share one kernel) in one worker, so module fixtures are built once.
+TEST_WORKERS ?= 2
 test: data fashion-data
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quick suite (under a minute): no real training, no notebook runs, no cluster. nbval stays
 # unloaded, so addopts, which holds its options, is replaced.

@@ -361,9 +361,10 @@ def test_reproduce_reuses_a_recorded_run_and_retrains_it_only_when_asked(fake_tr
 @pytest.mark.training
 def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
     results = tmp_path / "results"
+    # No validation: 10,000 test images an epoch would cost more than the epochs themselves.
     args = ["train", "model_1", "--epochs", "3", "--subset", "2000", "--batch-size", "32",
-            "--results-dir", results]
-    config = RunConfig("model_1", epochs=3, subset=2000, batch_size=32)
+            "--validation", "none", "--results-dir", results]
+    config = RunConfig("model_1", epochs=3, subset=2000, batch_size=32, validation="none")
     checkpoints = results / ".checkpoints"
     log = tmp_path / "interrupted.log"
     with open(log, "w") as out:
@@ -405,13 +406,14 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
 @pytest.mark.training
 def test_jobs_train_runs_in_concurrent_workers(tmp_path):
     results = tmp_path / "results"
-    done = mnist_cnn("train", "model_1", "--epochs", 1, "--subset", 300, "--seed", 0, 1,
-                     "--jobs", 2, "--results-dir", results)
+    done = mnist_cnn("train", "model_1", "--epochs", 1, "--subset", 300, "--validation", "none",
+                     "--seed", 0, 1, "--jobs", 2, "--results-dir", results)
     assert done.returncode == 0, done.stdout + done.stderr
+    variant = "epochs1_subset300_validationnone"
     for seed in (0, 1):
-        assert (results / "model_1" / "epochs1_subset300" / f"seed_{seed}" / "metrics.json").exists()
+        assert (results / "model_1" / variant / f"seed_{seed}" / "metrics.json").exists()
         # One line per finished run: its results, the worker process that trained it, minutes.
-        assert re.search(rf"^== model_1 seed {seed}, epochs1_subset300: test accuracy .* "
+        assert re.search(rf"^== model_1 seed {seed}, {variant}: test accuracy .* "
                          r"\(worker \d+, \d+\.\d min: \d+ s to \d+ s\)$", done.stdout, re.M), \
             done.stdout
     assert "== study: 2 of 2 runs recorded" in done.stdout  # the study's state after the last

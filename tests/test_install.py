@@ -31,12 +31,13 @@ def installed(tmp_path_factory):
     assert built.returncode == 0, built.stderr
     wheel, = (tmp / "dist").glob("mnist_cnn-*.whl")
     env_dir = tmp / "env"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir)  # without pip of its own: this environment's pip installs into it
     python = env_dir / "bin" / "python"
     site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                cwd=tmp).stdout.strip()
     Path(site, "test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    done = run([python, "-m", "pip", "install", "--no-deps", "--quiet", wheel], cwd=tmp)
+    done = run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
+                "--quiet", wheel], cwd=tmp)
     assert done.returncode == 0, done.stderr
     return env_dir / "bin" / "mnist-cnn", python
 

@@ -208,7 +208,7 @@ def test_epoch_order_is_a_fresh_shuffle_per_epoch_and_a_function_of_seed_and_epo
 
 @pytest.mark.training
 def test_checkpoint_of_a_different_config_is_ignored(mnist, tmp_path):
-    config = RunConfig("model_1", epochs=1, subset=500, batch_size=64)
+    config = RunConfig("model_1", epochs=1, subset=500, batch_size=64, validation="none")
     folder = checkpoint_dir(config, tmp_path)
     folder.mkdir(parents=True)
     (folder / "state.json").write_text(json.dumps({"config": RunConfig("model_2").to_dict()}))
@@ -263,15 +263,11 @@ def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch)
 
 
 @pytest.mark.training
-def test_same_seed_gives_the_same_run_and_another_seed_another(mnist, tmp_path,
-                                                               uninterrupted_run):
-    config = RunConfig("model_1", **RESUME)
-    again = train(config, mnist, results_dir=tmp_path / "again", verbose=0)
-    for key in ("loss", "accuracy"):
-        assert again.history[key] == uninterrupted_run.history[key], key
-    np.testing.assert_array_equal(again.probs, uninterrupted_run.probs)
+def test_another_seed_gives_another_run(mnist, tmp_path, uninterrupted_run):
+    # The same seed gives the same run: the resumed run above equals the uninterrupted one
+    # epoch for epoch, its first epoch included, which another call of `train` trained.
     other = train(RunConfig("model_1", **{**RESUME, "seed": RESUME["seed"] + 1}), mnist,
-                  results_dir=tmp_path / "other", verbose=0)
+                  results_dir=tmp_path, verbose=0)
     assert other.history["loss"] != uninterrupted_run.history["loss"]
     assert not np.array_equal(other.probs, uninterrupted_run.probs)
 
