@@ -1,46 +1,53 @@
-"""Reproduce a study of seven Keras CNNs (2, 3, 5 and 7 conv layers) on MNIST.
+"""Reproduce a study of seven Keras CNNs (2, 3, 5 and 7 conv layers) on MNIST and Fashion-MNIST.
 
-Modules, by layer (a module imports only from the layers below it):
-    cli       the `mnist-cnn` command; imports TensorFlow only in the commands that train
-    executors a study's execution (in process, in worker processes or as Ray tasks on a
-              cluster: `--ray`), each run resumed where its plan says
-    plan      a study's plan (runs recorded, runs to train, where each resumes) and its time
-              estimate
-    notebook  the notebooks' helpers: `setup`, `collect_runs`, running notebooks with papermill
-    answer    the README's answer in a few plain bullets, and its figure (answer_figure)
-    comparison  any recorded models side by side, users' too (`mnist-cnn findings --models`)
-    console   what `train` and `reproduce` print: the plan, each finished run, the study's state
-    words     every sentence of the findings a reader sees (`findings_markdown`, the README's
-              sections, each section's closing sentence in 06_analysis)
+The modules floor by floor, top down; a module imports only from its own floor or those below.
+
+faces: what users call
+    cli               the `mnist-cnn` command; TensorFlow and Ray only in the commands that train
+    notebook          the notebooks' helpers: `setup`, `collect_runs`, papermill runs
+execution: running a study
+    console           what `train` and `reproduce` print: the plan, each finished run, the state
+    plan              which runs are recorded, which to train, where each resumes; time estimates
+    executors         in this process, in worker processes, or as Ray tasks (`--ray`)
+presentation: what a reader sees (no Keras)
+    answer_figure     the README's figure: every seed per model by depth, the original marked
+    answer            the README's answer in a few plain bullets
+    comparison        any recorded models side by side, users' own too (`findings --models`)
+    words             every sentence of the findings, the README's sections, 06's closing lines
     findings_tables   the findings' tables: both intervals, the claims, across data sets
-    findings  the analysed results of one results folder (`analyse` → `Findings`) and their
-              JSON (`findings_json`, `transfer`)
-    claim_words       the original's claims in words, with their evidence (`Claim`, `claim`)
-    report    summary tables and observations against the original's results (no Keras)
-    analysis_tables  the analysis notebook's tables and the p-value's format (no Keras)
-    readme    the generated sections between marker lines of the README and docs/
-    training_plots    loss and error curves per epoch, one model's or every model's (no Keras)
-    comparison_plots  confusion matrices, sample digits, mistakes, results against cost (no Keras)
-    plot_style        the figures' shared style: sizes, fonts, log axes, one colour per model,
-                      saving PNGs (`save_fig`)
-    training  the original protocol's training loop, resume, recording (`train`, `train_or_load`)
-    runs      the protocol's values, `RunConfig`, the run format under results/, and the one
-              rule for which runs represent a model (`representative_runs`)
-    custom    a model of the user's own: its function (`--model PATH:FUNCTION`), checked for
-              the protocol, and its recorded architecture (`build_custom`, `architecture_record`)
-    models    the seven exact architectures (`build_model`, `summary_text`)
-    data      offline-capable, fingerprint-verified MNIST (`load_mnist`, `prepare`)
-    machine   this machine's device name without Keras (`machine_name`, `cpu_name`)
-    claims    the original's claims judged from the analysis's relations: numbers only
-    networks  the trained networks one by one: McNemar, confusion matrices, mistakes, ensemble
-    relations every pair, depth step and the backend's effect against the margins: numbers only
-    analysis  architectures over seeds: intervals, fidelity, trend, power, margins, costs
-    original  the original's results, read and checked from its parsed logs (`load_original`)
-    resampling  the bootstraps over seeds and test images (on `stats`)
-    stats     tests, intervals, power and rounding on plain arrays
-    files     atomic writes
-    speed     the speed benchmark (`mnist-cnn bench`) and its PyTorch peer, loaded only by `bench`
-    reference the original notebook's parsed results (package data)
+    findings          one results folder analysed (`analyse` -> `Findings`) and its JSON
+    claim_words       the original's claims in words, with their evidence (`claim`)
+    analysis_tables   the analysis notebook's tables and the p-value's format
+    report            summary tables and observations against the original's results
+    comparison_plots  confusion matrices, sample digits, mistakes, results against cost
+    training_plots    loss and error curves per epoch
+    plot_style        sizes, fonts, log axes, one colour per model, saving PNGs (`save_fig`)
+    readme            the generated sections between marker lines of the README and docs/
+numbers: computed once, no sentences
+    claims            the original's claims judged from the relations
+    relations         every pair, depth step and the backend's effect against the margins
+    networks          the trained networks one by one: McNemar, confusion, mistakes, ensemble
+    analysis          architectures over seeds: one aggregation (`model_estimates`), intervals,
+                      trend, power, margins, costs
+    original          the original's results from its parsed logs (`load_original`)
+    scores            one accuracy and one log loss, from a run's saved test probabilities
+    resampling        the bootstraps over seeds and test images
+    stats             tests, intervals, power and rounding on plain arrays
+training
+    training          the protocol's training loop, exact resume, recording (`train`)
+run format
+    runs              the protocol's values and margins, `RunConfig`, the runs under results/,
+                      which runs represent a model (`representatives`)
+specification
+    custom            a user's own model (`--model PATH:FUNCTION`) and its recorded architecture
+    models            the seven exact architectures (`build_model`, `summary_text`)
+    data              MNIST and Fashion-MNIST, offline-capable and fingerprint-verified
+    reference/        the original notebook's parsed results (package data)
+base: the standard library, numpy and PrettyTable only
+    tables            aligned HTML tables and the signed number formats every text shares
+    machine           this machine's device name without Keras (`machine_name`)
+    files             atomic writes
+Beside them, loaded only by `mnist-cnn bench`: speed/, the speed benchmark and its PyTorch peer.
 """
 
 import contextlib
