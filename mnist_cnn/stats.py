@@ -216,6 +216,11 @@ def prob_of_improvement_interval(a, b, confidence=CONFIDENCE, resamples=RESAMPLE
     return prob_of_improvement(a, b), float(low), float(high)
 
 
+def complete_split_p(m, n):
+    """Return the two-sided exact rank-test p of `m` runs all beating `n` runs (or all losing)."""
+    return min(1.0, 2 / math.comb(m + n, m))
+
+
 def prob_best(estimates, higher_is_better=True, draws=RESAMPLES):
     """Return {name: probability that its mean is the best}, from {name: Estimate}.
 

@@ -280,6 +280,34 @@ def power_sentence(study, measure=ACCURACY):
     return sentence
 
 
+def complete_splits_sentence(study, measure=ACCURACY):
+    """Say what a P(a run of A beats B) of 0.00 or 1.00 means with the seeds recorded."""
+    pairs = analysis.architecture_pairs(study.scores, measure)
+    split = [p for p in pairs if p.p_a_beats_b in (0.0, 1.0)]
+    if not split:
+        return ""
+    sizes = {len(runs) for runs in study.scores.values()}
+    seeds, fewest = max(sizes), min(sizes)
+    chance = analysis.stats.complete_split_p(fewest, fewest)
+    clear = [f"{p.a} − {p.b}" for p in split if p.significant]
+    not_clear = [f"{p.a} − {p.b}" for p in split if not p.significant]
+    sentence = (f"{len(split)} of the {len(pairs)} pairs split completely (0.00 or 1.00): every "
+                f"recorded run of one beat every run of the other. Their intervals, resampled "
+                f"from those same runs, cannot reach past them, so [0.00, 0.00] or [1.00, 1.00] "
+                f"is no certainty. With {fewest} seeds of each model"
+                + ("" if seeds == fewest else " (the fewest any model has)")
+                + f" a complete split happens by chance once in {round(1 / chance)}, and a rank "
+                f"test could not call it significant after Holm's correction over the "
+                f"{len(pairs)} pairs (its corrected p would be at least "
+                f"{min(1.0, len(pairs) * chance):.2f}). Welch's test in the table, which also "
+                f"weighs how far apart the runs lie, finds ")
+    if clear and not_clear:
+        sentence += f"{names_text(clear)} significant, and not {names_text(not_clear)}."
+    else:
+        sentence += f"{'all' if clear else 'none'} of them significant."
+    return sentence
+
+
 def claims_sentences(study):
     """Return one plain line per claim: its statement, verdict and the gist of the evidence."""
     lines = []

@@ -165,3 +165,19 @@ def test_the_closing_sentences_count_from_the_study(results):
     assert (f"{clear} of the {len(pairs)} pairs of architectures differ clearly in test accuracy, "
             f"{tied} are practically tied") in closing
     assert closing.endswith(f"{words.claims_summary(study)}.")
+
+
+def test_complete_splits_are_counted_and_their_chance_said(results):
+    sentence = words.complete_splits_sentence(findings.analyse(results))
+    names = sorted(ACCURACIES)
+    split = sum(min(ACCURACIES[a]) > max(ACCURACIES[b]) or max(ACCURACIES[a]) < min(ACCURACIES[b])
+                for i, a in enumerate(names) for b in names[i + 1:])
+    assert sentence.startswith(f"{split} of the 21 pairs split completely")
+    # 3 seeds against 3: one arrangement in C(6, 3) = 20 each way, 1 in 10 either way; times 21.
+    assert "With 3 seeds of each model a complete split happens by chance once in 10," in sentence
+    assert "its corrected p would be at least 1.00" in sentence
+
+
+def test_no_complete_split_gets_no_sentence(tmp_path):
+    overlapping = {"model_1": (0.9920, 0.9950, 0.9930), "model_2": (0.9925, 0.9945, 0.9935)}
+    assert words.complete_splits_sentence(findings.analyse(make_study(tmp_path, overlapping))) == ""
