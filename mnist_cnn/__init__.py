@@ -13,7 +13,7 @@ presentation: what a reader sees (no Keras)
     answer_figure     the README's figure: every seed per model by depth, the original marked
     answer            the README's answer in a few plain bullets
     comparison        any recorded models side by side, users' own too (`findings --models`)
-    words             every sentence of the findings, the README's sections, 06's closing lines
+    words             every sentence of the findings, 06's closing lines, the Fashion answer
     findings_tables   the findings' tables: both intervals, the claims, across data sets
     findings          one results folder analysed (`analyse` -> `Findings`) and its JSON
     claim_words       the original's claims in words, with their evidence (`claim`)

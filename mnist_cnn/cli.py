@@ -146,7 +146,7 @@ def _cmd_reproduce(args):
 
 
 def _cmd_table(args):
-    from .words import FASHION_MARKERS, FINDINGS_MARKERS, readme_fashion, readme_findings
+    from .words import FASHION_MARKERS, readme_fashion
     from .readme import COST_MARKERS, README_MARKERS, update_readme_sections
     from .report import cost_markdown, protocol_runs, summary_markdown, summary_table
 
@@ -158,7 +158,6 @@ def _cmd_table(args):
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
             COST_MARKERS: cost_markdown(runs),
-            FINDINGS_MARKERS: readme_findings(args.results_dir),
             FASHION_MARKERS: readme_fashion(args.results_dir),
             ANSWER_MARKERS: readme_answer(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")

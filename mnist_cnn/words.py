@@ -1,7 +1,7 @@
 """Every sentence of the findings a reader sees, generated from a study's `Findings`.
 
-`findings_markdown` the README's and 05_conclusion's findings, `readme_findings` and
-`readme_fashion` the README's sections, `transfer_sentence` and `transfer_markdown` the claims
+`findings_markdown` the findings in full (05_conclusion, `mnist-cnn findings`), `readme_fashion`
+the README's Fashion-MNIST section, `transfer_sentence` and `transfer_markdown` the claims
 across data sets, and the `*_sentence` functions the sentence that closes each section of
 06_analysis. The claims' own words are in `claim_words`. No number here is typed by hand.
 """
@@ -20,18 +20,9 @@ from .scores import KERAS_EPSILON, test_labels
 from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
 from .tables import names_text, signed
 
-FINDINGS_MARKERS = ("<!-- findings:start -->", "<!-- findings:end -->")
 FASHION_MARKERS = ("<!-- fashion:start -->", "<!-- fashion:end -->")
 FASHION_NOTEBOOK = "notebooks/07_fashion_mnist.ipynb"  # where the Fashion-MNIST study is shown
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
-
-
-def readme_findings(results_dir=RESULTS_DIR):
-    """Return the README's findings, or a line saying that no run is recorded yet."""
-    try:
-        return findings_markdown(analyse(results_dir))
-    except NoRunsError:
-        return "No protocol run is recorded yet: `mnist-cnn reproduce` trains them."
 
 
 def readme_fashion(results_dir=RESULTS_DIR, dataset="fashion-mnist"):

@@ -11,7 +11,7 @@ import pytest
 from mnist_cnn import answer
 from mnist_cnn.answer import ANSWER_MARKERS, MAX_BULLETS, models_text, readme_answer
 from mnist_cnn.findings import analyse
-from mnist_cnn.words import FASHION_MARKERS, FINDINGS_MARKERS
+from mnist_cnn.words import FASHION_MARKERS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
 from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.runs import save_run
@@ -224,7 +224,7 @@ def test_the_figure_of_a_study_shows_every_run_and_the_originals_results(graded)
 
 def test_table_update_readme_writes_the_answer_and_its_figure_beside_the_readme(tmp_path):
     results = make_study(tmp_path / "results", ACCURACIES)
-    sections = (ANSWER_MARKERS, README_MARKERS, COST_MARKERS, FINDINGS_MARKERS, FASHION_MARKERS)
+    sections = (ANSWER_MARKERS, README_MARKERS, COST_MARKERS, FASHION_MARKERS)
     readme = tmp_path / "docs" / "README.md"
     readme.parent.mkdir()
     readme.write_text("# Title\n\n" + "\n\n".join(f"{a}\n{b}" for a, b in sections) + "\n")

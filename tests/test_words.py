@@ -30,10 +30,6 @@ def both(tmp_path_factory, fashion_labels):
     return make_both(tmp_path_factory.mktemp("both"), fashion_labels)
 
 
-def test_readme_findings_say_so_when_nothing_is_recorded(tmp_path):
-    assert "No protocol run is recorded yet" in words.readme_findings(tmp_path)
-
-
 def test_the_backend_sentence_says_when_no_model_ran_on_both_backends(results):
     sentence = words.backend_sentence(findings.analyse(results))
     assert sentence.startswith("No model has runs on both backends")
