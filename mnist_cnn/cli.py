@@ -13,12 +13,11 @@ from . import MnistCnnError
 from .custom import OWN_MODEL_HINT, resolve_spec
 from .data import DATASET_NAMES, DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
-from .runs import RESULTS_DIR, RunConfig, representatives
+from .runs import RESULTS_DIR, STUDY_SEEDS, RunConfig, representatives
 from .console import plan_lines, result_lines, state_line
 from .executors import DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, run_study
 from .plan import estimate_time, plan_study, protocol_configs
 
-STUDY_SEEDS = (0, 1, 2, 3, 4)  # five seeds per model: the least that judges architectures
 README = Path("README.md")
 SPEED_DOC = Path("docs") / "speed.md"  # where the benchmark's speed-up summary is shown
 

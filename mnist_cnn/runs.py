@@ -45,6 +45,7 @@ TEST_SIZE = 10_000     # MNIST test images
 RESULTS_DIR = Path("results")  # relative to the working folder, like every path the CLI takes
 CHECKPOINTS = ".checkpoints"  # unfinished runs' checkpoints, under the results folder (git-ignored)
 HEADLINE_SEED = 0      # each model's run that single-run comparisons use (paired tests, README)
+STUDY_SEEDS = (0, 1, 2, 3, 4)  # five seeds per model: the least that judges architectures
 
 # Practical equivalence: two models whose difference lies within ±margin are practically equal.
 # The margins are computed from these typical test scores (analysis.margins), per data set.
@@ -174,8 +175,7 @@ class RunConfig:
     def from_dict(cls, values):
         """Build a config from a dict with exactly the RunConfig keys.
 
-        Runs recorded before the data set was a setting have no `dataset`: they are MNIST's.
-        Runs of the seven have no `builder`.
+        A run recorded before the data set was a setting is MNIST's; the seven's have no `builder`.
         """
         names = {field.name for field in dataclasses.fields(cls)}
         if isinstance(values, dict):

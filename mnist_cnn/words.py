@@ -13,7 +13,7 @@ from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWES
 from .claim_words import decide_text, margin_text, seeds_text, step_text
 from .data import DEFAULT_DATASET, get_dataset
 from .findings import NoRunsError, analyse, transfer
-from .models import MODEL_NAMES
+from .models import CONV_LAYERS, MODEL_NAMES
 from .report import plural
 from .runs import EPOCHS, LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
@@ -171,8 +171,8 @@ def differences_sentence(study, measure=ACCURACY):
         else:
             where = (f"from {signed(gaps[0], measure.digits)} to {signed(gaps[-1], measure.digits)}"
                      f"{unit} behind the deeper models")
-        text.append(f"{SHALLOWEST}, the only model with two conv layers, averages "
-                    f"{measure.text(estimates[SHALLOWEST].mean)}, {where}.")
+        text.append(f"{SHALLOWEST}, the only model with {CONV_LAYERS[SHALLOWEST]} conv layers, "
+                    f"averages {measure.text(estimates[SHALLOWEST].mean)}, {where}.")
     if len(others) > 1:
         span = sorted(estimates[n].mean for n in others)
         text.append(f"The {len(others)} deeper models average between {measure.text(span[0])} "
@@ -444,8 +444,8 @@ def depth_sentence(study):
             text += f" (without {SHALLOWEST}: {analysis_tables.p_text(without.p_value)})"
         parts.append(text)
     return ("Over all runs, the chance of a depth trend at least this strong if depth did not "
-            "matter: " + "; ".join(parts) + ". A trend that needs model_1 to be significant "
-            "says only that two conv layers are too few.")
+            "matter: " + "; ".join(parts) + f". A trend that needs {SHALLOWEST} to be significant "
+            f"says only that {CONV_LAYERS[SHALLOWEST]} conv layers are too few.")
 
 
 def mcnemar_sentence(by_seed):

@@ -68,7 +68,7 @@ def test_findings_text_names_the_numbers_of_the_folder(results):
     assert text.startswith("These findings rest on 21 runs of the original protocol "
                            "(3 seeds of each model).")
     deeper = sorted(mean_percent(name) for name in MODEL_NAMES if name != "model_1")
-    assert (f"model_1, the only model with two conv layers, averages "
+    assert (f"model_1, the only model with 2 conv layers, averages "
             f"{mean_percent('model_1'):.2f}%, ") in text
     assert f"The 6 deeper models average between {deeper[0]:.2f}% and {deeper[-1]:.2f}%." in text
     # One line per claim, each with its verdict in bold; the ids only in the JSON.
