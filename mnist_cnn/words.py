@@ -476,14 +476,16 @@ def ensemble_sentence(probs, labels):
 
 
 def findings_markdown(study):
-    """Return the findings for readers (README, 05_conclusion), in plain words."""
+    """Return the findings in full for readers (05_conclusion, `mnist-cnn findings`)."""
     claims = "\n".join(f"- {line}" for line in claims_sentences(study))
     faithful = (f"\n\n**How faithful the reproduction is.** {fidelity_sentence(study)} "
                 f"{backend_sentence(study)}" if study.on_original_data else "")
     return f"""{runs_sentence(study)}
 
 **Which architectures differ.** {margins_sentence(study)}
+
 {differences_sentence(study, ACCURACY)}
+
 {differences_sentence(study, LOG_LOSS)}
 
 **What cannot be told apart yet.** {power_sentence(study, ACCURACY)}
