@@ -56,6 +56,8 @@ class HtmlTable(PrettyTable):
     def _cell(self, tag, field, value):
         side = SIDES[self.align.get(field, "c")]
         text = html.escape(str(value))
+        # A pair of models, "model_1 − model_2", stays on one line: it names one row.
+        text = text.replace(" − ", "&nbsp;−&nbsp;")
         if tag == "td" and side == "right":
             # A number with its spread or unit ("99.27 ± 0.07%", "+0.07 pp") stays on one line.
             text = text.replace(" ", "&nbsp;")

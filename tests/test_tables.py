@@ -28,6 +28,14 @@ def test_text_table_keeps_each_columns_alignment_in_the_html_a_notebook_shows():
     assert str(table).splitlines()[3].startswith("| model_1")
 
 
+def test_a_pair_of_models_stays_on_one_line_in_html_and_reads_the_same_as_text():
+    table = text_table(["Models", "Note"], [["model_1 − model_2", "a long note"]],
+                       text_fields=("Models", "Note"))
+    cells = table._repr_html_()
+    assert ">model_1&nbsp;−&nbsp;model_2</td>" in cells and ">a long note</td>" in cells
+    assert "| model_1 − model_2 |" in str(table)
+
+
 @pytest.mark.parametrize("low, high, text", [
     (-0.1021, 0.0449, "[-0.10 pp, +0.04 pp]"),
     (-0.0031, 0.1049, "[-0.003 pp, +0.10 pp]"),  # the bound shows that 0 lies inside
