@@ -8,8 +8,6 @@ helpers: one module for both would import in a circle.
 from .analysis import (ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST, architecture_pairs, depth_groups,
                        depth_trend, fidelity, model_estimates)
 from .claims import seeds_trend
-from .networks import ensemble
-from .scores import accuracy, log_loss
 from .stats import CONFIDENCE
 from .tables import signed, signed_interval, text_table
 
@@ -102,15 +100,3 @@ def mcnemar_table(by_seed):
             for seed, tests in by_seed.by_seed.items()]
     return text_table(["Networks", "Pairs", "Different (Holm p < 0.05)", "Which"], rows,
                       {"Networks", "Which"})
-
-
-def ensemble_table(probs, labels):
-    """Return the ensemble's (mean of the models' probabilities) scores beside each model's."""
-    scores = {name: (accuracy(p, labels), log_loss(p, labels)) for name, p in probs.items()}
-    mixed = ensemble(list(probs.values()))
-    best = max(scores, key=lambda name: scores[name][0])
-    rows = [[f"ensemble of {len(probs)}", f"{accuracy(mixed, labels):.2%}",
-             f"{log_loss(mixed, labels):.4f}"],
-            [f"best single network ({best})", f"{scores[best][0]:.2%}",
-             f"{scores[best][1]:.4f}"]]
-    return text_table(["", "Test accuracy", "Test log loss"], rows, {""})

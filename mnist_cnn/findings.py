@@ -195,12 +195,12 @@ def _backend_entry(study, measure=ACCURACY):
 def transfer(studies):
     """Return each of the original's claims with its verdict on each data set studied.
 
-    `studies`: {data set: Study}. One dict per claim: id, statement and {data set: verdict}.
+    `studies`: {data set: Findings}. One dict per claim: id, statement and {data set: verdict}.
     """
     rows = {}
     for dataset, study in studies.items():
-        for claim in study.claims:
-            row = rows.setdefault(claim.id, {"id": claim.id, "statement": claim.statement,
-                                             "verdicts": {}})
-            row["verdicts"][dataset] = claim.verdict
+        for judged in study.claims:
+            row = rows.setdefault(judged.id, {"id": judged.id, "statement": judged.statement,
+                                              "verdicts": {}})
+            row["verdicts"][dataset] = judged.verdict
     return list(rows.values())

@@ -104,16 +104,6 @@ def _seconds_by_device(runs):
             for device in devices}
 
 
-def _seconds_text(by_device, shared=()):
-    """Return the s/epoch cell: '110.9 on AMD EPYC (2 cores); 4.7 on NVIDIA H200 (shared)'.
-
-    `shared`: the devices on which some of these runs ran beside other runs.
-    """
-    return "; ".join(f"{seconds:.1f} on {device_name(device)}"
-                     + (" (shared)" if device in shared else "")
-                     for device, seconds in by_device.items())
-
-
 def _model_row(name, runs, reference, labels=None):
     """Return the summary of one model's runs against the original's result."""
     original_printed = {row["model"]: row for row in reference["summary_table"]}[name]

@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 from mnist_cnn.answer import ANSWER_MARKERS
-from mnist_cnn.findings import analyse
 from mnist_cnn.words import FASHION_MARKERS, readme_fashion
 from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.report import cost_markdown, protocol_runs, summary_markdown

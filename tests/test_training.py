@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_cnn import import_keras, notebook, training
+from mnist_cnn import import_keras, training
 from mnist_cnn.data import load_mnist
 from mnist_cnn.runs import (HISTORY_KEYS, RunConfig, checkpoint_dir, find_runs, load_run,
                             read_checkpoint, run_dir)
@@ -216,50 +216,6 @@ def test_checkpoint_of_a_different_config_is_ignored(mnist, tmp_path):
     run = train(config, mnist, results_dir=tmp_path, verbose=0, log=messages.append)
     assert any("ignoring the checkpoint" in m for m in messages)
     assert run.metrics["resumed_after_epoch"] is None
-
-
-def test_collect_runs_prefers_recorded_protocol_runs(tmp_path, monkeypatch):
-    from helpers import make_run
-    from mnist_cnn.runs import save_run
-
-    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained"))
-    save_run(make_run("model_3", seed=0, epochs=2), tmp_path)
-    shown = notebook.collect_runs("model_3", results_dir=tmp_path)
-    assert [run.config.epochs for run in shown.runs] == [2]
-    assert "NOT the original protocol" in shown.note and "epochs2" in shown.note
-    assert "mnist-cnn reproduce --models model_3" in shown.note
-
-    for seed in (0, 2):
-        save_run(make_run("model_3", seed=seed), tmp_path)
-    shown = notebook.collect_runs("model_3", seeds=[0, 1], results_dir=tmp_path)
-    assert [run.config.seed for run in shown.runs] == [0, 2]
-    assert all(run.config.is_protocol for run in shown.runs)
-    assert shown.note.startswith("Shown: the 2 runs of model_3 recorded under the original's "
-                                 "protocol (seeds 0, 2), not retrained.")
-    assert "not recorded yet: seed 1 (mnist-cnn reproduce" in shown.note
-    save_run(make_run("model_5", seed=0), tmp_path)
-    one = notebook.collect_runs("model_5", results_dir=tmp_path)
-    assert one.note == ("Shown: the run of model_5 recorded under the original's protocol "
-                        "(seed 0), not retrained.")
-
-
-def test_collect_runs_trains_what_is_missing_or_asked_for(tmp_path, monkeypatch):
-    from helpers import make_run
-
-    trained = []
-
-    def fake_train(config, *args, **kwargs):
-        trained.append(config)
-        return make_run(config.model, config.seed, epochs=config.epochs)
-
-    monkeypatch.setattr(training, "train", fake_train)
-    notebook.collect_runs("model_4", results_dir=tmp_path)  # nothing recorded at all
-    assert trained == [RunConfig("model_4")]
-    trained.clear()
-    shown = notebook.collect_runs("model_4", epochs=1, subset=2000, seeds=[0, 1], retrain=True,
-                                  results_dir=tmp_path)
-    assert trained == [RunConfig("model_4", epochs=1, subset=2000, seed=s) for s in (0, 1)]
-    assert shown.note.startswith("Showing 2 runs of model_4, trained now")
 
 
 @pytest.mark.training

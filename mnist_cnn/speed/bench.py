@@ -263,7 +263,7 @@ def run_bench(models, steps=DEFAULT_STEPS, precisions=("fp32",), repeats=DEFAULT
                      for p in peak_precisions}
             for p in peak_precisions:
                 peaks_seen[p].append(peaks[p])
-            log(f"  matmul peak: " + ", ".join(f"{v} GFLOP/s {p}" for p, v in peaks.items()))
+            log("  matmul peak: " + ", ".join(f"{v} GFLOP/s {p}" for p, v in peaks.items()))
             quality = (_accuracy(name, data, accuracy_images, precisions, BATCH_SIZE, log)
                        if accuracy_images else {})
             baseline = statistics.median(samples["baseline"])
