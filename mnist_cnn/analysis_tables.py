@@ -9,7 +9,7 @@ from .analysis import (ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST, architecture_pa
                        depth_trend, fidelity, model_estimates)
 from .claims import seeds_trend
 from .stats import CONFIDENCE
-from .tables import signed, signed_interval, text_table
+from .tables import pair_text, signed, signed_interval, text_table
 
 
 def p_cell(p):
@@ -56,7 +56,7 @@ def pairs_table(scores, measure):
     rows = []
     for p in architecture_pairs(scores, measure):
         d = p.difference
-        rows.append([f"{p.a} − {p.b}", measure.difference_text(d.difference),
+        rows.append([pair_text(p.a, p.b), measure.difference_text(d.difference),
                      measure.difference_interval(d.low, d.high) if d.low is not None else "—",
                      p_cell(p.p_holm) if p.p_holm is not None else "—",
                      f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])

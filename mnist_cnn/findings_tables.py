@@ -7,7 +7,7 @@ from .analysis import ACCURACY
 from .claim_words import STEP_WORDS, decide_text, with_interval
 from .data import get_dataset
 from .findings import transfer
-from .tables import text_table
+from .tables import pair_text, text_table
 
 
 def transfer_table(studies):
@@ -82,7 +82,7 @@ COMPARISON_HEADERS = ["Difference", "95%, seeds and images", "95%, seeds only",
 def relations_table(study, measure):
     """Return every pair of models: difference, both 95% intervals, the 90% interval against the
     margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
-    rows = [[f"{c.a} − {c.b}", *_comparison_row(measure, c)[:4],
+    rows = [[pair_text(c.a, c.b), *_comparison_row(measure, c)[:4],
              analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]
     return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",

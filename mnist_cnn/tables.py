@@ -13,6 +13,7 @@ import html
 from prettytable import PrettyTable
 
 SIDES = {"l": "left", "r": "right", "c": "center"}
+PAIR_JOIN = " − "  # between the two models of a pair; kept on one line in HTML (HtmlTable)
 MORE_BOUND_DIGITS = 3  # decimals an interval's bound may gain to show on which side of zero it lies
 
 
@@ -44,6 +45,11 @@ def signed_interval(low, high, digits, unit=""):
     return f"[{bound(low)}, {bound(high)}]"
 
 
+def pair_text(a, b):
+    """Return a pair of models as every table and sentence names it: 'model_1 − model_2'."""
+    return f"{a}{PAIR_JOIN}{b}"
+
+
 def names_text(names):
     """Return names as a reader lists them: 'a', 'a and b', 'a, b and c'."""
     names = list(names)
@@ -56,8 +62,8 @@ class HtmlTable(PrettyTable):
     def _cell(self, tag, field, value):
         side = SIDES[self.align.get(field, "c")]
         text = html.escape(str(value))
-        # A pair of models, "model_1 − model_2", stays on one line: it names one row.
-        text = text.replace(" − ", "&nbsp;−&nbsp;")
+        # A pair of models (pair_text) stays on one line: it names one row.
+        text = text.replace(PAIR_JOIN, PAIR_JOIN.replace(" ", "&nbsp;"))
         if tag == "td" and side == "right":
             # A number with its spread or unit ("99.27 ± 0.07%", "+0.07 pp") stays on one line.
             text = text.replace(" ", "&nbsp;")

@@ -18,7 +18,7 @@ from .report import plural
 from .runs import EPOCHS, LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
 from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
-from .tables import names_text, signed
+from .tables import names_text, pair_text, signed
 
 FASHION_MARKERS = ("<!-- fashion:start -->", "<!-- fashion:end -->")
 FASHION_NOTEBOOK = "notebooks/07_fashion_mnist.ipynb"  # where the Fashion-MNIST study is shown
@@ -277,16 +277,15 @@ def complete_splits_sentence(study, measure=ACCURACY):
     split = [p for p in pairs if p.p_a_beats_b in (0.0, 1.0)]
     if not split:
         return ""
-    sizes = {len(runs) for runs in study.scores.values()}
-    seeds, fewest = max(sizes), min(sizes)
+    fewest = min(study.seed_counts.values())
     chance = analysis.stats.complete_split_p(fewest, fewest)
-    clear = [f"{p.a} − {p.b}" for p in split if p.significant]
-    not_clear = [f"{p.a} − {p.b}" for p in split if not p.significant]
+    clear = [pair_text(p.a, p.b) for p in split if p.significant]
+    not_clear = [pair_text(p.a, p.b) for p in split if not p.significant]
     sentence = (f"{len(split)} of the {len(pairs)} pairs split completely (0.00 or 1.00): every "
                 f"recorded run of one beat every run of the other. Their intervals, resampled "
                 f"from those same runs, cannot reach past them, so [0.00, 0.00] or [1.00, 1.00] "
                 f"is no certainty. With {fewest} seeds of each model"
-                + ("" if seeds == fewest else " (the fewest any model has)")
+                + ("" if study.even else " (the fewest any model has)")
                 + f" a complete split happens by chance once in {round(1 / chance)}, and a rank "
                 f"test could not call it significant after Holm's correction over the "
                 f"{len(pairs)} pairs (its corrected p would be at least "
