@@ -109,12 +109,7 @@ MARGIN_UNITS = {"accuracy": "pp", "log_loss": "nats", OVERFITTING_SLOPE: "% per 
 
 
 def margins(dataset=DEFAULT_DATASET):
-    """Return {measure name: margin}: the differences `dataset`'s study calls practically none.
-
-    Computed from the typical scores in runs.py: accuracy √(2p(1−p)/TEST_SIZE) in pp, one
-    significant digit (p the typical error); log loss LOG_LOSS_MARGIN of the typical log loss;
-    the overfitting slope OVERFIT_MARGIN on every data set.
-    """
+    """Return {measure name: margin}: the differences `dataset`'s study calls practically none."""
     if dataset not in TYPICAL_ERROR:
         raise ValueError(f"no margins for data set {dataset!r}: add its typical scores to runs.py")
     error = TYPICAL_ERROR[dataset]
@@ -125,17 +120,13 @@ def margins(dataset=DEFAULT_DATASET):
 
 
 class PerImage:
-    """Every run's score on each test image, {measure name: {model: (seeds, images) array}}.
-
-    Accuracy as 100 × right (an array's mean is the run's accuracy in percent), log loss as each
-    image's clipped cross-entropy. Hashed by content, so that the bootstrap over a study runs once
-    however often notebooks and tests ask (functools.lru_cache).
-    """
+    """Every run's score on each test image, {measure name: {model: (seeds, images) array}}."""
 
     def __init__(self, arrays):
         self.arrays = {measure: {name: np.atleast_2d(np.asarray(a, float))
                                  for name, a in by_model.items()}
                        for measure, by_model in arrays.items()}
+        # Hashed by content, so that the cached bootstrap (_draws) runs once per study.
         digest = hashlib.blake2b(digest_size=16)
         for measure, by_model in sorted(self.arrays.items()):
             for name, array in sorted(by_model.items()):
@@ -154,8 +145,7 @@ class PerImage:
 
 
 def per_image(runs_by_model, labels):
-    """Return the PerImage of {model: [Run]} (models without runs left out), from the saved
-    test probabilities."""
+    """Return the PerImage of {model: [Run]}, from the saved test probabilities."""
     runs_by_model = {name: runs for name, runs in runs_by_model.items() if runs}
     return PerImage({
         ACCURACY.name: {name: [100.0 * correctness(run.probs, labels) for run in runs]
@@ -165,8 +155,7 @@ def per_image(runs_by_model, labels):
 
 
 def _depth_arrays(by_model):
-    """Return {conv layers: [each model's (seeds, images) array]} of {model: array}, the seven's
-    (a user's model has no place among the original's depths)."""
+    """Return {conv layers: [each model's (seeds, images) array]}, of the seven models only."""
     depths = {}
     for name, array in by_model.items():
         if name in CONV_LAYERS:
@@ -176,17 +165,13 @@ def _depth_arrays(by_model):
 
 @functools.lru_cache(maxsize=8)
 def _draws(images):
-    """Return {(measure name, model or conv layers): bootstrap draws of the mean} of a PerImage.
-
-    One two-way bootstrap (resampling.two_way_bootstrap) for every measure, model and depth (a
-    depth's runs pooled), so all of them see the same resampled images: every difference between
-    two of them is paired on images.
-    """
+    """Return {(measure name, model or conv layers): bootstrap draws of the mean} of a PerImage."""
     table = {}
     for measure, by_model in images.arrays.items():
         table.update({(measure, name): array for name, array in by_model.items()})
         table.update({(measure, depth): np.concatenate(arrays)
                       for depth, arrays in _depth_arrays(by_model).items()})
+    # One bootstrap for all, so that every difference between two of them is paired on images.
     return resampling.two_way_bootstrap(table)
 
 
@@ -217,11 +202,7 @@ def ranking(estimates, measure):
 
 
 def model_estimates(scores, measure, transform=None):
-    """Return {model: Estimate} of the measure's mean over seeds (of `transform` of each value).
-
-    A model with fewer than POOL_BELOW seeds uses the SD pooled over every model (marked
-    `pooled`); the others their own.
-    """
+    """Return {model: Estimate} of the measure's mean over seeds (of `transform` of each value)."""
     by_model = values(scores, measure)
     if transform is not None:
         by_model = {name: [transform(v) for v in model_values]
@@ -306,8 +287,7 @@ def _hashable(scores):
 
 
 def architecture_pairs(scores, measure):
-    """Return every pair of models with runs: Welch test over seeds (Holm over all pairs) and
-    the probability that a run of one beats a run of the other, with a bootstrap interval."""
+    """Return every pair of models: Welch over seeds, Holm over pairs, P(a run of a beats b)."""
     return list(_architecture_pairs(_hashable(scores), measure))
 
 
@@ -363,8 +343,8 @@ class Power:
 
 
 def power(scores, measure):
-    """Return the seed-to-seed SD (without model_1, whose runs spread more), the difference the
-    recorded seeds can detect, and the leaders by mean."""
+    """Return the seed-to-seed SD, the difference the recorded seeds can detect, and the leaders."""
+    # Without the shallowest model, whose runs spread more than the others'.
     sd, dof = seed_noise(scores, measure, without=(SHALLOWEST,))
     if sd is None:
         sd, dof = seed_noise(scores, measure)

@@ -12,17 +12,18 @@ from . import analysis, claims
 from .analysis import ACCURACY, MEASURES
 from .data import get_dataset
 from .claim_words import margin_text
-from .findings import NoRunsError, analyse, transfer
+from .findings import NoRunsError, analyse
 from .models import MODEL_NAMES
 from .report import plural
 from .runs import RESULTS_DIR, TEST_SIZE
 from .stats import BETTER, EQUAL, UNDECIDED, WORSE
 from .tables import names_text
-from .words import clearly_behind, tied_groups
+from .words import clearly_behind, tied_groups, transfer_sentence
 
 ANSWER_MARKERS = ("<!-- answer:start -->", "<!-- answer:end -->")
 ANSWER_FIGURE = "figures/answer.png"  # where the figure lies, relative to the README
 FASHION = "fashion-mnist"
+FASHION_NOTEBOOK = "notebooks/07_fashion_mnist.ipynb"  # where the Fashion-MNIST study is shown
 MAX_BULLETS = 6
 # Models listed by a range ("model_3 to model_7") when at least this many follow each other.
 RANGE_FROM = 3
@@ -31,8 +32,7 @@ NO_RUNS = "No protocol run is recorded yet: `mnist-cnn reproduce` trains them."
 
 
 def models_text(names):
-    """Return models as a reader lists them, runs of neighbours in MODEL_NAMES as a range:
-    'model_1', 'model_3 to model_7', 'model_1 and model_3 to model_7'."""
+    """Return models as a reader lists them, neighbours in MODEL_NAMES as 'model_3 to model_7'."""
     ordered = sorted(set(names), key=MODEL_NAMES.index)
     runs = []
     for name in ordered:
@@ -167,8 +167,7 @@ VERDICT_ORDER = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.U
 
 
 def _depth_claims(verdicts):
-    """Return [(verdict, text)] of the depth claims, merged when their verdicts and the steps
-    that do not gain agree."""
+    """Return [(verdict, text)] of depth claims, merged where verdicts and gainless steps agree."""
     texts = {}
     for v in verdicts:
         measure = _measure_named(v.measure)
@@ -222,47 +221,18 @@ def claims_bullet(study):
 
 # --- (e) Fashion-MNIST -------------------------------------------------------------------
 
-def _spread(study, measure=ACCURACY):
-    """Return (lowest mean, its models, highest mean, its models) over the models recorded."""
-    estimates = analysis.model_estimates(study.scores, measure)
-    tiers = analysis.ranking(estimates, measure)
-    best, worst = tiers[0], tiers[-1]
-    return estimates[worst[0]].mean, worst, estimates[best[0]].mean, best
-
-
 def fashion_bullet(study, fashion):
-    """Say in one sentence how far the models spread on Fashion-MNIST against MNIST, and where
-    the original's claims stand there."""
+    """Say how far the models spread on each data set and where the original's claims stand."""
     title = get_dataset(fashion.dataset).title
-    low, worst, high, best = _spread(fashion)
-    mnist_low, _, mnist_high, _ = _spread(study)
-    runs = plural(fashion.n_runs, "run")
-    if len(fashion.scores) > 1:
-        spread, mnist_spread = high - low, mnist_high - mnist_low
-        text = (f"On {title}'s harder images ({runs} so far) the models spread "
-                f"{'further apart' if spread > mnist_spread else 'no further apart'}: mean test "
-                f"accuracy from {ACCURACY.text(low)} ({names_text(worst)}) to "
-                f"{ACCURACY.text(high)} ({names_text(best)}), "
-                f"{spread:.{ACCURACY.digits}f} pp against "
-                f"{mnist_spread:.{ACCURACY.digits}f} pp on MNIST")
-    else:
-        text = f"On {title} only {names_text(fashion.scores)} is recorded so far ({runs})"
-    waiting = [name for name in MODEL_NAMES if fashion.seed_counts.get(name, 0) < 2]
-    if waiting:
-        return (text + f"; the original's claims there wait for two seeds of {len(waiting)} of "
-                f"the {len(MODEL_NAMES)} models.")
-    rows = transfer({study.dataset: study, fashion.dataset: fashion})
-    same = sum(row["verdicts"][study.dataset] == row["verdicts"][fashion.dataset]
-               for row in rows)
-    return (text + f"; {same} of the original's {plural(len(rows), 'claim')} "
-            f"{_verb(range(same), 'gets', 'get')} the same verdict as on MNIST.")
+    return (f"The same question on harder images ({title}). "
+            f"{transfer_sentence({study.dataset: study, fashion.dataset: fashion})} "
+            f"[07_fashion_mnist]({FASHION_NOTEBOOK}) sets the two data sets side by side.")
 
 
 # --- the section ---------------------------------------------------------------------------
 
 def answer_bullets(study, fashion=None):
-    """Return the answer's bullets (at most MAX_BULLETS), from an MNIST Findings and, when
-    recorded, a Fashion-MNIST one."""
+    """Return the answer's bullets (at most MAX_BULLETS), with Fashion-MNIST's when recorded."""
     bullets = [fidelity_bullet(study), depth_bullet(study), models_bullet(study),
                claims_bullet(study)]
     if fashion is not None:
@@ -293,8 +263,7 @@ def answer_markdown(study, fashion=None):
 
 
 def readme_answer(results_dir=RESULTS_DIR):
-    """Return the README's answer from the runs under `results_dir`, or a line saying that no
-    run is recorded yet."""
+    """Return the README's answer from the runs under `results_dir`, or NO_RUNS when none."""
     try:
         study = analyse(results_dir)
     except NoRunsError:

@@ -51,13 +51,7 @@ def _seed_offsets(count):
 
 
 def answer_figure(accuracies, originals, margin, title=None):
-    """Return the figure: test accuracy (%) of every run, one column per model, by depth.
-
-    `accuracies`: {model: [each run's test accuracy in %]}; `originals`: {model: the original's
-    test accuracy in %, or None}; `margin`: the difference (pp) that counts as none, drawn as a
-    band of ±margin around the best mean. Artists carry gids: 'runs:<model>', 'mean:<model>',
-    'original:<model>' and 'margin'.
-    """
+    """Return the figure: test accuracy (%) of every run, one column per model, by depth."""
     accuracies = {name: list(values) for name, values in accuracies.items() if len(values)}
     if not accuracies:
         raise ValueError("answer_figure needs at least one model with runs")
@@ -92,8 +86,7 @@ def answer_figure(accuracies, originals, margin, title=None):
 
 
 def _depth_axis(ax, positions):
-    """Name each model under its column and each depth under its models, a thin line between
-    depths."""
+    """Name each model under its column and each depth under its models, a line between depths."""
     ax.set_xticks(list(positions.values()), list(positions))
     ax.tick_params(axis="x", length=0)
     depths = {}
@@ -136,8 +129,7 @@ def answer_figure_of(study):
 
 
 def save_readme_figure(readme, results_dir=RESULTS_DIR):
-    """Write the answer's figure where `readme` links it (ANSWER_FIGURE, beside the README);
-    return its path, or None when no run is recorded."""
+    """Write the answer's figure where `readme` links it; return its path, or None without runs."""
     try:
         study = analyse(results_dir)
     except NoRunsError:

@@ -197,8 +197,7 @@ def _overfitting_claim(verdict, margin):
 
 
 def claim(verdict, margins=None):
-    """Return a verdict of claims.judge_claims as a Claim, in words (margins: its data set's,
-    analysis.margins; MNIST's by default)."""
+    """Return a verdict of claims.judge_claims as a Claim in words (MNIST's margins by default)."""
     margins = analysis.margins() if margins is None else margins
     if isinstance(verdict, claims.DepthVerdict):
         return _depth_claim(verdict, margins[verdict.measure])

@@ -81,8 +81,7 @@ def seeds_trend(histories):
 # --- the original's claims, judged -------------------------------------------------------
 
 def open_questions(comparisons):
-    """Return (seeds per model that decide every undecided comparison, whether some cannot be
-    decided on this test set): the largest count over them, None when any is unresolvable."""
+    """Return (seeds per model that decide every undecided comparison, whether one never can)."""
     open_ = [c for c in comparisons if c.relation == stats.UNDECIDED]
     if any(c.unresolvable for c in open_):
         return None, True
@@ -109,8 +108,7 @@ class DepthVerdict:
 
 
 def _depth_verdict(scores, measure, margin, per_image_values=None):
-    """Every step a gain: supported; some gain and no loss: partly; no gain, and a loss or every
-    step equal: not supported; anything else: undecided."""
+    """Return the DepthVerdict of "more conv layers, better `measure`", step by step."""
     groups = depth_groups(scores, measure)
     runs = sum(len(v) for _, v in groups)
     if len(groups) < 2:
@@ -161,9 +159,7 @@ class BestVerdict:
 
 
 def _best_verdict(scores, measure, margin, per_image_values=None, claimed="model_7"):
-    """Clearly better than every other model: supported; some model clearly better than it: not
-    supported; none better, equal to some (the leaders) and better than the rest: partly
-    supported; anything else: undecided."""
+    """Return the BestVerdict of "`claimed` is the best", from its comparison with every other."""
     if claimed not in scores or len(scores) < 2:
         return BestVerdict(claimed, measure.name, UNDECIDED, (), None, len(scores), (), (), {},
                            {})
@@ -211,8 +207,7 @@ class OverfittingVerdict:
 
 
 def _overfitting_verdict(name, histories, original_history, margin):
-    """Ours overfits when the mean slope's 95% interval lies above 0; does not when its 90%
-    interval stays below +margin; else undecided. Supported when that is the original's."""
+    """Return the OverfittingVerdict of `name`: supported where ours agrees with the original."""
     original = curve_trend(original_history)
     if len(histories) < 2:
         return OverfittingVerdict(name, original, None, None, margin, None, UNDECIDED,
@@ -237,14 +232,7 @@ def _overfitting_verdict(name, histories, original_history, margin):
 
 def judge_claims(scores, histories, reference, per_image_values=None, dataset=DEFAULT_DATASET,
                  scale=1.0):
-    """Return the original's claims judged over seeds: [DepthVerdict × 2, BestVerdict,
-    OverfittingVerdict per model], each with `id`, `verdict`, `seeds_to_decide`, `unresolvable`.
-
-    `scores`: {model: [RunScore]}; `histories`: {model: [history of each run]}; `reference`:
-    the original's results (original.load_original); `per_image_values`: a PerImage of the same
-    runs (without it, intervals are over seeds only); `dataset`: whose margins apply, each
-    multiplied by `scale` (the sensitivity of the verdicts to the margins).
-    """
+    """Return the original's claims (depth, best model, overfitting) judged over seeds."""
     margin = {name: value * scale for name, value in margins(dataset).items()}
     claims = [_depth_verdict(scores, m, margin[m.name], per_image_values) for m in MEASURES]
     claims.append(_best_verdict(scores, ACCURACY, margin[ACCURACY.name], per_image_values))

@@ -87,11 +87,7 @@ def _verbosity():
 
 
 def _models(args):
-    """Return the models that the command names: its model names, or --name's with --model.
-
-    --model and --name go together and without model names; --model's PATH is made absolute
-    (args.builder), so that workers in other folders find the file.
-    """
+    """Return the command's model names, or --name's with --model; raise where they conflict."""
     if args.builder is None and args.name is None:
         return args.models
     if args.builder is None:
@@ -102,13 +98,13 @@ def _models(args):
     if args.models:
         raise MnistCnnError(f"--model trains a model of yours alone: leave out "
                             f"{' '.join(args.models)} (train them in a command of their own)")
+    # Made absolute, so that workers in other folders find the file.
     args.builder = resolve_spec(args.builder)
     return [args.name]
 
 
 def _own_architecture(config, args):
-    """Return the architecture record of the user's model of `config` ({} for one of the
-    seven), built and checked for the protocol and against the one recorded under its name."""
+    """Return the checked architecture record of `config`'s own model ({} for the seven)."""
     if config.builder is None:
         return {}
     from .training import own_model  # Keras: the user's function builds a Keras model anyway
@@ -145,7 +141,6 @@ def _cmd_reproduce(args):
 
 
 def _cmd_table(args):
-    from .words import FASHION_MARKERS, readme_fashion
     from .readme import COST_MARKERS, README_MARKERS, update_readme_sections
     from .report import cost_markdown, protocol_runs, summary_markdown, summary_table
 
@@ -157,7 +152,6 @@ def _cmd_table(args):
         changed = update_readme_sections(args.update_readme, {
             README_MARKERS: summary_markdown(runs),
             COST_MARKERS: cost_markdown(runs),
-            FASHION_MARKERS: readme_fashion(args.results_dir),
             ANSWER_MARKERS: readme_answer(args.results_dir)})
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
         # After the README: one without its markers stops the command before anything is written.

@@ -32,17 +32,14 @@ class CompareError(MnistCnnError):
 
 
 def recorded_models(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
-    """Return the models with protocol runs of `dataset` under `results_dir`: the seven's in
-    their order, then users' by name. Reads folder names only (a protocol run's folder is
-    seed_K right in its model's folder)."""
+    """Return the models with protocol runs of `dataset` under `results_dir`, the seven first."""
     names = {folder.parent.name for folder in run_folders(results_dir, dataset)
              if model_dir(folder.parent.name, results_dir, dataset) == folder.parent}
     return [name for name in MODEL_NAMES if name in names] + sorted(names - set(MODEL_NAMES))
 
 
 def _check_names(names, recorded, results_dir, dataset):
-    """Raise CompareError, one line saying what to do, unless `names` are two or more recorded
-    models, each named once."""
+    """Raise CompareError unless `names` are two or more recorded models, each named once."""
     repeated = [name for i, name in enumerate(names) if name in names[:i]]
     if repeated:
         raise CompareError(f"--models names {repeated[0]} twice: name each model once")
@@ -64,14 +61,7 @@ def _check_names(names, recorded, results_dir, dataset):
 
 
 def compare_models(names, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET, labels=None):
-    """Return the named models' protocol runs of `dataset` as a findings.Findings without claims.
-
-    `names`: two or more recorded models, of the seven or users' own (by their --name); the
-    study holds them in `analysis.model_order`. Its `means(measure)` and `pairs(measure)` are
-    the findings' numbers over these models alone: Holm's correction runs over the pairs among
-    them, and one bootstrap over seeds and test images serves them all. Raise CompareError
-    (one line that says what to do) for names that cannot be compared.
-    """
+    """Return the named models' protocol runs of `dataset` as a findings.Findings without claims."""
     names = list(names)
     recorded = recorded_models(results_dir, dataset)
     _check_names(names, recorded, results_dir, dataset)
@@ -162,9 +152,7 @@ def relations_sentence(study, measure):
 
 
 def comparison_markdown(study):
-    """Return the comparison for readers: the models and seeds, the rules, and per measure the
-    means, every pair with its relation, intervals and seeds to decide, and the relations in
-    words."""
+    """Return the comparison for readers: models and seeds, the rules, means and pairs."""
     parts = [models_sentence(study), rules_sentence(study)]
     for measure in MEASURES:
         parts += [f"**{measure.label.capitalize()}.** {relations_sentence(study, measure)}",
@@ -174,13 +162,7 @@ def comparison_markdown(study):
 
 
 def comparison_json(study):
-    """Return the comparison as one JSON-ready object.
-
-    `dataset`; `runs`; `margins` as findings --json gives them; `models`, one per model: its
-    `name`, `seeds` (how many), `seed_numbers`, `fewer_seeds` (fewer than the most any model
-    compared has) and per measure its mean with both intervals (findings --json's `means`
-    entry); `pairs`, in findings --json's format, among these models alone.
-    """
+    """Return the comparison as one JSON-ready object (what `findings --models --json` prints)."""
     means = {measure.name: study.means(measure) for measure in MEASURES}
     fewer = fewer_seeds(study)
     return {"dataset": study.dataset, "runs": study.n_runs,

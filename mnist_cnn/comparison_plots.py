@@ -34,16 +34,7 @@ GALLERY_PREDICTOR = f"the seed-{HEADLINE_SEED} ensemble"
 
 @styled
 def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, class_names=None):
-    """Return a grid of confusion matrices, one per model, that shows where the models err.
-
-    `matrices`: {model: 10x10 counts, row = true digit, column = predicted digit}, e.g. from
-    networks.confusion_matrix, of each model's network trained with `seed` (the networks that
-    networks.headline_networks picks; None: unnamed). Each wrong cell shows its count and is
-    shaded by it on one colour scale for all models, which one colour bar shows, so panels
-    compare; empty cells stay white and the diagonal (right answers, which would swamp the
-    scale) is grey. Each panel is titled with its network and errors. `class_names` labels the
-    rows and columns by class (Fashion-MNIST's garments) instead of by digit.
-    """
+    """Return one confusion-matrix panel per model, its wrong cells shaded by count."""
     if not matrices:
         raise ValueError("confusion_matrices needs at least one matrix")
     names = list(matrices)
@@ -93,8 +84,7 @@ def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, clas
 
 
 def _count_bar(fig, image, axes, panels, top):
-    """Add the one colour bar of confusion_matrices' panels (the first `panels` of `axes`):
-    across the empty cells of an incomplete last row, or else right of the panels."""
+    """Add the panels' one colour bar: in the spare cells of the last row, or right of them."""
     rows, columns = axes.shape
     spare = rows * columns - panels
     ticks = [tick for tick in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if tick <= top]
@@ -116,12 +106,7 @@ def _count_bar(fig, image, axes, panels, top):
 
 
 def _digit_grid(count, columns, inches, caption_lines, extra_height=0.0):
-    """Return (figure, axes) for `count` digits in `columns` columns, at least MIN_WIDTH_PX wide.
-
-    Each digit gets `inches` (more with few columns, so that the figure, cropped to its content,
-    stays wide) and `caption_lines` lines of title; `extra_height`: inches for a suptitle, legend.
-    The height leaves the digits a little more room than the width does, so they fill the width.
-    """
+    """Return (figure, axes) for `count` digits in `columns` columns, at least MIN_WIDTH_PX wide."""
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
     cell = max(inches, FIGSIZE[0] / columns)
@@ -136,12 +121,7 @@ def _digit_grid(count, columns, inches, caption_lines, extra_height=0.0):
 
 @styled
 def sample_grid(images, labels, count=20, columns=10, start=1, class_names=None):
-    """Return a grid of `count` grey images from index `start`, each titled with its label.
-
-    The defaults show x_train[1..20], as the original does. `labels` may be class numbers or one-hot
-    rows; `images` uint8 or float, with or without a trailing channel axis. `class_names` titles
-    each image with its class's name (label k: class_names[k]) instead of its number.
-    """
+    """Return a grid of `count` grey images from index `start`, each titled with its label."""
     images = np.asarray(images)[start:start + count]
     labels = np.asarray(labels)[start:start + count]
     if labels.ndim == 2:
@@ -160,15 +140,7 @@ def sample_grid(images, labels, count=20, columns=10, start=1, class_names=None)
 def mistakes_gallery(images, true_labels, predicted, confidences, marked=None, columns=8,
                      marked_label="wrong in all models", title=None,
                      predictor=GALLERY_PREDICTOR):
-    """Return a gallery of the test digits that `predictor` gets wrong, most confident first,
-    captioned 'true 4 → 9' over '(0.99)': the predicted digit's probability.
-
-    `images`: 28x28 digits (uint8 or float, with or without a channel axis), e.g. from
-    networks.confident_mistakes; `true_labels`, `predicted`, `confidences` one per image.
-    `marked`: booleans aligned with the images; the marked digits get a red frame, which a
-    legend explains with `marked_label`. `predictor` names in the title whose mistakes these are
-    (default: the analysis notebook's ensemble of the seed-0 networks); `title` replaces it.
-    """
+    """Return the digits `predictor` gets wrong, most confident first, captioned 'true 4 → 9'."""
     images = np.asarray(images)
     count = len(images)
     if count == 0:
@@ -200,13 +172,7 @@ def mistakes_gallery(images, true_labels, predicted, confidences, marked=None, c
 
 
 def _side_by_side(xs):
-    """Return (offsets, groups) for points at costs `xs` on a log axis.
-
-    Costs within DODGE_DECADES of each other form a group whose points would hide each other:
-    they are drawn DODGE_POINTS apart, centred on their cost, in the order of their costs (ties
-    in the given order). `offsets`: points to the right, one per cost; `groups`: the indices of
-    each group of two or more, left to right.
-    """
+    """Return (offsets in points, groups) that set points of about one cost side by side."""
     groups = []
     for index in sorted(range(len(xs)), key=lambda index: (xs[index], index)):
         if groups and math.log10(xs[index] / xs[groups[-1][-1]]) < DODGE_DECADES:
@@ -236,12 +202,7 @@ def _side_by_side_note(points, groups, cost_label):
 
 
 def _result_points(ax, points, cost_label):
-    """Draw result points: dicts with x, y, model, and optionally yerr and original (the
-    original's y: the same marker hollow, joined to ours by a dotted line).
-
-    Points at about the same cost are drawn side by side (`_side_by_side`); returns the note
-    that says so (`cost_label`: what x is), or None.
-    """
+    """Draw the result points, the original's hollow; return the side-by-side note or None."""
     offsets, groups = _side_by_side([point["x"] for point in points])
     corners = []  # artists drawn with an offset do not widen the data limits: these do
     for point, offset in zip(points, offsets):
@@ -265,9 +226,7 @@ def _result_points(ax, points, cost_label):
 
 
 def _model_legend(fig, models, original, note=None, title=None):
-    """Add a legend under the plots naming each model's colour and marker, and, when
-    `original`, the filled (ours) and hollow (the original's) markers. `note`: {model: text
-    added to its name}; `title`: lines over the legend (which points are drawn side by side)."""
+    """Add a legend under the plots: each model's colour and marker, ours and the original's."""
     note = note or {}
     handles = [Line2D([], [], color=model_style(name)[0], marker=model_style(name)[1],
                       linestyle="none", markersize=7, label=name + note.get(name, ""))
@@ -290,14 +249,7 @@ COST_AXES = (("params", "parameters"), ("train_flops_per_image", "training FLOPs
 
 @styled
 def metric_vs_cost(rows, cost_key, cost_label, title=None):
-    """Return test accuracy (left) and test log loss (right) against a cost, one point per model.
-
-    `rows`: dicts with model, test_accuracy, test_loss and `cost_key` (e.g. params, or training
-    FLOPs per image from analysis.load_costs), and optionally original_test_accuracy and
-    original_test_loss, drawn as hollow markers joined to ours by a dotted line. The cost axis is
-    logarithmic, with engineering prefixes (1M, 500M, 1G) and a power of ten in view; a legend
-    names each model's marker, and over it which points sit side by side at one cost.
-    """
+    """Return test accuracy (left) and test log loss (right) against a cost, one point per model."""
     rows = [row for row in rows if row.get("test_accuracy") is not None]
     if not rows:
         raise ValueError("metric_vs_cost needs at least one model with results")
@@ -319,15 +271,7 @@ def metric_vs_cost(rows, cost_key, cost_label, title=None):
 
 @styled
 def tradeoff_plot(rows, costs=None):
-    """Return a 2x2 figure: test accuracy and log loss against parameters and training FLOPs.
-
-    Costs that do not depend on the machine, unlike seconds per epoch. `rows`:
-    report.summary_rows(...); models without runs are left out. Points are means over seeds
-    with sample standard deviations as error bars; the original's results are the same markers
-    hollow; points at about the same cost sit side by side, as the legend's title says. Runs
-    shorter than the protocol are not set against the original, and the legend gives their
-    epochs. `costs`: analysis.load_costs() (the default).
-    """
+    """Return a 2x2 figure: test accuracy and log loss against parameters and training FLOPs."""
     if costs is None:
         from .analysis import load_costs  # reads a JSON file; analysis never imports Keras
 

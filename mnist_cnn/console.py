@@ -52,12 +52,7 @@ def plan_lines(plan, estimate=None):
 
 
 def result_lines(result):
-    """Return the lines that report a finished run, for people reading the command's output.
-
-    '== model_5 seed 0: test accuracy ... -> results/model_5/seed_0 (worker 4242, 5.1 min: 3 s
-    to 309 s)' for a trained run, 'up to date: ...' and the same without the part in brackets
-    for a recorded one, '== FAILED model_5 seed 0 (...): why; see LOG' for a failed one.
-    """
+    """Return the lines that report a finished run, for people reading the command's output."""
     if result.status == "failed":
         return [f"== FAILED {_name(result.config)} ({result.worker}): {result.error}"
                 + (f"; see {result.log}" if result.log else "")]
@@ -71,10 +66,7 @@ def result_lines(result):
 
 
 def state_line(plan, results, estimate=None):
-    """Return the study's state after `results` (all that `run_study` yielded so far).
-
-    Runs recorded of all, those that failed, those to go and the estimated training time left.
-    """
+    """Return the study's state after `results`: runs recorded, failed, to go, and time left."""
     finished = {result.config for result in results}
     recorded = sum(result.status != "failed" for result in results)
     failed = len(results) - recorded

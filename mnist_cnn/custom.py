@@ -89,8 +89,8 @@ def _import_file(where):
 
 
 def _import_module(where):
-    """Import module `where`, also from the working folder (an installed command has not it on
-    its path)."""
+    """Import module `where`, also from the working folder; raise OwnModelError if it fails."""
+    # an installed command lacks the working folder on its path
     added = os.getcwd() not in sys.path and "" not in sys.path
     if added:
         sys.path.insert(0, os.getcwd())
@@ -109,10 +109,7 @@ def _import_module(where):
 
 
 def load_builder(spec):
-    """Return the function that `spec` ("PATH.py:FUNCTION" or "package.module:FUNCTION") names.
-
-    A file is executed afresh on every call. No bytecode is written beside the user's code.
-    """
+    """Return the function that `spec` names, executing a file afresh on every call."""
     where, name = split_spec(spec)
     import_keras()  # first: TensorFlow's import chatter muted, if the module imports Keras
     writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
@@ -134,11 +131,7 @@ def load_builder(spec):
 
 
 def build_custom(spec):
-    """Call the function that `spec` names and return its model, checked for the protocol.
-
-    It must be a `keras.Model` taking (None, 28, 28, 1) images and giving (None, 10) class
-    probabilities (rows that sum to 1: the protocol's loss takes probabilities, not logits).
-    """
+    """Call the function that `spec` names and return its model, checked for the protocol."""
     function = load_builder(spec)
     try:
         model = function()
@@ -218,11 +211,7 @@ def _by_index(value, index):
 
 
 def describe(model):
-    """Return a description of `model`'s architecture that names no layer.
-
-    Per layer: its class, its config without names, its weights' shapes, and for a functional
-    model which earlier layers (by index) feed it; a nested model is described the same way.
-    """
+    """Return a description of `model`'s architecture that names no layer."""
     keras = import_keras()
     config = _keras_config(model) or {}
     index = {layer.name: i for i, layer in enumerate(model.layers)}
@@ -247,15 +236,13 @@ def describe(model):
 
 
 def fingerprint(model):
-    """Return the sha256 of `describe(model)`: the same for the same architecture, whatever
-    names Keras gave its layers in this process."""
+    """Return the sha256 of `describe(model)`, whatever names Keras gave the layers."""
     text = json.dumps(describe(model), sort_keys=True, separators=(",", ":"), default=_plain)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def architecture_record(model):
-    """Return what a run records of a built `model`: its Keras config (JSON), fingerprint,
-    parameters, training FLOPs per image (`models.model_training_flops`) and Conv2D layers."""
+    """Return what a run records of a built `model`: its config, fingerprint, size and FLOPs."""
     return {"keras_config": _keras_config(model),
             "fingerprint": fingerprint(model),
             "params": parameter_counts(model)[0],

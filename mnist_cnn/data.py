@@ -336,10 +336,7 @@ def _locate_mnist(spec, refetch, log):
 
 
 def locate(dataset=DEFAULT_DATASET, refetch=False, log=None):
-    """Return (arrays, source) of `dataset` from the first source that works (module docstring).
-
-    With `refetch`, ignore and replace the Keras cache. `log` receives one line per attempt.
-    """
+    """Return (arrays, source) of `dataset` from the first source that works."""
     spec = get_dataset(dataset)
     log = log or (lambda message: None)
     named = _named_source(spec)
@@ -367,11 +364,7 @@ def load_mnist(refetch=False):
 
 
 def load_test_labels(dataset=DEFAULT_DATASET):
-    """Return the 10,000 test labels of `dataset`, verified; read alone where an .npz is in use.
-
-    Scoring a run needs only these 10 kB: reading them alone from the cached (or named) .npz
-    skips decompressing and hashing the 55 MB of images. Anything else loads the data set whole.
-    """
+    """Return the 10,000 test labels of `dataset`, verified; read alone from an .npz."""
     spec = get_dataset(dataset)
     named = os.environ.get(spec.variable)
     path = Path(named).expanduser() if named else keras_cache_path(dataset)

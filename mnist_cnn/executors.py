@@ -43,12 +43,7 @@ JOIN_TIMEOUT_S = 10  # to open a connection to a cluster's head before Ray itsel
 
 @dataclass
 class RunResult:
-    """What became of one run of a study.
-
-    `status` is "trained", "skipped" (recorded already) or "failed" (`error` says why, `log`
-    holds the worker's output); `worker` names where it trained; `started_s` and `finished_s`
-    count from the study's start.
-    """
+    """Record what became of one run of a study: trained, skipped or failed."""
 
     config: RunConfig
     status: str
@@ -63,13 +58,7 @@ class RunResult:
 
 
 def run_study(plan, results_dir, executor, verbose=2, checkpoints=None):
-    """Yield a RunResult for each run of `plan`: the recorded ones first, then as they train.
-
-    `executor` trains the runs to train (`InProcess()`, `LocalProcesses(jobs)` or
-    `RayTasks(address)`), each from where the plan says it resumes, checkpointing them in
-    `checkpoints` (default: <results_dir>/.checkpoints); `verbose` is Keras' fit verbosity in
-    this process. A bad-input error (MnistCnnError) ends the study.
-    """
+    """Yield a RunResult for each run of `plan`: the recorded ones first, then as they train."""
     began = time.time()
     for planned in plan.runs:
         if planned.recorded is not None and not plan.retrain:
@@ -171,14 +160,9 @@ def _apply_environment(environment):
 
 def train_in_worker(config, results_dir, verbose, environment, began, checkpoints,
                     runs_at_once=1, resume=None):
-    """Train `config` in this worker process, its output in its log; return its RunResult.
-
-    `environment` (`worker_environment()`) is set before Keras is imported, so its thread
-    counts and GPU memory settings hold for every run the worker trains; `runs_at_once` is
-    how many workers share the machine, which the run records; `resume` is the state of its
-    checkpoint that the plan read (`train`'s `resume`).
-    """
+    """Train `config` in this worker process, its output in its log; return its RunResult."""
     started = time.time()
+    # before Keras is imported: its thread and GPU memory settings hold for every run
     _apply_environment(environment)
     log = log_path(config, results_dir)
     signal.signal(signal.SIGINT, _interrupt_once)
@@ -207,12 +191,7 @@ def train_in_worker(config, results_dir, verbose, environment, began, checkpoint
 
 
 class LocalProcesses:
-    """Train runs in `jobs` worker processes on this machine, sharing its CPUs and accelerator.
-
-    Each worker (a `spawn`ed process, so that no Keras state is inherited) trains one run at a
-    time with this process's thread settings and writes its output to `log_path`; runs come
-    back in the order they finish. Ctrl-C stops every worker at once; their runs resume.
-    """
+    """Train runs in `jobs` spawned worker processes on this machine; Ctrl-C stops them all."""
 
     task = staticmethod(train_in_worker)  # a module-level function: workers import it by name
 
@@ -220,13 +199,11 @@ class LocalProcesses:
         self.jobs = jobs
 
     def train(self, planned_runs, results_dir, verbose, began, checkpoints=None):
-        """Yield the RunResult of each of `planned_runs` (PlannedRun) as it finishes.
-
-        `verbose` is not used: a worker's log gets one line per epoch, never a progress bar.
-        """
+        """Yield the RunResult of each of `planned_runs` as it finishes."""
         # A missing or corrupt data file stops the study before any worker starts.
         load_datasets(planned.config for planned in planned_runs)
         runs_at_once = min(self.jobs, len(planned_runs))
+        # spawned, not forked: a worker inherits no Keras state
         pool = concurrent.futures.ProcessPoolExecutor(
             self.jobs, mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker)
@@ -281,28 +258,18 @@ def _host_and_port(address):
 
 
 def _thread_environment(environment, cpus):
-    """Return `environment` with the thread counts of a run that holds `cpus` of this node's cores.
-
-    The driver's own thread settings where it made any, so that the run trains as in the
-    driver's process. Otherwise as many threads as the run holds cores; where that is every core,
-    none at all: TensorFlow's default (every core), as in-process, and not the OMP_NUM_THREADS
-    that Ray gives its workers.
-    """
+    """Return `environment` with the thread counts of a run holding `cpus` of the cores."""
     if any(environment.get(name) is not None for name in THREAD_VARIABLES):
         return environment
     threads = max(1, math.floor(cpus))
+    # every core: TensorFlow's default, as in-process, not the OMP_NUM_THREADS Ray sets
     if threads >= _cores():
         return environment
     return {**environment, "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
 
 
 def train_as_ray_task(config, data, checkpoints, environment, cpus, runs_at_once=1):
-    """Train `config` in this Ray worker; return (its unsaved Run, the worker's name, minutes).
-
-    The run's checkpoint, under `checkpoints` (a folder every node reaches), outlives the task:
-    a retry after its worker or node died resumes from it, and the driver removes it once it has
-    saved the run. `environment` and the thread counts are set before Keras is imported.
-    """
+    """Train `config` in this Ray worker; return (its unsaved Run, worker's name, minutes)."""
     started = time.monotonic()
     _apply_environment(_thread_environment(environment, cpus))
     from .training import train
@@ -314,16 +281,7 @@ def train_as_ray_task(config, data, checkpoints, environment, cpus, runs_at_once
 
 
 class RayTasks:
-    """Train each run as a Ray task, on a running Ray cluster or on one started here.
-
-    `address` is "local" (start Ray on this machine, with its cores), "auto" (the cluster this
-    machine belongs to) or the head's HOST:PORT. A task holds `cpus_per_run` CPUs and
-    `gpus_per_run` GPUs (0.25: four runs share a GPU). Workers get MNIST through Ray's object
-    store and send each run back as a value, which this process saves under its results folder:
-    they need no access to its disk, only to the checkpoints folder (on a multi-node cluster,
-    shared storage). A task whose worker or node dies is run again (RAY_TASK_RETRIES times) and
-    resumes from the run's last checkpoint; bad input is not retried and ends the study.
-    """
+    """Train each run as a Ray task, on a running Ray cluster or on one started here."""
 
     task = staticmethod(train_as_ray_task)  # what each Ray task runs (tests stand in others)
 
@@ -343,13 +301,7 @@ class RayTasks:
         self.address, self.cpus_per_run, self.gpus_per_run = address, cpus_per_run, gpus_per_run
 
     def train(self, planned_runs, results_dir, verbose, began, checkpoints=None):
-        """Yield the RunResult of each of `planned_runs` as its task finishes, its run saved here.
-
-        `verbose` is not used: a worker's output (a line per epoch) stays in Ray's logs on its
-        node, and this process prints a line per finished run. A task reads its run's
-        checkpoint where it starts, not the plan's state of it: a retried task resumes from the
-        epochs its dead worker added.
-        """
+        """Yield the RunResult of each of `planned_runs` as its task ends, its run saved here."""
         import ray
 
         configs = [planned.config for planned in planned_runs]
@@ -365,6 +317,7 @@ class RayTasks:
             shared = str(checkpoints_folder(results_dir, checkpoints).resolve())
             data_refs = {name: ray.put(arrays) for name, arrays in data.items()}
             environment, at_once = worker_environment(), self._runs_per_node(ray, len(configs))
+            # no plan state: a retried task resumes from the epochs its dead worker added
             pending = {task.remote(config, data_refs[config.dataset], shared, environment,
                                    self.cpus_per_run, at_once): config for config in configs}
             while pending:

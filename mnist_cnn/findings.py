@@ -78,11 +78,7 @@ class Findings:
 
 
 def analyse(results_dir=RESULTS_DIR, reference=None, labels=None, dataset=DEFAULT_DATASET):
-    """Load `dataset`'s protocol runs under `results_dir` and judge the original's claims on them.
-
-    Raise NoRunsError if there is none. The claims are the original's (made on MNIST) on every
-    data set, judged by the same rules.
-    """
+    """Load `dataset`'s protocol runs in `results_dir` and judge the original's claims on them."""
     runs = {name: model_runs for name, model_runs
             in representatives(results_dir, protocol_only=True, dataset=dataset).items()
             if model_runs}
@@ -148,19 +144,7 @@ def mean_entry(mean):
 
 
 def findings_json(study):
-    """Return the findings as one JSON-ready object.
-
-    `margins` {measure: {value, unit}}; `means` per model and measure (accuracy in %), with the
-    95% interval over seeds and test images (`interval`) and over seeds only
-    (`seeds_interval`); `pairs` (A − B) and `depth_steps` (to − from, conv layers), each with
-    its difference in the margin's unit, 95% intervals two-way and over seeds only, 90%
-    `equivalence_interval`, `relation` (A against B: better, worse, equal, undecided) and, for
-    an undecided one, `seeds_to_decide` (per model) or `unresolvable`; `backend_effect`, JAX
-    (GPU) − TensorFlow (CPU) test accuracy within models, with the same intervals and relation
-    (None without a model on both backends); `claims`; `fidelity`
-    (one per model; it compares with the original's numbers, so it is empty on another data
-    set, and gives accuracies as fractions).
-    """
+    """Return the findings as one JSON-ready object (what `mnist-cnn findings --json` prints)."""
     fidelity = ([_fidelity_entry(a, l) for a, l in zip(study.fidelity(ACCURACY),
                                                        study.fidelity(LOG_LOSS))]
                 if study.on_original_data else [])
@@ -176,8 +160,7 @@ def findings_json(study):
 
 
 def _backend_entry(study, measure=ACCURACY):
-    """Return the backend's effect on `measure` as JSON (JAX − TensorFlow), None without a model
-    on both backends."""
+    """Return the backend's effect on `measure` as JSON (JAX − TensorFlow), or None."""
     effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:
@@ -193,10 +176,7 @@ def _backend_entry(study, measure=ACCURACY):
 # --- one question, two data sets ---------------------------------------------------------
 
 def transfer(studies):
-    """Return each of the original's claims with its verdict on each data set studied.
-
-    `studies`: {data set: Findings}. One dict per claim: id, statement and {data set: verdict}.
-    """
+    """Return each of the original's claims with its verdict on each data set studied."""
     rows = {}
     for dataset, study in studies.items():
         for judged in study.claims:

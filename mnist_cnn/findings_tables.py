@@ -21,9 +21,7 @@ def transfer_table(studies):
 
 
 def depth_steps_table(studies, measure=ACCURACY):
-    """Return each step between adjacent depths on each data set: the mean step, its 95%
-    interval over seeds and test images, what it is (gain, loss, no gain, open) and its 95%
-    interval over seeds only."""
+    """Return each step between adjacent depths per data set: mean, both 95% intervals, relation."""
     steps = {dataset: {(s.b, s.a): s for s in study.steps(measure)}
              for dataset, study in studies.items()}
     keys = sorted({key for by_step in steps.values() for key in by_step})
@@ -50,8 +48,7 @@ def _interval_cell(measure, interval, text=None):
 
 
 def means_table(study, measure):
-    """Return per model its seeds, mean and 95% intervals: over seeds and test images, and over
-    seeds only (pooled SD marked *)."""
+    """Return per model its seeds, mean and both 95% intervals (pooled SD marked *)."""
     def bounds(low, high):
         return f"[{measure.text(low)}, {measure.text(high)}]"
 
@@ -80,8 +77,7 @@ COMPARISON_HEADERS = ["Difference", "95%, seeds and images", "95%, seeds only",
 
 
 def relations_table(study, measure):
-    """Return every pair of models: difference, both 95% intervals, the 90% interval against the
-    margin, Holm's p over seeds, the relation and the seeds that would decide an open one."""
+    """Return every pair of models: difference, intervals, Holm's p, relation, seeds to decide."""
     rows = [[pair_text(c.a, c.b), *_comparison_row(measure, c)[:4],
              analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
             for c in study.pairs(measure)]

@@ -24,10 +24,7 @@ def cpu_name():
 
 
 def gpu_name():
-    """Return the model name of the first GPU the NVIDIA driver lists, or None.
-
-    None as well where CUDA_VISIBLE_DEVICES hides every GPU (Keras then trains on the CPU).
-    """
+    """Return the first NVIDIA GPU's model name, or None where no GPU is listed or visible."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", "0").strip() in ("", "-1"):
         return None
     try:
@@ -41,19 +38,12 @@ def gpu_name():
 
 
 def cpu_device(cpu=None, cores=None):
-    """Return the device name of a CPU as runs record it: 'CPU: <processor> (<N> cores)'.
-
-    Defaults: this machine's processor and core count.
-    """
+    """Return a CPU's device name as runs record it, by default this machine's."""
     return f"CPU: {cpu or cpu_name()} ({cores or os.cpu_count()} cores)"
 
 
 def machine_name():
-    """Return the device name that `training.describe_device` would record on this machine.
-
-    'GPU: <model>' where an NVIDIA GPU is visible, as the deep-learning frameworks name it,
-    else 'CPU: <processor> (<N> cores)'. A best guess for a GPU the installed backend cannot
-    use: Keras then records the CPU.
-    """
+    """Return the device name `training.describe_device` would likely record here."""
+    # A best guess: where the installed backend cannot use the GPU, Keras records the CPU.
     gpu = gpu_name()
     return f"GPU: {gpu}" if gpu else cpu_device()

@@ -30,10 +30,7 @@ class UnknownModelError(MnistCnnError, ValueError):
 
 
 def check_model_name(name, hint=""):
-    """Return `name` if it is a known model, else raise UnknownModelError listing the valid names.
-
-    `hint` ends the message where there is another way, e.g. "or pass --model ... --name NAME".
-    """
+    """Return `name` if it is a known model, else raise UnknownModelError."""
     if name not in MODEL_NAMES:
         raise UnknownModelError(
             f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}"
@@ -108,12 +105,7 @@ _LAYER_NAMES = {"Conv2D": "conv2d", "Dense": "dense", "BatchNormalization": "bat
 
 
 def build_model(name, *, fused_batchnorm=False, dtype=None):
-    """Build the uncompiled Keras model `name` (one of MODEL_NAMES).
-
-    `fused_batchnorm` swaps each BatchNormalization for FusedBatchNormalization (same function
-    and weights, one TensorFlow kernel). `dtype` is a Keras dtype policy for every layer but the
-    softmax output, e.g. "mixed_bfloat16"; None keeps float32.
-    """
+    """Build the uncompiled Keras model `name` (one of MODEL_NAMES)."""
     check_model_name(name)
     keras = import_keras()
 
@@ -146,13 +138,7 @@ def fused_batchnorm_class():
 def _define_fused_batchnorm(keras):
     @keras.saving.register_keras_serializable(package="mnist_cnn")
     class FusedBatchNormalization(keras.layers.BatchNormalization):
-        """BatchNormalization computed by TensorFlow's fused kernel (oneDNN on the CPU).
-
-        Keras 3 builds batch norm from a dozen generic ops; the fused kernel does the same
-        arithmetic in one pass. Outputs, gradients and moving statistics match Keras' layer
-        (biased batch variance, as Keras uses); other backends, masks and non-default axes
-        fall back to Keras' own code.
-        """
+        """Compute BatchNormalization with TensorFlow's fused kernel, as Keras' layer does."""
 
         def call(self, inputs, training=None, mask=None):
             if (keras.backend.backend() != "tensorflow" or mask is not None or self.renorm
@@ -209,11 +195,7 @@ def flat_layers(model):
 
 
 def model_training_flops(model):
-    """Return the FLOPs one training image costs the built Keras `model`: 3x the forward pass.
-
-    The forward pass counts 2 FLOPs per multiply-add of the Conv2D and Dense layers (the rest is
-    negligible); the backward pass costs about twice the forward.
-    """
+    """Return the FLOPs one training image costs the built Keras `model`: 3x the forward pass."""
     macs = 0
     for layer in flat_layers(model):
         kind = layer.__class__.__name__
@@ -224,6 +206,7 @@ def model_training_flops(model):
         elif kind == "Dense":  # once per position where it acts on more than a vector
             positions = math.prod(layer.output.shape[1:-1])
             macs += positions * layer.kernel.shape[0] * layer.kernel.shape[1]
+    # 2 FLOPs per multiply-add; the backward pass costs about twice the forward
     return 3 * 2 * macs
 
 
@@ -240,15 +223,7 @@ def layer_table(model):
 
 
 def layer_settings(layer):
-    """Return a layer's (kernel, activation, padding, kernel initializer, dropout rate) as text,
-    "" where none applies.
-
-    These are the settings in which the seven models differ: the kernel size ("3x3") and
-    activation ("relu", "softmax") of Conv2D and Dense layers (Dense has no kernel size),
-    padding of conv and pool layers, the kernel initializer of Conv2D and Dense layers (its
-    Keras class name: "GlorotUniform", "HeUniform"), and the rate of Dropout layers. Other
-    layers, batch norm included (plain or fused), have none of them.
-    """
+    """Return a layer's kernel, activation, padding, initializer and dropout rate as text."""
     keras = import_keras()
     size = getattr(layer, "kernel_size", None)
     activation = getattr(layer, "activation", None)
@@ -263,12 +238,7 @@ def layer_settings(layer):
 
 
 def architecture_table(model):
-    """Return a table of `model`'s layers (a notebook renders it as HTML, aligned).
-
-    One row per layer: index, type (as `layer_table` names it), output shape, parameters, then
-    kernel size, activation, padding, kernel initializer and dropout rate where the layer has
-    one (`layer_settings`).
-    """
+    """Return a table of `model`'s layers and their settings (a notebook renders it as HTML)."""
     from .tables import HtmlTable
 
     table = HtmlTable(["#", "Type", "Output shape", "Params", "Kernel", "Activation", "Padding",
@@ -289,9 +259,6 @@ def parameter_summary(model):
 
 
 def summary_text(model):
-    """Return a plain-text architecture table with total and trainable parameter counts.
-
-    Every line is at most 120 characters wide for all seven models, fused batch norm included.
-    """
+    """Return a plain-text architecture table with total and trainable parameter counts."""
     return (f'Model "{model.name}" ({CONV_LAYERS[model.name]} conv layers)\n'
             f"{architecture_table(model)}\n{parameter_summary(model)}")

@@ -26,12 +26,7 @@ class McNemarResult:
 
 
 def mcnemar(correct_a, correct_b):
-    """Return the exact (binomial) two-sided McNemar test of two per-image correctness arrays.
-
-    Under the null hypothesis the two networks are equally accurate, so each image that exactly
-    one of them gets right is equally likely to favour either: the smaller count is binomial
-    (n = discordant images, p = 1/2). With no discordant image the p-value is 1.
-    """
+    """Return the exact (binomial) two-sided McNemar test of two per-image correctness arrays."""
     correct_a, correct_b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
     if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
         raise ValueError("pass two 1-D boolean arrays of the same length")
@@ -76,8 +71,7 @@ def pairwise_mcnemar(correct):
 
 @dataclass(frozen=True)
 class McNemarBySeed:
-    """Per seed, McNemar between the models' networks of that seed; and, as a calibration, how
-    often two seeds of the same architecture differ by the same test."""
+    """Hold McNemar's tests within each seed, and between seeds of one architecture."""
 
     by_seed: dict = field(default_factory=dict)  # {seed: [PairTest]} (Holm within the seed)
     same_architecture: list = field(default_factory=list)  # [(model, seed a, seed b, result)]

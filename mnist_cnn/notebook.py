@@ -28,13 +28,9 @@ PROJECT_MARKERS = ("pyproject.toml", "notebooks")  # what the project's top fold
 
 
 def project_root(start=None):
-    """Return the project folder that holds the notebook running in `start` (default: cwd).
-
-    A notebook's kernel starts in the notebook's own folder (Jupyter, nbval) or wherever
-    papermill was called from; both lie in the project or are its top folder. Outside a
-    project checkout the working folder itself is returned.
-    """
+    """Return the project folder that holds `start` (default: cwd), or else `start` itself."""
     start = Path(start or Path.cwd()).resolve()
+    # A kernel starts in the notebook's folder (Jupyter, nbval) or where papermill was called.
     for folder in (start, *start.parents):
         if all((folder / marker).exists() for marker in PROJECT_MARKERS):
             return folder
@@ -56,13 +52,7 @@ def setup(seed=42):
 
 
 def show_figure(fig, name, figures_dir=None):
-    """Save `fig` as <figures_dir>/<name>.png, show that PNG in the notebook, close the figure.
-
-    `figures_dir` defaults to plot_style.FIGURES_DIR: figures/, or $MNIST_CNN_FIGURES_DIR, which
-    the test suite sets so that running a notebook never rewrites the committed figures. The PNG
-    has PIXEL_RATIO pixels per pixel shown, so the notebook shows it at that fraction of its
-    width: as wide as the figure, and sharp on high-DPI screens.
-    """
+    """Save `fig` as <figures_dir>/<name>.png, show that PNG in the notebook, close the figure."""
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
@@ -78,8 +68,7 @@ def show_figure(fig, name, figures_dir=None):
 
 @dataclass
 class Selection:
-    """The runs a notebook shows for one model, a note (Markdown) saying which runs they are, and
-    the folder they are recorded in."""
+    """Hold the runs a notebook shows for one model, a Markdown note on them, and their folder."""
 
     runs: list
     note: str
@@ -93,12 +82,7 @@ def _seed_list(seeds):
 
 def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
                  results_dir=RESULTS_DIR, verbose=2):
-    """Return the runs a notebook shows for `model`, training only what must be trained.
-
-    With the protocol's settings, the runs that represent the model (`representative_runs`)
-    are shown, labelled; only a model with no run at all trains the requested seeds. Other
-    settings, or `retrain`, train (or reuse) exactly the requested runs.
-    """
+    """Return the runs a notebook shows for `model`, training only what must be trained."""
     configs = [RunConfig(model, epochs=epochs, seed=seed, subset=subset) for seed in seeds]
     if configs[0].is_protocol and not retrain:
         shown = representative_runs(model, results_dir)
@@ -130,11 +114,7 @@ def collect_runs(model, data=None, *, epochs=EPOCHS, seeds=(0,), subset=None, re
 
 
 class Section:
-    """What a section notebook (01–04) shows of each model, prepared by one call: `Section()`.
-
-    It runs `setup()` and reads the original's logs; its methods show one model's runs (a
-    Selection from `runs`): architecture, results table, curves and observations.
-    """
+    """Show a section notebook's (01–04) runs of each model, set up by one call: `Section()`."""
 
     def __init__(self, seed=42):
         from .original import load_original
@@ -144,8 +124,7 @@ class Section:
 
     def runs(self, model, *, epochs=EPOCHS, seeds=(0,), subset=None, retrain=False,
              results_dir=RESULTS_DIR):
-        """Return the runs shown for `model` (`collect_runs`: MNIST is loaded only to train), and
-        show its note saying which runs they are."""
+        """Return the runs shown for `model` (`collect_runs`), and show which runs they are."""
         from IPython.display import Markdown, display
 
         selection = collect_runs(model, epochs=epochs, seeds=seeds, subset=subset,
@@ -204,12 +183,7 @@ def _clean(nb):
 
 
 def execute(path, output=None, parameters=None, env=None):
-    """Run notebook `path` top to bottom with papermill in a fresh python3 kernel.
-
-    The kernel starts in the notebook's folder, as under Jupyter. `output` defaults to `path`
-    (in place); `parameters` override the cell tagged "parameters"; `env` adds environment
-    variables for the kernel. The written notebook keeps no papermill metadata.
-    """
+    """Run notebook `path` with papermill in a fresh kernel; write it to `output` or in place."""
     import nbformat
     import papermill
 

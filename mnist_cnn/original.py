@@ -40,10 +40,7 @@ def load_original(path=ORIGINAL_REFERENCE):
 
 
 def original_value(reference, model, metric):
-    """Return the original's `metric` ("test_accuracy" or "test_loss") of `model` from its logs.
-
-    Accuracy is rounded to whole test images (its log's 0.99199998 is 9,920 images right: 0.992),
-    so it compares with ours as a count.
-    """
+    """Return the original's `metric` of `model`, accuracy rounded to whole test images."""
     value = reference["models"][model][metric]
+    # In whole images right (the log's 0.99199998 is 9,920: 0.992), to compare with ours as a count.
     return images_right(value) / TEST_SIZE if metric == "test_accuracy" else value

@@ -25,10 +25,7 @@ VALIDATION_STEP_SHARE = 1 / 3  # a validation batch runs forward only: ~1/3 of a
 
 
 def protocol_configs(models, seeds, dataset=DEFAULT_DATASET, builder=None):
-    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed.
-
-    With `builder`, `models` holds the NAME of the user's model that it builds (custom.py).
-    """
+    """Return the protocol runs of `models` and `seeds` on `dataset`, each once, seed by seed."""
     # Seed by seed: whatever finishes before an interruption covers the models evenly.
     return list(dict.fromkeys(RunConfig(model, seed=seed, dataset=dataset, builder=builder)
                               for seed in seeds for model in models))
@@ -36,16 +33,11 @@ def protocol_configs(models, seeds, dataset=DEFAULT_DATASET, builder=None):
 
 @dataclass
 class PlannedRun:
-    """One run of a study: its config, its recorded run (or None), and where it resumes.
-
-    `checkpoint` is the state of its checkpoint as the plan read it (`runs.read_checkpoint`),
-    which `train` resumes from: {} where it has none, so that it starts from the first epoch;
-    None where it has one that cannot be used, which `train` reads again, names and removes.
-    """
+    """Hold one run of a study: its config, its recorded run (or None) and its checkpoint."""
 
     config: RunConfig
     recorded: Run | None
-    checkpoint: dict | None
+    checkpoint: dict | None  # {}: none, start at epoch 1; None: unusable, `train` removes it
 
     @property
     def resumes_after(self):
@@ -78,12 +70,7 @@ def _checkpoint_state(config, results_dir, checkpoints):
 
 
 def plan_study(configs, results_dir, retrain=False, checkpoints=None):
-    """Return the Plan for `configs` (each once, in order) under `results_dir`.
-
-    Checkpoints are looked for in `checkpoints` (default: <results_dir>/.checkpoints). A recorded
-    run that cannot be read stops the study now (RunError), not after hours of training; with
-    `retrain` it is trained again like the others.
-    """
+    """Return the Plan of `configs`; an unreadable recorded run raises RunError unless `retrain`."""
     runs = []
     for config in dict.fromkeys(configs):
         try:
@@ -112,10 +99,7 @@ class Estimate:
 
 
 def _recorded_timings(results_dir):
-    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
-
-    An unreadable run is left out: it is no reason to refuse an estimate.
-    """
+    """Return (config, device, median s/epoch) of every readable run under `results_dir`."""
     timings = []
     for folder in (f for dataset in DATASET_NAMES for f in run_folders(results_dir, dataset)):
         try:
@@ -129,10 +113,7 @@ def _recorded_timings(results_dir):
 
 
 def _bench_timings(device):
-    """Return ({model: fp32 ms per training step}, batch size) from BENCH_JSON.
-
-    Only if it was measured on `device`; ({}, None) otherwise or when it is missing or unreadable.
-    """
+    """Return ({model: fp32 ms/step}, batch size) from BENCH_JSON on `device`, else ({}, None)."""
     try:
         result = json.loads(Path(BENCH_JSON).read_text())
         machine = result["machine"]
@@ -153,15 +134,7 @@ def _epoch_steps(config):
 
 
 def _seconds_per_epoch(config, device, timings, bench, flops=None):
-    """Return (estimated s/epoch of `config` on `device`, where it comes from), or (None, None).
-
-    The median s/epoch of the model's runs recorded on `device` with the same batch size (any
-    seed, epochs or learning rate): full-training-set runs if there are any, else subset runs,
-    scaled by the epochs' work in steps (`_epoch_steps`), as is a difference in validation.
-    Without such runs: the benchmark's ms/step (if it timed `device`) times `_epoch_steps`;
-    without that, another model's runs on `device` scaled by training FLOPs (`_scaled_by_flops`,
-    with `flops` for users' models).
-    """
+    """Return (estimated s/epoch of `config` on `device`, its source), or (None, None)."""
     same = [(recorded, seconds * _epoch_steps(config) / _epoch_steps(recorded))
             for recorded, ran_on, seconds in timings
             if ran_on == device and recorded.model == config.model
@@ -179,14 +152,7 @@ def _seconds_per_epoch(config, device, timings, bench, flops=None):
 
 
 def _scaled_by_flops(config, device, timings, extra=None):
-    """Return (s/epoch of `config` scaled from another model's runs on `device`, source).
-
-    The model whose training FLOPs per image are nearest to `config.model`'s (on a log scale)
-    among those with full-training-set runs on `device` at the same batch size: its median
-    s/step times the ratio of the FLOPs. (None, None) without such runs, or where the FLOPs of
-    `config.model` are unknown: the seven's are in the cost table, users' models' in `extra`.
-    Rough: a step's fixed costs do not scale with FLOPs, so this is the estimate of last resort.
-    """
+    """Return (s/epoch of `config` scaled by FLOPs from another model's runs, source)."""
     from .analysis import load_costs  # the architectures' FLOPs, only when it comes to this
 
     flops = {name: cost["train_flops_per_image"] for name, cost in load_costs().items()}
@@ -208,12 +174,7 @@ def _scaled_by_flops(config, device, timings, extra=None):
 
 
 def estimate_time(plan, results_dir, device=None, flops=None):
-    """Return the Estimate of the time `plan`'s runs to train take on `device`.
-
-    `device` defaults to this machine (`machine_name()`). Each run: the s/epoch of the runs
-    recorded on it (or its benchmark) times the epochs left to train. `flops` gives the training
-    FLOPs per image of users' models ({NAME: FLOPs}), to scale the seven's times by.
-    """
+    """Return the Estimate of the time `plan`'s runs take to train on `device`."""
     device = device or machine_name()
     timings, bench = _recorded_timings(results_dir), _bench_timings(device)
     seconds, sources = {}, []

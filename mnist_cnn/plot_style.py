@@ -95,19 +95,7 @@ def plain_number(value, _position=None):
 
 
 def log_axis(ax, which="y", formatter=None, label=None, power_of_ten=False, dense=None):
-    """Make `which` axis of `ax` logarithmic with at least three labelled ticks in view.
-
-    `label`: the axis label, to which " (log scale)" is added. `power_of_ten`: widen a view
-    that holds no power of ten to the nearest one, so that a round number (1M) anchors the
-    scale. `dense`: (low, high), a band (where curves end) that gets more labels
-    (`_dense_ticks`).
-
-    Call it once everything is drawn. Over four decades only the powers of ten get labels;
-    otherwise the sparsest of 1-2-5, 1-2-3-5 and 1..9 multiples (1..9 on x only within a
-    decade, where they do not crowd) that labels three ticks within the data, or else the
-    densest. A view under MIN_LOG_SPAN decades is widened to it first, so that 1..9 labels
-    three ticks in view.
-    """
+    """Make `which` axis logarithmic with at least three labelled ticks; call it after drawing."""
     axis, get_lim, set_lim = ((ax.yaxis, ax.get_ylim, ax.set_ylim) if which == "y" else
                               (ax.xaxis, ax.get_xlim, ax.set_xlim))
     getattr(ax, f"set_{which}scale")("log")
@@ -147,12 +135,7 @@ def log_axis(ax, which="y", formatter=None, label=None, power_of_ten=False, dens
 
 
 def _dense_ticks(ax, which, decades, subs, band):
-    """Return the ticks of a log axis over `decades`: within `band` (low, high), with one more
-    on each side, the densest DENSE_SUBS multiples that leave DENSE_GAP points between labels,
-    and elsewhere its `subs` multiples; None where even the sparsest crowd.
-
-    The room is measured on the axes as placed before the layout, which moves them little.
-    """
+    """Return a log axis's ticks, in `band` as dense as DENSE_GAP allows, or None if none fit."""
     low, high = ax.get_ylim() if which == "y" else ax.get_xlim()
     box = ax.get_position()
     inches = (box.height * ax.figure.get_figheight() if which == "y" else
@@ -174,14 +157,12 @@ def _dense_ticks(ax, which, decades, subs, band):
 
 
 def figure_png(fig):
-    """Return `fig` as PNG bytes at PIXEL_RATIO times its size, cropped to its content.
-
-    Stored with a palette of 256 colours, which looks the same and takes a third of the bytes.
-    """
+    """Return `fig` as PNG bytes at PIXEL_RATIO times its size, cropped to its content."""
     rendered = io.BytesIO()
     fig.savefig(rendered, format="png", dpi=DPI * PIXEL_RATIO, bbox_inches="tight")
     rendered.seek(0)
     with Image.open(rendered) as image:
+        # A 256-colour palette looks the same and takes a third of the bytes.
         small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
                                               dither=Image.Dither.NONE)
     out = io.BytesIO()

@@ -19,20 +19,12 @@ class ReadmeError(MnistCnnError, ValueError):
 
 
 def update_readme(readme_path, markdown, markers=None):
-    """Replace the text between two marker lines of `readme_path`; return whether it changed.
-
-    `markers` defaults to README_MARKERS (the results table); BENCH_MARKERS hold the
-    benchmark's summary.
-    """
+    """Replace the text between two marker lines of `readme_path`; return whether it changed."""
     return update_readme_sections(readme_path, {markers or README_MARKERS: markdown})
 
 
 def update_readme_sections(readme_path, sections):
-    """Replace the text between each pair of marker lines, {markers: markdown}, in one write.
-
-    Every pair is checked before anything is written, so a README that lacks one pair is left
-    as it was. Return whether the file changed.
-    """
+    """Replace every marked section, or none on a bad marker; return whether it changed."""
     path = Path(readme_path)
     try:
         text = path.read_text(encoding="utf-8")

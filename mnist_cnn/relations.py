@@ -29,13 +29,7 @@ _REVERSED = {stats.BETTER: stats.WORSE, stats.WORSE: stats.BETTER}
 
 @dataclass(frozen=True)
 class Comparison:
-    """A against B on one measure: A − B, its intervals, the relation and what would decide it.
-
-    For a pair of models A and B are in `model_order`; for a depth step A is the deeper
-    depth and B the one before (conv layers). `interval` and `equivalence_interval` come from
-    the two-way bootstrap over seeds and test images, paired on images, when per-image values
-    are given (else from seeds only, Welch); either needs two runs or more on each side.
-    """
+    """A against B on one measure: A − B, its intervals, the relation and what would decide it."""
 
     measure: str
     a: object
@@ -65,33 +59,20 @@ def fewest_of(*counts):
 
 
 def _to_decide(difference, margin, seed_variance, floor, alpha=SIGNIFICANCE):
-    """Return (seeds per model rounded for people, unresolvable) for an undecided difference.
-
-    At the margin: a difference of the margin or more is decided by showing it, a smaller one by
-    showing it within the margin (its 90% interval, centred where it is now, inside ±margin) or,
-    where fewer seeds do it, by showing it (one just inside the margin is far easier to show
-    than to fit). Showing it takes, with POWER, both what relation asks: the 95% interval over
-    seeds and test images off 0 (the images' spread, `floor`, included) and Welch's test over
-    seeds at `alpha` (Bonferroni's bound on Holm's correction, for pairs). Beyond
-    stats.SEEDS_MOST seeds, or when `floor` is too wide for any number: (None, True). Without a
-    seed SD: (None, False).
-    """
+    """Return (seeds per model rounded for people, unresolvable) for an undecided difference."""
     if seed_variance is None:
         return None, False
     over_images = stats.seeds_to_show_difference(difference, seed_variance, floor)
     over_seeds = stats.seeds_to_show_difference(difference, seed_variance, alpha=alpha)
+    # Showing it needs both what relation asks: the interval off 0 and Welch's test over seeds.
     shown = None if None in (over_images, over_seeds) else max(over_images, over_seeds)
+    # Or by fitting it inside ±margin, if fewer seeds do that (one just inside is easier shown).
     n = fewest_of(shown, stats.seeds_to_fit(margin - abs(difference), seed_variance, floor))
     return (None, True) if n is None else (stats.count_for_people(n), False)
 
 
 def _compare(measure, margin, a, b, welch, values_a, values_b, draws, significant=None):
-    """Return the Comparison of A against B, without the seeds to decide it.
-
-    `welch`: stats.welch of their runs' values `values_a` and `values_b`; `draws`: the
-    bootstrap draws of A's and B's means, or None; `significant`: for pairs, whether the Welch
-    test stays below SIGNIFICANCE after Holm's correction.
-    """
+    """Return the Comparison of A against B, without the seeds to decide it."""
     seeds_interval = None if welch.low is None else (welch.low, welch.high)
     if draws is not None and min(len(values_a), len(values_b)) >= 2:
         differences = resampling.difference_draws(*draws)
@@ -110,10 +91,7 @@ def _compare(measure, margin, a, b, welch, values_a, values_b, draws, significan
 
 
 def _with_seeds(comparison, margin, seed_variance, sides, alpha=SIGNIFICANCE):
-    """Return an undecided `comparison` with the seeds that would decide it; others unchanged.
-
-    `sides`: (A's, B's) per-image arrays, one per model, or None (no image floor then).
-    """
+    """Return an undecided `comparison` with the seeds that would decide it; others unchanged."""
     if comparison.relation != stats.UNDECIDED:
         return comparison
     floor = 0.0 if sides is None else stats.image_floor(*sides)
@@ -122,13 +100,7 @@ def _with_seeds(comparison, margin, seed_variance, sides, alpha=SIGNIFICANCE):
 
 
 def pair_comparisons(scores, measure, margin, per_image_values=None):
-    """Return every pair of models with runs compared on `measure` (A − B, in `model_order`).
-
-    Better or worse: Welch's test over seeds, Holm-adjusted over every pair, below
-    SIGNIFICANCE, and (where per-image values are given) the two-way 95% interval off 0. Equal:
-    the 90% interval inside ±`margin`. Undecided otherwise, with the seeds that would decide it
-    (a difference to show at SIGNIFICANCE over the pairs, Bonferroni's bound on Holm's).
-    """
+    """Return every pair of models with runs compared on `measure` (A − B, in `model_order`)."""
     return list(_pair_comparisons(_hashable(scores), measure, margin, per_image_values))
 
 
@@ -148,23 +120,19 @@ def _pair_comparisons(scores, measure, margin, images):
         seed_variance = None if sds[a] is None or sds[b] is None else sds[a] ** 2 + sds[b] ** 2
         sides = None if images is None else ([images[measure.name][a]],
                                              [images[measure.name][b]])
+        # Bonferroni's bound on Holm's correction over the pairs, for the seeds to decide.
         result.append(_with_seeds(dataclasses.replace(comparison, p_holm=pair.p_holm), margin,
                                   seed_variance, sides, SIGNIFICANCE / len(pairs)))
     return tuple(result)
 
 
 def step_comparisons(scores, measure, margin, per_image_values=None):
-    """Return each step between adjacent depths: the deeper depth's runs against the shallower's.
-
-    A gain (BETTER) or a loss (WORSE): the 95% interval off 0 (two-way where per-image values
-    are given, else Welch over seeds). Equal: the 90% interval inside ±`margin`.
-    """
+    """Return each step between adjacent depths: the deeper depth's runs against the shallower's."""
     return list(_step_comparisons(_hashable(scores), measure, margin, per_image_values))
 
 
 def _depth_seed_variance(by_model, depth):
-    """Return the seed variance of one run of each of `depth`'s models, averaged: a depth of m
-    models, n seeds each, has a mean whose variance is this / n (SD pooled within its models)."""
+    """Return the variance of `depth`'s mean with one seed per model, or None."""
     models = [v for name, v in by_model.items() if CONV_LAYERS[name] == depth]
     sd, _ = stats.pooled_sd(models)
     return None if sd is None else sd ** 2 / len(models)
@@ -222,11 +190,7 @@ JAX = "jax"  # the backend whose runs the backend's effect sets against the othe
 
 
 def backend_effect(scores, measure, confidence=CONFIDENCE):
-    """Return the effect of Keras on JAX (GPU) against TensorFlow (CPU) within models, or None.
-
-    values ~ model + backend by least squares: only models with runs on both backends inform
-    it. Backend and device change together here, so the effect is of the pair.
-    """
+    """Return the effect of Keras on JAX (GPU) against TensorFlow (CPU) within models, or None."""
     rows = [(name, s.backend == JAX, measure.of(s)) for name, runs in scores.items()
             for s in runs]
     try:
@@ -238,8 +202,7 @@ def backend_effect(scores, measure, confidence=CONFIDENCE):
 
 @dataclass(frozen=True)
 class BackendComparison:
-    """Runs under Keras on JAX (GPU) against TensorFlow (CPU) within the same models, judged
-    against the margin as a pair of models is (stats.relation)."""
+    """Runs on JAX (GPU) against TensorFlow (CPU) within the same models, judged on the margin."""
 
     measure: str
     difference: float                   # JAX − TensorFlow, least squares within models
@@ -252,13 +215,7 @@ class BackendComparison:
 
 
 def backend_comparison(scores, measure, margin, per_image_values=None):
-    """Return the BackendComparison of `measure` against ±`margin`, or None without a model on
-    both backends.
-
-    With per-image values the intervals come from resampling.within_groups_bootstrap (seeds drawn
-    within each model and backend, the same test images for every run); without them from the
-    least-squares fit over seeds (backend_effect).
-    """
+    """Return the BackendComparison of `measure`, or None without a model on both backends."""
     return _backend_comparison(_hashable(scores), measure, margin, per_image_values)
 
 

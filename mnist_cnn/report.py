@@ -65,26 +65,19 @@ def _device_kind(device):
 
 
 def device_name(device):
-    """Return a device as a reader names it: 'Intel Xeon (2 cores)' for
-    'CPU: Intel(R) Xeon(R) Processor (2 cores)', 'NVIDIA H200' for 'GPU: NVIDIA H200'."""
+    """Return a device as a reader names it: its kind, '(R)' and ' Processor' dropped."""
     name = device.split(":", 1)[-1].replace("(R)", "").replace(" Processor", "")
     return " ".join(name.split())
 
 
 def _span(run):
-    """Return (start, end) of a run's training in seconds since the epoch, from its record.
-
-    metrics.json records when a run finished and the seconds its epochs took.
-    """
+    """Return (start, end) of a run's training in seconds since the epoch, from metrics.json."""
     end = datetime.fromisoformat(run.metrics["date"]).timestamp()
     return end - run.metrics["total_seconds"], end
 
 
 def companions(run, others):
-    """Return how many of `others` trained on a device of `run`'s name while `run` did.
-
-    Runs that shared a device (several at once on one GPU) take longer per epoch than one alone.
-    """
+    """Return how many of `others` trained on a device of `run`'s name while `run` did."""
     start, end = _span(run)
     return sum(1 for other in others if other is not run
                and other.metrics["device"] == run.metrics["device"]
@@ -92,11 +85,8 @@ def companions(run, others):
 
 
 def _seconds_by_device(runs):
-    """Return {device: median s/epoch of the runs on it}, CPUs first, in name order.
-
-    An epoch on a GPU takes seconds where a CPU takes minutes, and one CPU is not another: a
-    time says something only beside times of the same machine.
-    """
+    """Return {device: median s/epoch of the runs on it}, CPUs first, in name order."""
+    # An epoch takes seconds on a GPU, minutes on a CPU: times compare only on one machine.
     devices = sorted({run.metrics["device"] for run in runs},
                      key=lambda device: (_device_kind(device) != "CPU", device))
     return {device: statistics.median(run.seconds_per_epoch for run in runs
@@ -132,15 +122,7 @@ def _model_row(name, runs, reference, labels=None):
 
 
 def summary_rows(runs, reference=None, labels=None):
-    """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds.
-
-    Keys: model, conv_layers, n_runs, seeds, epochs, test_accuracy_{mean,std,min,max},
-    test_loss_{mean,std,min,max} (scored from the saved probabilities), original_test_accuracy,
-    original_test_loss (original_value), delta_test_accuracy, delta_test_loss (ours minus the
-    original's), params, seconds_per_epoch (the median over all runs: only for runs of one
-    machine), seconds_per_epoch_by_device ({device: median s}), device, backend; ours are None
-    for a model without runs. The runs of one model must differ only in their seed.
-    """
+    """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds."""
     reference = load_original() if reference is None else reference
     by_model = {name: [] for name in MODEL_NAMES}
     for run in runs:
@@ -206,10 +188,7 @@ def _summary_cells(row):
 
 
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the results table: our accuracy and log loss beside the original's, and Δ.
-
-    `runs` defaults to the protocol runs under `results_dir`; `reference` to original.json.
-    """
+    """Return the results table: our accuracy and log loss beside the original's, and Δ."""
     rows = _resolve_rows(runs, results_dir, reference)
     return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows], TEXT_FIELDS)
 
@@ -231,12 +210,7 @@ def _device_field(device):
 
 
 def cost_table(runs=None, results_dir=RESULTS_DIR):
-    """Return what each model costs: parameters, training FLOPs and seconds per epoch per device.
-
-    Seconds per epoch are the median over a model's runs on one device, one column per device:
-    times compare only within a column. "(shared)" marks a device on which some of the runs
-    trained beside other runs (`companions`), which slows each of them.
-    """
+    """Return what each model costs: parameters, training FLOPs and seconds per epoch per device."""
     runs = protocol_runs(results_dir) if runs is None else list(runs)
     costs = analysis.load_costs()
     devices = list(_seconds_by_device(runs)) if runs else []
@@ -244,6 +218,7 @@ def cost_table(runs=None, results_dir=RESULTS_DIR):
     for name in MODEL_NAMES:
         model_runs = [run for run in runs if run.config.model == name]
         by_device = _seconds_by_device(model_runs)
+        # Runs that shared a device train slower per epoch than one alone on it.
         shared = {run.metrics["device"] for run in model_runs if companions(run, runs)}
         table.add_row([
             name, f"{costs[name]['params']:,}",
@@ -295,13 +270,7 @@ def _shared_text(shared, runs):
 
 
 def model_report(runs, reference=None, results_dir=RESULTS_DIR):
-    """Return a table of each run's test results, their mean ± std, and the original's result.
-
-    Seconds per epoch compare only on one device: with runs on several, each device gets its
-    own median row. A run that trained beside others on its device (any run under
-    `results_dir`) says so. Runs of another configuration than the original protocol are not
-    set against the original.
-    """
+    """Return a table of each run's test results, their mean ± std, and the original's result."""
     runs = list(runs)
     reference = load_original() if reference is None else reference
     def key(run):
@@ -392,11 +361,7 @@ def _curve_line(runs):
 
 
 def observations(runs, reference=None):
-    """Return short observations on one model's runs, over all its seeds, against the original.
-
-    Numbers are computed from the histories and saved test outputs; where a validation loss
-    ends below its training loss (ours or the original's), one sentence says why.
-    """
+    """Return short observations on one model's runs, over all its seeds, against the original."""
     runs = sorted(runs, key=lambda run: run.config.seed)
     reference = load_original() if reference is None else reference
     model = runs[0].config.model
@@ -433,10 +398,7 @@ def observations(runs, reference=None):
 
 
 def _validation_loss_lines(runs, test_loss):
-    """Say why the last validation loss and the test log loss differ, where they do once rounded.
-
-    Both are measured on the 10,000 test images, but by two definitions (see 06_analysis).
-    """
+    """Say why the last validation loss and the test log loss differ, where they do once rounded."""
     if not all(_finite(run.history["val_loss"]) for run in runs):
         return []
     last = statistics.fmean(run.history["val_loss"][-1] for run in runs)

@@ -15,12 +15,7 @@ BLOCK = 250           # resamples drawn together: bounds memory at BLOCK × imag
 
 
 def _image_resampled_means(rows, resamples, generator):
-    """Return a (resamples, rows) array: each row's mean over the same resampled test images.
-
-    `rows` is a (rows, images) array; each resample draws the images once, with replacement, for
-    every row. The images enter as counts: a row's mean over the drawn images is
-    row · counts / images, which never builds a resamples × rows × images array.
-    """
+    """Return a (resamples, rows) array: each row's mean over the same resampled test images."""
     n = rows.shape[1]
     row_means = np.empty((resamples, rows.shape[0]))
     for start in range(0, resamples, BLOCK):
@@ -35,13 +30,7 @@ def _image_resampled_means(rows, resamples, generator):
 
 
 def two_way_bootstrap(per_image, resamples=RESAMPLES):
-    """Return {model: `resamples` means}, resampling seeds within each model and images shared.
-
-    `per_image` maps each model to a (seeds, images) array of per-image values (1/0 correct, a
-    log loss). Each resample draws one set of images, with replacement, for every model, so
-    differences stay paired on images, and each model's seeds, with replacement, on their own:
-    runs of different models share nothing (the images enter as counts, _image_resampled_means).
-    """
+    """Return {model: `resamples` means}: seeds drawn per model, one image draw shared by all."""
     names = list(per_image)
     tables = [np.atleast_2d(np.asarray(per_image[name], float)) for name in names]
     images = {table.shape[1] for table in tables}
@@ -51,6 +40,7 @@ def two_way_bootstrap(per_image, resamples=RESAMPLES):
     # Identical rows share one product, so identical models differ by exactly 0, rounding included.
     rows, where = np.unique(np.concatenate(tables), axis=0, return_inverse=True)
     generator = rng()
+    # One draw of images for every model keeps the differences paired on images.
     row_means = _image_resampled_means(rows, resamples, generator)
     draws, first, where = {}, 0, where.ravel()  # numpy 2.0 returned it 2-D for axis=0
     for name, table in zip(names, tables):
@@ -80,20 +70,7 @@ POOL_BELOW = 3
 
 
 def within_groups_bootstrap(groups, pool_below=POOL_BELOW, resamples=RESAMPLES):
-    """Return a two-level factor's effect within groups and `resamples` draws of it over seeds
-    and test images: (effect, draws).
-
-    `groups` maps each group (a model) to (on, off): its (seeds, images) arrays of per-image
-    values at the factor's two levels; either may have no rows. The effect is additive_effect's,
-    the least-squares one of values ~ group + factor: the mean over groups of mean(on) −
-    mean(off), weighted n_on · n_off / (n_on + n_off), so a group with one level weighs nothing.
-    Each resample draws one set of test images for every run, so the effect stays paired on
-    images (what a group's images do at both levels cancels), and each cell's seeds: the cell's
-    mean plus the mean of as many residuals (a run less its cell's mean, image by image, times
-    √(n / (n − 1)) so that their square averages to the cell's variance). A cell of `pool_below`
-    runs or more draws its own residuals; a smaller one draws from every cell's, as a model with
-    few seeds borrows the pooled SD: a resample of two runs has half their variance, of one none.
-    """
+    """Return (effect, draws): a two-level factor's effect within groups and `resamples` draws."""
     cells = []  # (sign, the group's weight, (runs, images) array)
     for group, (on, off) in groups.items():
         on, off = np.asarray(on, float), np.asarray(off, float)
@@ -111,6 +88,7 @@ def within_groups_bootstrap(groups, pool_below=POOL_BELOW, resamples=RESAMPLES):
     for *_, table in cells:
         first = sum(len(r) for r in residuals)
         if len(table) > 1:
+            # So that the residuals' squares average to the cell's variance.
             scale = math.sqrt(len(table) / (len(table) - 1))
             residuals.append((table - table.mean(axis=0)) * scale)
         own.append(np.arange(first, first + (len(table) if len(table) > 1 else 0)))
@@ -125,6 +103,7 @@ def within_groups_bootstrap(groups, pool_below=POOL_BELOW, resamples=RESAMPLES):
     for index, (sign, weight, table) in enumerate(cells):
         if weight == 0:
             continue
+        # A small cell draws every cell's residuals, as a model with few seeds borrows a pooled SD.
         source = own[index] if len(table) >= max(pool_below, 2) else pool
         picks = source[generator.integers(0, len(source), (resamples, len(table)))]
         seeds = np.take_along_axis(residual_means, picks, axis=1).mean(axis=1)

@@ -87,14 +87,7 @@ def _positive_int(name, value, upper=None):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that decides what a training run does; the defaults are the protocol.
-
-    Each field but `model` carries the `mnist-cnn train` option that sets it, so the CLI and
-    the command that retrains a run (`train_arguments`) are built from this list alone.
-    `model` is one of the seven, or with a `builder` (the function that builds a model of the
-    user's, custom.py) the NAME of that model; where the function lives is no setting of the run:
-    configs that differ only in it are equal.
-    """
+    """Hold every setting of a training run, the protocol by default; `builder` is not compared."""
 
     model: str
     epochs: int = dataclasses.field(default=EPOCHS, metadata={
@@ -152,11 +145,7 @@ class RunConfig:
 
     @property
     def variant(self):
-        """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'.
-
-        The seed and the data set are not settings of the protocol: each has its folder; nor is
-        where a model's function lives.
-        """
+        """Name the settings that differ from the protocol, e.g. 'epochs1_subset2000'."""
         defaults = RunConfig(self.model, seed=self.seed, dataset=self.dataset,
                              builder=self.builder)
         return "_".join(f"{field.name.replace('_', '')}{getattr(self, field.name)}"
@@ -164,21 +153,19 @@ class RunConfig:
                         if getattr(self, field.name) != getattr(defaults, field.name))
 
     def to_dict(self):
-        """Return the fields as a dict; `builder` only for a user's model (the seven's records
-        are as before it)."""
+        """Return the fields as a dict, `builder` only for a user's model."""
         values = dataclasses.asdict(self)
+        # the seven's records stay as they were before `builder` existed
         if values["builder"] is None:
             del values["builder"]
         return values
 
     @classmethod
     def from_dict(cls, values):
-        """Build a config from a dict with exactly the RunConfig keys.
-
-        A run recorded before the data set was a setting is MNIST's; the seven's have no `builder`.
-        """
+        """Build a config from a dict; raise ConfigError unless it has RunConfig's keys."""
         names = {field.name for field in dataclasses.fields(cls)}
         if isinstance(values, dict):
+            # a run recorded before these settings existed is MNIST's, without a builder
             values = {"dataset": DEFAULT_DATASET, "builder": None, **values}
         if not isinstance(values, dict) or set(values) != names:
             raise ConfigError(f"a run config needs exactly the keys {sorted(names)}")
@@ -191,8 +178,7 @@ def dataset_dir(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
 
 
 def model_dir(model, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
-    """Return the folder of `model`'s runs on `dataset`: the seven's in `dataset_dir`, a user's
-    model's in the data set's own folder, on MNIST too (results/mnist/NAME)."""
+    """Return the folder of `model`'s runs on `dataset` (a user's model's: results/DATASET/NAME)."""
     if model in MODEL_NAMES:
         return dataset_dir(results_dir, dataset) / model
     return Path(results_dir) / dataset / model
@@ -223,19 +209,12 @@ def checkpoints_folder(results_dir=RESULTS_DIR, checkpoints=None):
 
 
 def checkpoint_dir(config, results_dir=RESULTS_DIR, checkpoints=None):
-    """Return the folder holding the unfinished-run checkpoint of `config`.
-
-    It lies under `checkpoints_folder(results_dir, checkpoints)`, laid out like the runs.
-    """
+    """Return the folder of `config`'s unfinished-run checkpoint, laid out like the runs."""
     return checkpoints_folder(results_dir, checkpoints) / run_dir(config, ".")
 
 
 def read_checkpoint(config, results_dir=RESULTS_DIR, checkpoints=None):
-    """Return the checkpoint state of `config` (state.json), or None where there is none.
-
-    Raise ValueError when the file is unreadable, belongs to another configuration, or names a
-    model file that is missing.
-    """
+    """Return `config`'s checkpoint state, or None; raise ValueError where it is unusable."""
     folder = checkpoint_dir(config, results_dir, checkpoints)
     if not (folder / "state.json").exists():
         return None
@@ -254,11 +233,7 @@ def read_checkpoint(config, results_dir=RESULTS_DIR, checkpoints=None):
 
 
 def remove_checkpoint(config, results_dir=RESULTS_DIR, checkpoints=None):
-    """Delete the checkpoint of `config` and the folders that it leaves empty.
-
-    Up to the results folder (its .checkpoints folder included), or up to `checkpoints`, which
-    stays: a folder the user named is theirs.
-    """
+    """Delete `config`'s checkpoint and the emptied folders below `checkpoints` or `results_dir`."""
     folder = checkpoint_dir(config, results_dir, checkpoints)
     shutil.rmtree(folder, ignore_errors=True)
     top = Path(results_dir if checkpoints is None else checkpoints).resolve()
@@ -312,9 +287,7 @@ def architecture_file(model, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
 
 
 def check_architecture(model, record, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
-    """Raise ArchitectureError where `model`'s recorded architecture is not `record`
-    (custom.architecture_record): a name means one architecture. Return whether one is recorded.
-    """
+    """Return whether `model`'s architecture is recorded; ArchitectureError if not `record`."""
     path = architecture_file(model, results_dir, dataset)
     if not path.exists():
         return False
@@ -330,11 +303,7 @@ def check_architecture(model, record, results_dir=RESULTS_DIR, dataset=DEFAULT_D
 
 
 def save_run(run, results_dir=RESULTS_DIR):
-    """Write `run` to its folder under `results_dir` as one unit; return the folder.
-
-    A user's model's first run also writes its architecture (metrics' "architecture") to
-    `architecture_file`; a run of another architecture under that name is refused.
-    """
+    """Write `run` atomically and return its folder; raise ArchitectureError on a name clash."""
     final = run_dir(run.config, results_dir)
     architecture = run.metrics.get("architecture")
     if architecture is not None and not check_architecture(run.config.model, architecture,
@@ -403,11 +372,7 @@ def load_run(path):
 
 
 def recorded_run(config, results_dir=RESULTS_DIR):
-    """Return the recorded run of `config`, or None where none is: the one rule for "recorded".
-
-    A folder that holds another configuration does not count; one that cannot be read raises
-    RunError (saying what to do): it is no reason to train for hours.
-    """
+    """Return `config`'s recorded run, or None; raise RunError where it is unreadable."""
     folder = run_dir(config, results_dir)
     if not folder.exists():
         return None
@@ -416,9 +381,7 @@ def recorded_run(config, results_dir=RESULTS_DIR):
 
 
 def _model_folders(results_dir, dataset, model=None):
-    """Return [(model, its folder)] of `dataset` under `results_dir`: `model`'s alone, else the
-    seven's (model_*) and those of users' models (any other plain name in the data set's
-    folder)."""
+    """Return [(model, its folder)] of `dataset`: `model`'s, else the seven's and users'."""
     if model is not None:
         return [(model, model_dir(model, results_dir, dataset))]
     found = dict.fromkeys([*dataset_dir(results_dir, dataset).glob("model_*"),
@@ -437,19 +400,12 @@ def _seed_folders(results_dir, dataset, model=None):
 
 
 def run_folders(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET, model=None):
-    """Return the folders of `dataset`'s recorded runs under `results_dir` (not staging or
-    checkpoints): `model`'s, else every model's, the seven's and users'."""
+    """Return the folders of `dataset`'s recorded runs: `model`'s, else every model's."""
     return [folder for _, _, folder in _seed_folders(results_dir, dataset, model)]
 
 
 def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True, dataset=DEFAULT_DATASET):
-    """Return `dataset`'s runs under `results_dir` (protocol runs only unless `protocol=False`).
-
-    Those of `model` (one of the seven or a user's model's NAME), else those of the seven alone,
-    never a user's model's. Folders are chosen by their path (`run_dir`: data set, model,
-    variant, seed) before any is read, so that one model's runs load without reading, or
-    tripping over, every other run.
-    """
+    """Return `dataset`'s protocol runs (all with `protocol=False`) of `model`, else the seven's."""
     runs = []
     for name, parts, folder in _seed_folders(results_dir, dataset, model):
         # parts: (seed_k,) or (variant, seed_k)
@@ -464,10 +420,7 @@ def find_runs(results_dir=RESULTS_DIR, model=None, protocol=True, dataset=DEFAUL
 
 
 def _longest_recorded(model, results_dir, dataset=DEFAULT_DATASET):
-    """Return the runs of `model`'s most complete recorded configuration that is not the protocol.
-
-    Most epochs first, then most training images; [] when there is none.
-    """
+    """Return the runs of `model`'s most complete non-protocol configuration, or []."""
     by_variant = {}
     for run in find_runs(results_dir, model=model, protocol=False, dataset=dataset):
         if not run.config.is_protocol:
@@ -482,12 +435,7 @@ def _longest_recorded(model, results_dir, dataset=DEFAULT_DATASET):
 
 def representative_runs(model, results_dir=RESULTS_DIR, protocol_only=False,
                         dataset=DEFAULT_DATASET):
-    """Return the runs that represent `model`: the one rule every table, plot and notebook uses.
-
-    They are all its protocol runs (one per seed); a model without any is represented by its
-    most complete other configuration (most epochs, then most images), which callers must label
-    as such, unless `protocol_only`, which gives [] then.
-    """
+    """Return `model`'s protocol runs, else (not `protocol_only`) its most complete others."""
     runs = find_runs(results_dir, model=model, dataset=dataset)
     if runs or protocol_only:
         return runs

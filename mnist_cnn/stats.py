@@ -43,10 +43,7 @@ def holm(p_values):
 
 
 def pooled_sd(groups):
-    """Return the pooled within-group sample SD of `groups` and its degrees of freedom.
-
-    Groups of one value add nothing; (None, 0) when no group has two values.
-    """
+    """Return the pooled within-group SD and its dof; (None, 0) when no group has two values."""
     groups = [np.asarray(g, float) for g in groups]
     dof = sum(g.size - 1 for g in groups if g.size > 1)
     if dof == 0:
@@ -69,10 +66,7 @@ class Estimate:
 
 
 def mean_estimate(values, sd=None, dof=None, confidence=CONFIDENCE):
-    """Return the mean of `values` and its t interval; `sd`/`dof` replace the sample's own.
-
-    One value without a given SD has no interval (low and high None).
-    """
+    """Return the mean and t interval of `values` (on `sd`/`dof` if given; none for one value)."""
     values = np.asarray(values, float)
     if values.size == 0:
         raise ValueError("no values")
@@ -86,10 +80,7 @@ def mean_estimate(values, sd=None, dof=None, confidence=CONFIDENCE):
 
 
 def prediction_interval(estimate, confidence=CONFIDENCE):
-    """Return (low, high): where one new run would fall with `confidence`, given `estimate`.
-
-    mean ± t(dof) · sd · √(1 + 1/n); (None, None) when the estimate has no SD.
-    """
+    """Return (low, high) where one new run falls with `confidence`; (None, None) without an SD."""
     if estimate.sd is None:
         return None, None
     half = (stats.t.ppf((1 + confidence) / 2, estimate.dof) * estimate.sd
@@ -108,10 +99,7 @@ class Difference:
 
 
 def _welch_parts(a, b):
-    """Return mean(a) − mean(b), its standard error and Welch–Satterthwaite degrees of freedom.
-
-    SE and dof are None under two values each; dof is None when the SE is 0.
-    """
+    """Return mean(a) − mean(b), its SE and Welch dof; SE and dof None under two values each."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     difference = float(a.mean() - b.mean())
     if a.size < 2 or b.size < 2:
@@ -164,24 +152,14 @@ def tost_welch(a, b, margin):
 
 
 def equivalent(low90, high90, margin):
-    """Return whether the 90% interval lies strictly inside (−margin, +margin).
-
-    That is the TOST at α = 0.05; an interval that is not there (None) shows nothing.
-    """
+    """Return whether the 90% interval lies strictly inside ±margin; False without one."""
     if low90 is None or high90 is None:
         return False
     return -margin < low90 and high90 < margin
 
 
 def relation(difference, interval95, interval90, margin, higher_is_better=True, significant=None):
-    """Return BETTER, WORSE, EQUAL or UNDECIDED for A − B = `difference` (A against B).
-
-    Clearly different: `significant` (e.g. Holm-adjusted) where given, and the 95% interval
-    excludes 0 where given; at least one of the two is needed. Equal: the 90% interval lies
-    inside ±margin. A difference that is both, tiny but clear, is BETTER or WORSE: a shown
-    direction is a stronger claim than "within the margin", and calling it EQUAL would hide a
-    real ordering (`equivalent` still says whether it is also within the margin).
-    """
+    """Return BETTER or WORSE if A − B is clearly not 0, else EQUAL within ±margin or UNDECIDED."""
     if interval95 is None and significant is None:
         raise ValueError("give the 95% interval or a significance flag")
     clear = difference != 0
@@ -190,18 +168,15 @@ def relation(difference, interval95, interval90, margin, higher_is_better=True, 
     if interval95 is not None:
         low, high = interval95
         clear = clear and low is not None and high is not None and (low > 0 or high < 0)
-    if clear:  # a shown direction outranks "within the margin" (see above)
+    if clear:  # a shown direction outranks "within the margin": EQUAL would hide an ordering
         return BETTER if (difference > 0) == higher_is_better else WORSE
     return EQUAL if equivalent(*interval90, margin) else UNDECIDED
 
 
 def prob_of_improvement(a, b):
-    """Return P(a run of A scores higher than a run of B): wins plus half the ties, per pair.
-
-    The probability of outperforming of Bouthillier et al. (2021), "Accounting for variance in
-    machine learning benchmarks": the Mann-Whitney U statistic over all pairs of runs.
-    """
+    """Return P(a run of A scores higher than a run of B), counting ties as half."""
     a, b = np.asarray(a, float)[:, None], np.asarray(b, float)[None, :]
+    # Bouthillier et al. (2021)'s probability of outperforming: Mann-Whitney U over all pairs.
     return float(((a > b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
 
 
@@ -222,11 +197,7 @@ def complete_split_p(m, n):
 
 
 def prob_best(estimates, higher_is_better=True, draws=RESAMPLES):
-    """Return {name: probability that its mean is the best}, from {name: Estimate}.
-
-    Each mean is drawn from its t distribution (mean + sd/√n · t(dof)), the same draws for every
-    question; a model without an SD cannot be judged and is left out.
-    """
+    """Return {name: probability that its mean is the best}, leaving out models without an SD."""
     names = [name for name, e in estimates.items() if e.sd is not None and e.dof > 0]
     if not names:
         return {}
@@ -292,12 +263,7 @@ class Trend:
 
 
 def jonckheere(groups, increasing=True, resamples=RESAMPLES):
-    """Test that values rise along `groups` (fall, with `increasing=False`); one-sided.
-
-    The p-value is the share of the arrangements of all values into groups of the same sizes
-    whose J is at least the observed one: every arrangement when there are at most EXACT_LIMIT,
-    else `resamples` random ones ((1 + hits) / (1 + resamples)).
-    """
+    """Test by permutation that values rise along `groups` (fall unless `increasing`); one-sided."""
     groups = [np.asarray(g, float) * (1 if increasing else -1) for g in groups if len(g)]
     if len(groups) < 2:
         raise ValueError("a trend needs at least two groups with values")
@@ -320,8 +286,7 @@ def jonckheere(groups, increasing=True, resamples=RESAMPLES):
 
 
 def detectable_difference(sd, n, alpha=SIGNIFICANCE, power=POWER):
-    """Return the smallest difference of means a two-sided t-test with `n` runs per model
-    detects with `power`: (t(1−α/2) + t(power)) · sd · √(2/n), on 2n − 2 degrees of freedom."""
+    """Return the smallest difference of means that `n` runs per model detect with `power`."""
     if n < 2:
         return math.inf
     dof = 2 * n - 2
@@ -329,8 +294,7 @@ def detectable_difference(sd, n, alpha=SIGNIFICANCE, power=POWER):
 
 
 def _fewest(enough, most):
-    """Return the fewest n ≥ 2 for which `enough(n)` holds (it must stay true as n grows), or
-    None beyond `most`: double to an upper bound, then bisect down."""
+    """Return the fewest n ≥ 2 for which monotone `enough(n)` holds, or None beyond `most`."""
     high = 2
     while not enough(high):
         high *= 2
@@ -347,21 +311,13 @@ SEEDS_MOST = 1_000  # beyond this many seeds per model, a question is one the te
 
 
 def _standard_error(seed_variance, floor, n):
-    """Return the SE of a difference with `n` seeds per model: its variance is seed_variance / n
-    (the seeds' share) + floor (the test images' share, which no number of seeds shrinks)."""
+    """Return the SE of a difference with `n` seeds per model, the test images' `floor` included."""
     return math.sqrt(seed_variance / n + floor)
 
 
 def seeds_to_show_difference(difference, seed_variance, floor=0.0, groups=2, alpha=SIGNIFICANCE,
                              most=SEEDS_MOST):
-    """Return the fewest seeds per model with which a two-sided test at `alpha` detects
-    `difference` with POWER: (t(1 − α/2) + t(power)) · SE(n) ≤ |difference|, on
-    groups · (n − 1) degrees of freedom; None beyond `most` (or when nothing detects it: a 0
-    difference, or a floor too wide).
-
-    `seed_variance`: the difference's variance with one seed per model (s_a² + s_b² for two
-    models); `floor`: the variance the test images add, whatever the seeds (`image_floor`).
-    """
+    """Return the fewest seeds per model for a test at `alpha` to detect `difference`, or None."""
     if difference == 0:
         return None
 
@@ -374,9 +330,7 @@ def seeds_to_show_difference(difference, seed_variance, floor=0.0, groups=2, alp
 
 
 def seeds_to_fit(room, seed_variance, floor=0.0, groups=2, most=SEEDS_MOST):
-    """Return the fewest seeds per model whose EQUIVALENCE_CONFIDENCE interval's half-width,
-    t(0.95) · SE(n), is below `room` (the margin less |difference|: the interval, centred where
-    the difference is now, then fits inside ±margin); None beyond `most`, or with no room."""
+    """Return the fewest seeds per model whose 90% interval half-width is below `room`, or None."""
     if room <= 0:
         return None
     quantile = (1 + EQUIVALENCE_CONFIDENCE) / 2
@@ -385,15 +339,7 @@ def seeds_to_fit(room, seed_variance, floor=0.0, groups=2, most=SEEDS_MOST):
 
 
 def image_floor(side_a, side_b):
-    """Return the variance of mean(A) − mean(B) that the test images add and seeds never remove.
-
-    Each side is a list of (seeds, images) arrays, one per model, whose runs pool into one mean
-    per image. Method of moments: the variance over images of the per-image difference of the
-    two sides' means holds the images' own spread plus what the seeds add to each image's mean
-    (each model's variance across seeds at that image, over its runs, scaled by its share of the
-    side's runs); take the second from the first, keep it ≥ 0, and divide by the images, as a
-    mean over them does.
-    """
+    """Return the variance of mean(A) − mean(B) that the test images add and seeds never remove."""
     def side(arrays):
         arrays = [np.atleast_2d(np.asarray(a, float)) for a in arrays]
         runs = sum(a.shape[0] for a in arrays)
@@ -404,13 +350,13 @@ def image_floor(side_a, side_b):
     difference = mean_a - mean_b
     if difference.size < 2:
         raise ValueError("an image floor needs two or more images")
+    # Method of moments: the per-image difference's spread less what the seeds add to it.
     excess = float(difference.var(ddof=1) - np.mean(noise_a + noise_b))
     return max(0.0, excess) / difference.size
 
 
 def round_significant(value, digits):
-    """Return `value` rounded to `digits` significant digits, halves away from 0 (0.0997 -> 0.1
-    at one digit; 150 -> 200); an int stays an int."""
+    """Return `value` to `digits` significant digits, halves away from 0; an int stays an int."""
     if value == 0:
         return value
     places = digits - 1 - math.floor(math.log10(abs(value)))
@@ -422,8 +368,7 @@ def round_significant(value, digits):
 
 
 def count_for_people(n):
-    """Return a count as a reader takes it: itself under 100 (two significant digits), one
-    significant digit from 100 on (137 -> 100, 250 -> 300)."""
+    """Return `n` as a reader takes it: two significant digits under 100, one from 100 on."""
     return round_significant(int(n), 2 if n < 100 else 1)
 
 
@@ -440,11 +385,7 @@ class Effect:
 
 
 def additive_effect(values, groups, factor, confidence=CONFIDENCE):
-    """Return the effect of a two-level `factor` (True − False) in values ~ group + factor.
-
-    Ordinary least squares with one mean per group, so the factor is judged within groups
-    only; raise ValueError when no group has runs at both levels or no residual is left.
-    """
+    """Return the effect of a two-level `factor` (True − False) within groups, by least squares."""
     values, factor = np.asarray(values, float), np.asarray(factor, bool)
     names = sorted(set(groups))
     design = np.column_stack([[g == name for g in groups] for name in names] + [factor]).astype(float)

@@ -18,10 +18,7 @@ MORE_BOUND_DIGITS = 3  # decimals an interval's bound may gain to show on which 
 
 
 def text_table(fields, rows, text_fields=()):
-    """Return a table of `rows` under `fields`: `text_fields` left-aligned, numbers right.
-
-    A notebook shows it as HTML that keeps the alignment (HtmlTable); print() as text.
-    """
+    """Return a table of `rows` under `fields`: `text_fields` left-aligned, numbers right."""
     table = HtmlTable(list(fields))
     for field in fields:
         table.align[field] = "l" if field in text_fields else "r"

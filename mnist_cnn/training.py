@@ -46,24 +46,13 @@ __all__ = ["compile_model", "epoch_order", "make_dataset", "own_model", "train",
 
 
 def training_model(name, precision="fp32"):
-    """Build model `name` for our training path: the exact architecture, fastest layers.
-
-    Under TensorFlow, batch norm runs as one fused kernel (FusedBatchNormalization) instead of
-    a dozen generic ops: same arithmetic, faster steps (benchmarks/RESULTS.md).
-    `precision` is "fp32" or "bf16" (mixed precision, for `mnist-cnn bench` only).
-    """
+    """Build model `name` for training: the exact architecture, the fastest layers."""
     return build_model(name, fused_batchnorm=keras.backend.backend() == "tensorflow",
                        dtype=PRECISIONS[precision])
 
 
 def own_model(config, results_dir=RESULTS_DIR, check=True):
-    """Return (model, architecture record) of the user's model of `config` (one with a builder).
-
-    The model is what its function builds (custom.build_custom, checked for the protocol); the
-    record is custom.architecture_record's with the builder. With `check`, a model whose
-    architecture is not the one recorded under its name in `results_dir` is refused
-    (runs.ArchitectureError).
-    """
+    """Return (model, architecture record) of `config`'s user model, checked if `check`."""
     model = build_custom(config.builder)
     record = {**architecture_record(model), "builder": config.builder}
     if check:
@@ -72,27 +61,14 @@ def own_model(config, results_dir=RESULTS_DIR, check=True):
 
 
 def epoch_order(n, seed, epoch):
-    """Return the order in which epoch `epoch` (0-based) of a run with `seed` visits n images.
-
-    A pure function of (seed, epoch): a run resumed after any epoch sees the same orders as
-    the uninterrupted run, and every epoch gets a fresh shuffle, on every backend.
-    """
+    """Return the order of n images in epoch `epoch` (0-based) of a run with `seed`."""
+    # a function of (seed, epoch) alone: a resumed run sees the uninterrupted run's orders
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def make_dataset(x, y, batch_size=BATCH_SIZE, *, seed=None, epochs=1, initial_epoch=0):
-    """Return `fit`/`evaluate` keywords that read batches of (x, y).
-
-    With `seed` None the images come in their stored order, the same on every pass (for
-    evaluation). With a seed, the result covers training epochs `initial_epoch`..`epochs`-1
-    as one stream, each epoch in `epoch_order(len(x), seed, epoch)`, with `steps_per_epoch`
-    so that Keras keeps reading the one stream instead of restarting it every epoch.
-
-    Under TensorFlow, a tf.data pipeline built once from in-memory tensors, with tf.data's
-    autotuner off: on a 2-core machine its background tuning competes with the two compute
-    threads, and many short fits ran far slower while it was on. Other backends get a Python
-    generator of numpy batches (or the arrays themselves, unshuffled).
-    """
+    """Return `fit`/`evaluate` keywords that read (x, y) in batches, shuffled if `seed`."""
+    # steps_per_epoch: Keras reads the one stream on instead of restarting it every epoch
     steps = -(-len(x) // batch_size)
     orders = None
     if seed is not None:
@@ -118,6 +94,7 @@ def make_dataset(x, y, batch_size=BATCH_SIZE, *, seed=None, epochs=1, initial_ep
                    .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order)
                              .batch(batch_size)))
     options = tf.data.Options()
+    # on 2 cores the autotuner competes with the compute threads: short fits ran far slower
     options.autotune.enabled = False
     batches = (indices.map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
                .prefetch(1)  # the next batch is gathered while this one trains
@@ -128,27 +105,19 @@ def make_dataset(x, y, batch_size=BATCH_SIZE, *, seed=None, epochs=1, initial_ep
 
 
 def compile_model(model, lr=LEARNING_RATE, steps_per_execution=1):
-    """Compile `model` as the original does: the protocol's loss and optimizer, and accuracy.
-
-    Keras' jit_compile="auto" compiles the steps with XLA on accelerators and under JAX, and
-    leaves TensorFlow on the CPU uncompiled (XLA is about 2x slower there).
-    """
+    """Compile `model` as the original does: the protocol's loss and optimizer, and accuracy."""
     optimizer = keras.optimizers.get({"class_name": OPTIMIZER, "config": {"learning_rate": lr}})
+    # jit_compile="auto" leaves TensorFlow on the CPU uncompiled: XLA is about 2x slower there
     model.compile(loss=LOSS, optimizer=optimizer, metrics=["accuracy"],
                   jit_compile="auto", steps_per_execution=steps_per_execution)
     return model
 
 
 def steps_per_execution_for(device, steps_per_epoch, requested=None):
-    """Return how many training steps one compiled call should run on `device`.
-
-    `requested` (default: 1 on a CPU, ACCELERATOR_STEPS_PER_EXECUTION elsewhere), lowered to the
-    largest number that divides `steps_per_epoch`: Keras reads that many batches per call even
-    past an epoch's end, which would move batches into the wrong epoch and leave the last epoch
-    short of data (seen under JAX with 469 steps an epoch and 32 steps a call).
-    """
+    """Return how many training steps one compiled call should run on `device`."""
     if requested is None:
         requested = 1 if device.startswith("CPU") else ACCELERATOR_STEPS_PER_EXECUTION
+    # a divisor: Keras reads a call's batches past an epoch's end, shifting them between epochs
     return max(n for n in range(1, min(requested, steps_per_epoch) + 1)
                if steps_per_epoch % n == 0)
 
@@ -193,11 +162,7 @@ def _seed_states(model):
 
 
 def random_state(model):
-    """Return the state of `model`'s random streams (its dropout layers' seed generators).
-
-    Keras does not save these with the model; a checkpoint keeps them so that a resumed run
-    draws the same dropout masks as the uninterrupted one.
-    """
+    """Return the state of `model`'s dropout seed generators, which Keras does not save."""
     return [[int(n) for n in v.numpy()] for v in _seed_states(model)]
 
 
@@ -211,11 +176,7 @@ def restore_random_state(model, state):
 
 
 def _resume_point(config, results_dir, checkpoints, log, state=None):
-    """Return (model, epochs_done, history) from a usable checkpoint, or None.
-
-    `state` is the checkpoint's state where the caller has read it ({}: there is none); None:
-    read it here.
-    """
+    """Return (model, epochs_done, history) from a usable checkpoint, or None."""
     folder = checkpoint_dir(config, results_dir, checkpoints)
     try:
         if state is None:
@@ -269,12 +230,7 @@ def library_versions():
 
 
 def use_full_float32():
-    """Make this process's float32 matrix products and convolutions full float32, not TF32.
-
-    On NVIDIA GPUs since Ampere, TensorFlow, JAX and PyTorch's cuDNN convolutions default to
-    TF32 (a 10-bit mantissa); the protocol is fp32. Return the precision the run records.
-    No effect on CPUs, which compute float32 in full anyway.
-    """
+    """Make float32 matmuls and convolutions full float32, not TF32; return the precision."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -304,22 +260,7 @@ def as_config(model, **settings):
 
 def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=True, verbose=2,
           callbacks=(), steps_per_execution=None, runs_at_once=1, resume=None, log=print):
-    """Train the run of `config` (a RunConfig) and save it under `results_dir`.
-
-    `data` is `load_dataset(config.dataset)`'s output (loaded when None); `runs_at_once` is the
-    most runs that share this run's device (1: it has the device alone), which the run records.
-    Checkpoints go to `checkpoints` (default: <results_dir>/.checkpoints); an unfinished one of
-    the same configuration is resumed. `resume` is its state where a study's plan has read it
-    already (`runs.read_checkpoint`; {}: there is none, the run starts from the first epoch);
-    None: read it here. `verbose` is Keras' fit verbosity (1: progress bar, 2: a line per
-    epoch, 0: silent); `callbacks` are extra Keras callbacks; `steps_per_execution` defaults to
-    what suits the device, lowered to divide an epoch's steps (it changes speed, not results).
-    Return the saved Run. With `save=False`, return it unsaved (path None) and keep its last
-    checkpoint: the caller saves it (`runs.save_run`, which checks a user's model's architecture
-    against its name), then removes the checkpoint (`runs.remove_checkpoint`), so that the run is
-    never lost in between. A user's model whose function now builds another architecture than
-    the one recorded under its name is refused before training (runs.ArchitectureError).
-    """
+    """Train `config`, resuming its checkpoint; return its Run, saved unless `save` is False."""
     if not isinstance(config, RunConfig):
         raise TypeError(f"train takes a RunConfig, got {config!r}: train(RunConfig(name, ...))")
     (x_train, y_train), (x_test, y_test) = (data if data is not None
@@ -385,6 +326,7 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
     if architecture is not None:
         metrics["architecture"] = architecture
     run = Run(None, config, history, metrics, probs.astype(np.float16))
+    # with save=False the checkpoint stays until the caller has saved the run: it is never lost
     if save:
         save_run(run, results_dir)
         remove_checkpoint(config, results_dir, checkpoints)
@@ -393,14 +335,7 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
 
 def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, log=print,
                   **settings):
-    """Return the saved run of this configuration if there is one, else train it.
-
-    `model` is a RunConfig, or a model name with RunConfig fields in `settings` (the README's
-    short form); `settings` may also hold `train`'s verbose,
-    callbacks and steps_per_execution. With `retrain`, always train. "Recorded" is
-    `runs.recorded_run`: a saved run that cannot be read is an error (RunError says what to do),
-    not a reason to train for hours.
-    """
+    """Return the saved run of this configuration if there is one, else train it."""
     how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution",
                                         "runs_at_once")
            if k in settings}

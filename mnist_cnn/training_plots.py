@@ -52,11 +52,7 @@ ORIGINAL_LINE = dict(color="0.2", linestyle="--", linewidth=1.3)
 
 
 def _fit_from_epoch(ax, arrays, first=RANGE_FROM_EPOCH):
-    """Set a y range (before the log scale) over the values of `arrays` from epoch `first` on.
-
-    Only where a curve has more than MARKERS_BELOW epochs; an earlier epoch above the range
-    runs off the top of the plot.
-    """
+    """Set a y range (before the log scale) over the values of `arrays` from epoch `first` on."""
     late = [np.asarray(values, float)[first - 1:] for values in arrays
             if len(values) > MARKERS_BELOW]
     late = np.concatenate(late) if late else np.array([])
@@ -77,8 +73,7 @@ def _finite(values):
 
 
 def _default_title(runs, drawn):
-    """Return e.g. 'model_1: loss per epoch (mean of 3 seeds)': which runs the figure shows, and
-    any setting off the protocol."""
+    """Return the title that says which runs the figure shows, and any setting off the protocol."""
     if len(runs) == 1:
         return f"{runs[0].label}: {drawn} per epoch"
     config = runs[0].config
@@ -88,17 +83,7 @@ def _default_title(runs, drawn):
 
 @styled
 def curves(runs, reference=None, metric="loss", title=None, ax=None):
-    """Return a figure of train (blue, solid) and validation (orange, dashed) `metric` per epoch.
-
-    `metric`: "loss", or "accuracy", drawn as the error (100% − accuracy), where the 99.0–99.7%
-    that tell the models apart become 1.0–0.3% apart; both on a log y axis that fits the
-    epochs from RANGE_FROM_EPOCH on (an error axis also labels more ticks where the curves
-    end, and its legend says that validation is on the test set). `runs`: one Run, or several
-    runs of one configuration (different seeds): their mean is drawn, with the min–max over
-    seeds shaded. `reference`: the original.json dict, to draw the original's curves of the same
-    model too (lighter, thinner, dotted for train and dash-dotted for validation), or None.
-    `ax`: draw there instead of a new figure.
-    """
+    """Return a figure of train and validation loss or error per epoch, beside the original's."""
     if metric not in CURVE_KEYS:
         raise ValueError(f"metric must be one of {', '.join(CURVE_KEYS)}, got {metric!r}")
     keys, y_label = CURVE_KEYS[metric]
@@ -166,15 +151,7 @@ def error_curves(runs, reference=None, title=None, ax=None):
 
 @styled
 def all_models_curves(histories, reference, key="val_loss", title=None, columns=4):
-    """Return one small panel per model of one history key per epoch, ours against the original.
-
-    `histories`: {model: [history dicts of its seeds]} (a single dict counts as one seed);
-    `reference`: the original.json dict, whose run of each model is drawn dashed in dark grey
-    (None: ours only). Ours: the mean over seeds in the model's colour, the min–max band shaded.
-    The panels share both axes, a log y axis (for a loss, fitted to the epochs from
-    RANGE_FROM_EPOCH on; an accuracy drawn as its error), and a last cell holds the legend.
-    Each panel names its model and seeds.
-    """
+    """Return one small panel per model of one history key per epoch, ours against the original."""
     histories = {name: [value] if isinstance(value, dict) else list(value)
                  for name, value in histories.items()}
     histories = {name: [h for h in runs if h.get(key) and _finite(h[key])]

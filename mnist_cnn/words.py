@@ -1,9 +1,9 @@
 """Every sentence of the findings a reader sees, generated from a study's `Findings`.
 
-`findings_markdown` the findings in full (05_conclusion, `mnist-cnn findings`), `readme_fashion`
-the README's Fashion-MNIST section, `transfer_sentence` and `transfer_markdown` the claims
-across data sets, and the `*_sentence` functions the sentence that closes each section of
-06_analysis. The claims' own words are in `claim_words`. No number here is typed by hand.
+`findings_markdown` the findings in full (05_conclusion, `mnist-cnn findings`),
+`transfer_sentence` and `transfer_markdown` the claims across data sets (07, the README's
+answer), and the `*_sentence` functions the sentence that closes each section of 06_analysis.
+The claims' own words are in `claim_words`. No number here is typed by hand.
 """
 
 import numpy as np
@@ -11,32 +11,16 @@ import numpy as np
 from . import analysis, analysis_tables, claims, networks, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
 from .claim_words import decide_text, margin_text, seeds_text, step_text
-from .data import DEFAULT_DATASET, get_dataset
-from .findings import NoRunsError, analyse, transfer
+from .data import get_dataset
+from .findings import transfer
 from .models import CONV_LAYERS, MODEL_NAMES
 from .report import plural
-from .runs import EPOCHS, LOG_LOSS_MARGIN, RESULTS_DIR, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
+from .runs import EPOCHS, LOG_LOSS_MARGIN, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
 from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
 from .tables import names_text, pair_text, signed
 
-FASHION_MARKERS = ("<!-- fashion:start -->", "<!-- fashion:end -->")
-FASHION_NOTEBOOK = "notebooks/07_fashion_mnist.ipynb"  # where the Fashion-MNIST study is shown
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
-
-
-def readme_fashion(results_dir=RESULTS_DIR, dataset="fashion-mnist"):
-    """Return the README's answer on `dataset`: the transfer sentence and the notebook's link."""
-    title = get_dataset(dataset).title
-    try:
-        studies = {DEFAULT_DATASET: analyse(results_dir), dataset: analyse(results_dir,
-                                                                           dataset=dataset)}
-    except NoRunsError:
-        return (f"No {title} run is recorded yet: `make reproduce DATASET={dataset}` trains "
-                "them.")
-    return (f"**On harder images ({title}).** {transfer_sentence(studies)} "
-            f"[07_fashion_mnist]({FASHION_NOTEBOOK}) shows the runs, the curves and the claims "
-            "on both data sets side by side.")
 
 
 def transfer_markdown(studies):
@@ -50,11 +34,7 @@ def transfer_markdown(studies):
 
 
 def transfer_sentence(studies):
-    """Say how the models spread on each data set and which claims keep their verdict.
-
-    The verdicts are compared only once every model has two or more seeds on every data set:
-    before that, a claim is undecided for want of runs, not for what the runs say.
-    """
+    """Say how the models spread on each data set and which claims keep their verdict."""
     parts = []
     for dataset, study in studies.items():
         estimates = analysis.model_estimates(study.scores, ACCURACY)
@@ -118,8 +98,7 @@ def margins_sentence(study):
 
 
 def tied_groups(equal_pairs):
-    """Return the models tied pair by pair, each group in MODEL_NAMES order: a group in which
-    every pair is tied as one tuple, and the tied pairs of any other group one by one."""
+    """Return the tied models in MODEL_NAMES order: a wholly tied group whole, others by pairs."""
     groups = []
     for a, b in equal_pairs:
         joined = [g for g in groups if a in g or b in g]
@@ -137,8 +116,7 @@ def tied_groups(equal_pairs):
 
 
 def clearly_behind(pairs):
-    """Return {model: the models clearly better than it}, both in MODEL_NAMES order, of the
-    better or worse Comparisons among `pairs`."""
+    """Return {model: the models clearly better than it}, both in MODEL_NAMES order."""
     behind = {}
     for c in pairs:
         if c.relation in (BETTER, WORSE):
@@ -316,8 +294,7 @@ def claims_summary(study):
 
 
 def conclusion_sentence(study):
-    """Return the sentence 05_conclusion closes on: could a run of ours give the original's
-    results, and how its claims fare."""
+    """Return the sentence 05_conclusion closes on: fidelity and how the claims fare."""
     parts = []
     for measure in MEASURES:
         entries = [f for f in study.fidelity(measure) if f.inside is not None]
@@ -328,8 +305,7 @@ def conclusion_sentence(study):
 
 
 def analysis_closing_sentence(study):
-    """Return the sentence 06_analysis closes on: how the pairs of architectures and the
-    original's claims stand."""
+    """Return the sentence 06_analysis closes on: how the pairs and the claims stand."""
     counts = []
     for measure in MEASURES:
         pairs = study.pairs(measure)
@@ -344,7 +320,7 @@ def analysis_closing_sentence(study):
 
 
 def sources_sentence(study):
-    """Say what each kind of claim rests on in the original: 'depth and model_7: …; overfitting: …'."""
+    """Say what each kind of claim rests on in the original: 'depth and model_7: …; …'."""
     kinds = {}
     for claim in study.claims:
         # The kind is the id's stem ("overfitting-model_3"); a source's parenthesis is per claim.
@@ -370,8 +346,7 @@ def fidelity_sentence(study):
 
 
 def backend_sentence(study, measure=ACCURACY):
-    """Say how far runs under Keras on JAX (GPU) differ from TensorFlow (CPU) runs, judged
-    against the margin as a pair of models is."""
+    """Say how far JAX (GPU) runs differ from TensorFlow (CPU) runs, judged against the margin."""
     effect = relations.backend_comparison(study.scores, measure, study.margins[measure.name],
                                          study.per_image)
     if effect is None:

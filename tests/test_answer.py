@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_cnn import answer
+from mnist_cnn import answer, words
 from mnist_cnn.answer import ANSWER_MARKERS, MAX_BULLETS, models_text, readme_answer
 from mnist_cnn.findings import analyse
-from mnist_cnn.words import FASHION_MARKERS
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
 from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.runs import save_run
@@ -135,7 +134,7 @@ def test_the_fidelity_bullet_counts_the_originals_numbers_inside_our_ranges(same
         answer.fidelity_bullet(same))
 
 
-def test_the_fashion_bullet_sets_the_spread_beside_mnists(graded, tmp_path):
+def test_the_fashion_bullet_sets_the_spreads_side_by_side_and_links_07(graded, tmp_path):
     from mnist_cnn.data import DataError
     from mnist_cnn.scores import test_labels
 
@@ -147,10 +146,13 @@ def test_the_fashion_bullet_sets_the_spread_beside_mnists(graded, tmp_path):
         save_run(make_run(name, 0, accuracy, 0.3, labels, dataset="fashion-mnist"), tmp_path)
     fashion = analyse(tmp_path, dataset="fashion-mnist")
     text = answer.fashion_bullet(graded, fashion)
-    assert text.startswith("On Fashion-MNIST's harder images (2 runs so far) the models spread "
-                           "further apart: mean test accuracy from 90.00% (model_1) to 92.00% "
-                           "(model_3), 2.00 pp against")
-    assert text.endswith("the original's claims there wait for two seeds of 7 of the 7 models.")
+    studies = {graded.dataset: graded, fashion.dataset: fashion}
+    assert text == ("The same question on harder images (Fashion-MNIST). "
+                    f"{words.transfer_sentence(studies)} "
+                    "[07_fashion_mnist](notebooks/07_fashion_mnist.ipynb) sets the two data sets "
+                    "side by side.")
+    assert ("on Fashion-MNIST (2 runs) mean test accuracy runs from 90.00% (model_1) to 92.00% "
+            "(model_3), a spread of 2.00 pp" in text)
     bullets = answer.answer_bullets(graded, fashion)
     assert len(bullets) == 5 and bullets[-1] == text
 
@@ -167,7 +169,7 @@ def test_without_runs_the_answer_says_so_and_no_figure_is_written(tmp_path):
 
 def test_table_update_readme_writes_the_answer_and_its_figure_beside_the_readme(tmp_path):
     results = make_study(tmp_path / "results", ACCURACIES)
-    sections = (ANSWER_MARKERS, README_MARKERS, COST_MARKERS, FASHION_MARKERS)
+    sections = (ANSWER_MARKERS, README_MARKERS, COST_MARKERS)
     readme = tmp_path / "docs" / "README.md"
     readme.parent.mkdir()
     readme.write_text("# Title\n\n" + "\n\n".join(f"{a}\n{b}" for a, b in sections) + "\n")

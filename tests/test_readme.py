@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 from mnist_cnn.answer import ANSWER_MARKERS
-from mnist_cnn.words import FASHION_MARKERS, readme_fashion
 from mnist_cnn.readme import COST_MARKERS, README_MARKERS
 from mnist_cnn.report import cost_markdown, protocol_runs, summary_markdown
 
@@ -49,20 +48,11 @@ def test_every_link_in_the_readme_and_docs_resolves():
             assert (document.parent / target).exists(), f"{document.name}: {target}"
 
 
-def test_fashion_mnist_answer_matches_recorded_runs():
-    text = generated(FASHION_MARKERS)
-    assert text == readme_fashion(ROOT / "results").strip(), (
-        "README's Fashion-MNIST answer is stale: run `mnist-cnn table --update-readme`")
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert text.index("## The findings in full") < text.index(FASHION_MARKERS[0]) < text.index(
-        "## Two commands")
-
-
 def test_the_answer_opens_the_readme_and_the_findings_in_full_are_one_link_away():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.index("## The answer") < text.index(ANSWER_MARKERS[0]) < text.index("## Results")
     assert len(text[:text.index(ANSWER_MARKERS[0])].splitlines()) <= FIRST_SCREEN_LINES
-    section = text.split("## The findings in full")[1].split(FASHION_MARKERS[0])[0]
+    section = text.split("## The findings in full")[1].split("## Two commands")[0]
     # Written once, in 05_conclusion (nbval keeps it current): the README links to it.
     assert "](notebooks/05_conclusion.ipynb)" in section and len(section.splitlines()) <= 8
 

@@ -142,11 +142,6 @@ def test_transfer_sentence_waits_for_two_seeds_of_every_model(both, fashion_labe
     assert "same verdict" not in sentence
 
 
-def test_readme_answer_without_fashion_runs_says_how_to_train_them(results):
-    assert words.readme_fashion(results) == (
-        "No Fashion-MNIST run is recorded yet: `make reproduce DATASET=fashion-mnist` trains them.")
-
-
 def test_the_closing_sentences_count_from_the_study(results):
     study = findings.analyse(results)
     entries = [f for f in study.fidelity(ACCURACY) if f.inside is not None]
