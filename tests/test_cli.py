@@ -404,23 +404,6 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path):
 
 
 @pytest.mark.training
-def test_jobs_train_runs_in_concurrent_workers(tmp_path):
-    results = tmp_path / "results"
-    done = mnist_cnn("train", "model_1", "--epochs", 1, "--subset", 300, "--validation", "none",
-                     "--seed", 0, 1, "--jobs", 2, "--results-dir", results)
-    assert done.returncode == 0, done.stdout + done.stderr
-    variant = "epochs1_subset300_validationnone"
-    for seed in (0, 1):
-        assert (results / "model_1" / variant / f"seed_{seed}" / "metrics.json").exists()
-        # One line per finished run: its results, the worker process that trained it, minutes.
-        assert re.search(rf"^== model_1 seed {seed}, {variant}: test accuracy .* "
-                         r"\(worker \d+, \d+\.\d min: \d+ s to \d+ s\)$", done.stdout, re.M), \
-            done.stdout
-    assert "== study: 2 of 2 runs recorded" in done.stdout  # the study's state after the last
-    assert len(list((results / ".logs").glob("*.log"))) == 2
-
-
-@pytest.mark.training
 def test_plot_writes_small_figures(recorded, tmp_path):
     results, _ = recorded
     done = mnist_cnn("plot", "--results-dir", results, "--figures-dir", tmp_path)
@@ -639,7 +622,7 @@ def test_the_example_trains_under_its_name_and_a_name_keeps_its_architecture(tmp
 
 
 @pytest.mark.training
-def test_an_own_model_trains_in_worker_processes(own_code, tmp_path):
+def test_jobs_train_an_own_model_in_concurrent_workers(own_code, tmp_path):
     # A path relative to the working folder, made absolute for the workers.
     code = tmp_path / "code"
     code.mkdir()
@@ -652,8 +635,12 @@ def test_an_own_model_trains_in_worker_processes(own_code, tmp_path):
         run = load_run(code / "results" / "mnist" / "tiny" / "epochs1_subset128" / f"seed_{seed}")
         assert run.config.builder == f"{code}/own_models.py:build"
         assert run.metrics["architecture"]["conv_layers"] == 1
-        assert re.search(rf"^== tiny seed {seed}, epochs1_subset128: .*\(worker \d+", done.stdout,
-                         re.M), done.stdout
+        # One line per finished run: its results, the worker process that trained it, minutes.
+        assert re.search(rf"^== tiny seed {seed}, epochs1_subset128: test accuracy .* "
+                         r"\(worker \d+, \d+\.\d min: \d+ s to \d+ s\)$", done.stdout, re.M), \
+            done.stdout
+    assert "== study: 2 of 2 runs recorded" in done.stdout  # the study's state after the last
+    assert len(list((code / "results" / ".logs").glob("*.log"))) == 2
 
 
 def test_reproduce_trains_an_own_model_and_times_it_by_its_flops(timed_results, reproduce,
