@@ -72,6 +72,10 @@ class Measure:
     def text(self, value):
         return f"{value:.{self.digits}f}{self.unit}"
 
+    def spread_text(self, mean, sd):
+        """Return a mean with the SD of its runs: '99.21 ± 0.04%', '0.0231 ± 0.0012'."""
+        return f"{mean:.{self.digits}f} ± {sd:.{self.digits}f}{self.unit}"
+
     @property
     def difference_suffix(self):
         """Return what follows a difference: ' pp', or nothing for a unitless measure."""
@@ -93,6 +97,7 @@ ACCURACY = Measure("accuracy", "test accuracy", True, 2, "%", "pp", (0.0, 100.0)
 LOG_LOSS = Measure("log_loss", "test log loss", False, 4, "", "", (0.0, math.inf),
                    log_scale=True)
 MEASURES = (ACCURACY, LOG_LOSS)
+MEASURE_NAMED = {measure.name: measure for measure in MEASURES}  # as verdicts and pairs name them
 
 
 def values(scores, measure):

@@ -9,15 +9,14 @@ that shows them (answer_figure.py) and its caption; `readme_answer` is what
 """
 
 from . import analysis, claims
-from .analysis import ACCURACY, MEASURES
+from .analysis import ACCURACY, MEASURE_NAMED, MEASURES
 from .data import get_dataset
-from .claim_words import margin_text
+from .claim_words import images_text, margin_text
 from .findings import NoRunsError, analyse
 from .models import MODEL_NAMES
-from .report import plural
-from .runs import RESULTS_DIR, TEST_SIZE
+from .runs import RESULTS_DIR
 from .stats import BETTER, EQUAL, UNDECIDED, WORSE
-from .tables import names_text
+from .tables import names_text, plural
 from .words import clearly_behind, tied_groups, transfer_sentence
 
 ANSWER_MARKERS = ("<!-- answer:start -->", "<!-- answer:end -->")
@@ -72,17 +71,13 @@ def fidelity_bullet(study):
             f"{total} numbers ({kinds}): they lie inside {where}")
     if outside:
         text += "; outside it: " + ", ".join(
-            f"{f.model}'s {label} ({_measure_named(f.measure).text(f.original)} against our "
-            f"mean {_measure_named(f.measure).text(f.mean)})" for label, f in outside)
+            f"{f.model}'s {label} ({MEASURE_NAMED[f.measure].text(f.original)} against our "
+            f"mean {MEASURE_NAMED[f.measure].text(f.mean)})" for label, f in outside)
     unjudged = total - len(judged)
     if unjudged:
         text += (f"; {unjudged} {_verb(range(unjudged), 'has', 'have')} no range yet (a model "
                  "needs two seeds)")
     return text + "."
-
-
-def _measure_named(name):
-    return next(m for m in MEASURES if m.name == name)
 
 
 # --- (b) depth ---------------------------------------------------------------------------
@@ -97,8 +92,7 @@ def margin_words(study, measure=ACCURACY):
     margin = study.margins[measure.name]
     text = margin_text(measure.name, margin)
     if measure is ACCURACY:
-        images = round(margin / 100 * TEST_SIZE)
-        text += f" (percentage points: {images:,} of the {TEST_SIZE:,} test images)"
+        text += f" (percentage points: {images_text(margin)})"
     return text
 
 
@@ -163,14 +157,11 @@ def models_bullet(study, measure=ACCURACY):
 
 # --- (d) the original's claims -----------------------------------------------------------
 
-VERDICT_ORDER = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.UNDECIDED)
-
-
 def _depth_claims(verdicts):
     """Return [(verdict, text)] of depth claims, merged where verdicts and gainless steps agree."""
     texts = {}
     for v in verdicts:
-        measure = _measure_named(v.measure)
+        measure = MEASURE_NAMED[v.measure]
         direction = "higher" if measure.higher_is_better else "lower"
         short = f"a {direction} {measure.label}"
         if v.verdict == claims.PARTLY:
@@ -185,7 +176,7 @@ def _depth_claims(verdicts):
 
 
 def _best_claim(v):
-    measure = _measure_named(v.measure)
+    measure = MEASURE_NAMED[v.measure]
     text = f"{v.model} has the best {measure.label}"
     if v.leaders and v.verdict in (claims.UNDECIDED, claims.PARTLY):
         text += f" (it is practically tied with {names_text(v.leaders)})"
@@ -195,7 +186,7 @@ def _best_claim(v):
 def _overfitting_claims(verdicts):
     """Return [(verdict, text)]: per verdict, the models that overfit and those that do not."""
     worded = []
-    for verdict in VERDICT_ORDER:
+    for verdict in claims.VERDICTS:
         overfit = [v.model for v in verdicts if v.verdict == verdict and v.original.rises]
         steady = [v.model for v in verdicts if v.verdict == verdict and not v.original.rises]
         if overfit:
@@ -214,7 +205,7 @@ def claims_bullet(study):
               + [_best_claim(v) for v in verdicts if isinstance(v, claims.BestVerdict)]
               + _overfitting_claims([v for v in verdicts
                                      if isinstance(v, claims.OverfittingVerdict)]))
-    groups = [(verdict, [text for v, text in worded if v == verdict]) for verdict in VERDICT_ORDER]
+    groups = [(verdict, [text for v, text in worded if v == verdict]) for verdict in claims.VERDICTS]
     return "The original's claims, judged over our seeds. " + " ".join(
         f"{verdict.capitalize()}: {'; '.join(texts)}." for verdict, texts in groups if texts)
 

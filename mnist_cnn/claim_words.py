@@ -5,8 +5,8 @@ its evidence, and the words for margins, seeds and depth steps that the findings
 from dataclasses import dataclass
 
 from . import analysis, analysis_tables, claims
-from .analysis import MEASURES, OVERFITTING_SLOPE, SHALLOWEST
-from .runs import EPOCHS
+from .analysis import MEASURE_NAMED, OVERFITTING_SLOPE, SHALLOWEST
+from .runs import EPOCHS, TEST_SIZE
 from .stats import BETTER, EQUAL, SEEDS_MOST, UNDECIDED, WORSE
 from .tables import names_text, signed, signed_interval
 
@@ -16,7 +16,6 @@ FROM_TABLE = ("inferred from the original's summary table (its text ranks nothin
               "one run per model")
 FROM_CURVES = ("the original's conclusion says it checks each model's train and validation "
                "curves for overfitting but names no model; inferred from its curves")
-MEASURE_NAMED = {measure.name: measure for measure in MEASURES}
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,11 @@ def margin_text(measure_name, margin):
     if measure_name == OVERFITTING_SLOPE:
         return f"±{margin:g}% per epoch"
     return f"±{margin:g}{MEASURE_NAMED[measure_name].difference_suffix}"
+
+
+def images_text(accuracy_margin):
+    """Return an accuracy margin in test images: '10 of the 10,000 test images'."""
+    return f"{round(accuracy_margin / 100 * TEST_SIZE):,} of the {TEST_SIZE:,} test images"
 
 
 def _ordinal(n):

@@ -3,8 +3,9 @@
 
 Each claim is supported, partly supported, not supported or undecided, with the seeds per model
 that would decide it: "more conv layers, better accuracy / log loss" step by step between
-depths, "model_7 is the best" against every other model, and each model's overfitting as its
-original curve says, against ours over seeds (the second half's validation-loss slope).
+depths, "the original's best model is the best" against every other model, and each model's
+overfitting as its original curve says, against ours over seeds (the second half's
+validation-loss slope).
 """
 
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ OVERFIT_FROM_EPOCH = EPOCHS // 2 + 1
 
 SUPPORTED, PARTLY, NOT_SUPPORTED, UNDECIDED = (
     "supported", "partly supported", "not supported", "undecided")
+VERDICTS = (SUPPORTED, PARTLY, NOT_SUPPORTED, UNDECIDED)  # the order every summary lists them in
 
 
 # --- overfitting over seeds ----------------------------------------------------------------
@@ -158,7 +160,13 @@ class BestVerdict:
         return tuple(c.b for c in self.against if c.relation == stats.EQUAL)
 
 
-def _best_verdict(scores, measure, margin, per_image_values=None, claimed="model_7"):
+def original_best(reference, measure=ACCURACY):
+    """Return the model whose result is the original's best: the one its "best" claim names."""
+    return min(MODEL_NAMES, key=lambda name: (-1 if measure.higher_is_better else 1)
+               * measure.original(reference, name))
+
+
+def _best_verdict(scores, measure, margin, claimed, per_image_values=None):
     """Return the BestVerdict of "`claimed` is the best", from its comparison with every other."""
     if claimed not in scores or len(scores) < 2:
         return BestVerdict(claimed, measure.name, UNDECIDED, (), None, len(scores), (), (), {},
@@ -235,7 +243,8 @@ def judge_claims(scores, histories, reference, per_image_values=None, dataset=DE
     """Return the original's claims (depth, best model, overfitting) judged over seeds."""
     margin = {name: value * scale for name, value in margins(dataset).items()}
     claims = [_depth_verdict(scores, m, margin[m.name], per_image_values) for m in MEASURES]
-    claims.append(_best_verdict(scores, ACCURACY, margin[ACCURACY.name], per_image_values))
+    claims.append(_best_verdict(scores, ACCURACY, margin[ACCURACY.name],
+                                original_best(reference), per_image_values))
     claims += [_overfitting_verdict(name, histories.get(name, []),
                                     reference["models"][name]["history"],
                                     margin[OVERFITTING_SLOPE])

@@ -16,12 +16,11 @@ from .data import DEFAULT_DATASET, get_dataset
 from .claim_words import decide_text, margin_text
 from .findings import Findings, margins_entry, mean_entry, pair_entry
 from .findings_tables import means_table, relations_table
-from .models import MODEL_NAMES
-from .report import markdown_table, plural
+from .report import markdown_table
 from .runs import RESULTS_DIR, model_dir, representative_runs, run_folders
 from .scores import score_runs, test_labels
 from .stats import BETTER, EQUAL, UNDECIDED, WORSE
-from .tables import names_text
+from .tables import names_text, plural
 from .words import margins_sentence
 
 TRAIN_YOURS = "mnist-cnn reproduce --model PATH:FUNCTION --name NAME"
@@ -35,7 +34,7 @@ def recorded_models(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
     """Return the models with protocol runs of `dataset` under `results_dir`, the seven first."""
     names = {folder.parent.name for folder in run_folders(results_dir, dataset)
              if model_dir(folder.parent.name, results_dir, dataset) == folder.parent}
-    return [name for name in MODEL_NAMES if name in names] + sorted(names - set(MODEL_NAMES))
+    return analysis.model_order(sorted(names))
 
 
 def _check_names(names, recorded, results_dir, dataset):

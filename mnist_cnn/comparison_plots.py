@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
+from .analysis import ACCURACY, LOG_LOSS, load_costs
 from .plot_style import DPI, FIGSIZE, log_axis, model_style, plain_number, styled
 from .runs import EPOCHS, HEADLINE_SEED
 
@@ -241,8 +242,8 @@ def _model_legend(fig, models, original, note=None, title=None):
                       title=title, columnspacing=1.2, handletextpad=0.3)
 
 
-# (result key, axis label, factor to the unit shown) of the results against cost.
-RESULT_AXES = (("test_accuracy", "test accuracy (%)", 100), ("test_loss", "test log loss", 1))
+# (measure, axis label) of the results against cost; a row holds each in the measure's unit.
+RESULT_AXES = ((ACCURACY, "test accuracy (%)"), (LOG_LOSS, "test log loss"))
 # (cost key, axis label) of the costs that do not depend on the machine.
 COST_AXES = (("params", "parameters"), ("train_flops_per_image", "training FLOPs per image"))
 
@@ -250,21 +251,20 @@ COST_AXES = (("params", "parameters"), ("train_flops_per_image", "training FLOPs
 @styled
 def metric_vs_cost(rows, cost_key, cost_label, title=None):
     """Return test accuracy (left) and test log loss (right) against a cost, one point per model."""
-    rows = [row for row in rows if row.get("test_accuracy") is not None]
+    rows = [row for row in rows if row.get(ACCURACY.name) is not None]
     if not rows:
         raise ValueError("metric_vs_cost needs at least one model with results")
     fig, axes = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] + 0.5), dpi=DPI,
                              layout="constrained")
-    for (key, label, scale), ax in zip(RESULT_AXES, axes):
+    for (measure, label), ax in zip(RESULT_AXES, axes):
         note = _result_points(ax, [
-            dict(x=row[cost_key], y=scale * row[key], model=row["model"],
-                 original=None if row.get(f"original_{key}") is None
-                 else scale * row[f"original_{key}"]) for row in rows], cost_label)
+            dict(x=row[cost_key], y=row[measure.name], model=row["model"],
+                 original=row.get(f"original_{measure.name}")) for row in rows], cost_label)
         log_axis(ax, "x", ticker.EngFormatter(sep=""), label=cost_label, power_of_ten=True)
         ax.set_ylabel(label)
     _model_legend(fig, [row["model"] for row in rows],
-                  any(row.get(f"original_{key}") is not None
-                      for row in rows for key, _, _ in RESULT_AXES), title=note)
+                  any(row.get(f"original_{measure.name}") is not None
+                      for row in rows for measure, _ in RESULT_AXES), title=note)
     fig.suptitle(title if title is not None else f"test results against {cost_label}")
     return fig
 
@@ -272,22 +272,19 @@ def metric_vs_cost(rows, cost_key, cost_label, title=None):
 @styled
 def tradeoff_plot(rows, costs=None):
     """Return a 2x2 figure: test accuracy and log loss against parameters and training FLOPs."""
-    if costs is None:
-        from .analysis import load_costs  # reads a JSON file; analysis never imports Keras
-
-        costs = load_costs()
+    costs = load_costs() if costs is None else costs
     rows = [row for row in rows if row["n_runs"]]
     if not rows:
         raise ValueError("tradeoff_plot needs at least one model with runs")
     fig, axes = plt.subplots(2, 2, sharex="col", sharey="row", dpi=DPI, layout="constrained",
                              figsize=(FIGSIZE[0], FIGSIZE[1] * 1.5))
     notes = {}  # each column's, the same in both rows
-    for (y_key, y_label, y_scale), ax_row in zip(RESULT_AXES, axes):
+    for (measure, y_label), ax_row in zip(RESULT_AXES, axes):
         for (x_key, x_label), ax in zip(COST_AXES, ax_row):
             notes[x_key] = _result_points(ax, [
-                dict(x=costs[row["model"]][x_key], y=y_scale * row[f"{y_key}_mean"],
-                     yerr=y_scale * row[f"{y_key}_std"], model=row["model"],
-                     original=y_scale * row[f"original_{y_key}"] if row["epochs"] == EPOCHS
+                dict(x=costs[row["model"]][x_key], y=row[f"{measure.name}_mean"],
+                     yerr=row[f"{measure.name}_sd"], model=row["model"],
+                     original=row[f"original_{measure.name}"] if row["epochs"] == EPOCHS
                      else None) for row in rows], x_label)
         ax_row[0].set_ylabel(y_label)
     for (_, x_label), ax in zip(COST_AXES, axes[-1]):

@@ -5,6 +5,8 @@ The plan and its time estimate before training (`plan_lines`), each finished run
 executors.py hand back.
 """
 
+from .tables import plural
+
 
 def _duration(seconds):
     """Return `seconds` as people read a duration: '40 s', '12 min' or '2.5 h'."""
@@ -22,8 +24,6 @@ def _name(config):
 
 def plan_lines(plan, estimate=None):
     """Return the lines that say what `plan` trains and how long it takes (`estimate`)."""
-    from .report import plural  # it imports the analysis: only where a plan is worded
-
     todo, total = plan.to_train, len(plan.runs)
     counts = f"{len(plan.recorded)} of {plural(total, 'run')} recorded"
     if not todo:

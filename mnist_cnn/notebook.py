@@ -20,8 +20,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage  # matplotlib's own dependency
 
-from .report import plural
 from .runs import EPOCHS, RESULTS_DIR, RunConfig, representative_runs
+from .tables import plural
 
 NOTEBOOK_TIMEOUT_S = None  # a cell may train for hours when runs are missing
 PROJECT_MARKERS = ("pyproject.toml", "notebooks")  # what the project's top folder holds

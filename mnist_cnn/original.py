@@ -1,15 +1,15 @@
-"""The original notebook's results: its parsed logs and summary table, checked, and its values.
+"""The original notebook's results: its parsed logs and summary table, loaded and checked.
 
 Package data (mnist_cnn/reference/original.json, rebuilt by scripts/parse_seed.py); plain Python,
-so every layer above reads the original's numbers from here.
+so every layer above reads the original's numbers from here (in a measure's unit:
+`analysis.Measure.original`).
 """
 
 import json
 from pathlib import Path
 
 from .models import MODEL_NAMES
-from .runs import TEST_SIZE, RunError
-from .scores import images_right
+from .runs import RunError
 
 # The original notebook's parsed logs and summary table, package data (scripts/parse_seed.py).
 ORIGINAL_REFERENCE = Path(__file__).resolve().parent / "reference" / "original.json"
@@ -37,10 +37,3 @@ def load_original(path=ORIGINAL_REFERENCE):
                        f"restore it "
                        f"from git or rebuild it: python scripts/parse_seed.py") from None
     return reference
-
-
-def original_value(reference, model, metric):
-    """Return the original's `metric` of `model`, accuracy rounded to whole test images."""
-    value = reference["models"][model][metric]
-    # In whole images right (the log's 0.99199998 is 9,920: 0.992), to compare with ours as a count.
-    return images_right(value) / TEST_SIZE if metric == "test_accuracy" else value

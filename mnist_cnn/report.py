@@ -2,11 +2,11 @@
 
 Works from saved runs (results/) and the original's parsed logs (mnist_cnn/reference/original.json,
 shipped with the package) only, so it never imports Keras. Every number shown comes from one of the
-two: our runs are scored from their saved test probabilities (`mnist_cnn.scores`: images right and
-the clipped log loss) and aggregated per model (mean, sample std, min and max over seeds); the
-original's values are the ones its logs record (`original.original_value`), never the rounded or
-truncated ones its summary table prints, so that every Δ is the difference of the two numbers
-beside it.
+two: our runs are scored from their saved test probabilities (`mnist_cnn.scores`) and aggregated
+per model as every other table is (`stats.mean_estimate`: the mean and the sample SD over seeds),
+in each measure's unit (`analysis.MEASURES`); the original's values are the ones its logs record
+(`Measure.original`), never the rounded or truncated ones its summary table prints, so that every
+Δ is the difference of the two numbers beside it.
 """
 
 import statistics
@@ -15,12 +15,13 @@ from datetime import datetime
 import numpy as np
 from prettytable import TableStyle
 
-from . import analysis
+from . import analysis, stats
+from .analysis import ACCURACY, LOG_LOSS, MEASURES
 from .models import CONV_LAYERS, MODEL_NAMES
-from .original import load_original, original_value
+from .original import load_original
 from .runs import RESULTS_DIR, find_runs, representatives
 from .scores import score_run, score_runs
-from .tables import HtmlTable, signed, text_table
+from .tables import HtmlTable, plural, signed, text_table
 
 NO_VALUE = "—"      # a cell of a model without runs, or a range of a single run
 NO_RUN = "no run"   # the Seeds cell of a model without runs
@@ -33,25 +34,6 @@ TEXT_FIELDS = {"Model", "Conv layers"}  # left-aligned; numbers right
 # The cost table: what a model costs wherever it runs, then its seconds per epoch per device.
 COST_FIELDS = ("Model", "Params", "Training FLOPs per image")
 ORIGINAL_DEVICE = "unknown hardware (Keras 2, TF 2.x)"  # the original names none
-
-
-def plural(n, word):
-    """Return e.g. '1 run' or '3 runs'."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def run_values(run, labels=None):
-    """Return {"test_accuracy": ..., "test_loss": ...} of `run`, scored from its probabilities."""
-    score = score_run(run, labels)
-    return {"test_accuracy": score.accuracy, "test_loss": score.log_loss}
-
-
-def _stats(values):
-    """Return mean, sample std (0 for one value), min and max of `values`; Nones for none."""
-    if not values:
-        return None, None, None, None
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.fmean(values), std, min(values), max(values)
 
 
 def _distinct(values):
@@ -96,18 +78,16 @@ def _seconds_by_device(runs):
 
 def _model_row(name, runs, reference, labels=None):
     """Return the summary of one model's runs against the original's result."""
-    original_printed = {row["model"]: row for row in reference["summary_table"]}[name]
-    row = {"model": name, "conv_layers": CONV_LAYERS[name],
-           "original_conv_layers": original_printed["conv_layers"],
-           "n_runs": len(runs), "seeds": sorted(run.config.seed for run in runs),
-           "original_test_accuracy": original_value(reference, name, "test_accuracy"),
-           "original_test_loss": original_value(reference, name, "test_loss")}
-    scored = [run_values(run, labels) for run in runs]
-    for metric in ("test_accuracy", "test_loss"):
-        mean, std, low, high = _stats([values[metric] for values in scored])
-        row.update({f"{metric}_mean": mean, f"{metric}_std": std,
-                    f"{metric}_min": low, f"{metric}_max": high,
-                    f"delta_{metric}": None if mean is None else mean - row[f"original_{metric}"]})
+    row = {"model": name, "conv_layers": CONV_LAYERS[name], "n_runs": len(runs),
+           "seeds": sorted(run.config.seed for run in runs)}
+    scores = [score_run(run, labels) for run in runs]
+    for measure in MEASURES:
+        original = measure.original(reference, name)
+        estimate = stats.mean_estimate([measure.of(s) for s in scores]) if scores else None
+        row.update({f"{measure.name}_mean": estimate and estimate.mean,
+                    f"{measure.name}_sd": estimate and (estimate.sd or 0.0),  # 0 for one run
+                    f"original_{measure.name}": original,
+                    f"delta_{measure.name}": estimate and estimate.mean - original})
     if not runs:
         return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch",
                                     "seconds_per_epoch_by_device", "device", "backend"))
@@ -148,43 +128,28 @@ def _resolve_rows(runs, results_dir, reference):
     return summary_rows(protocol_runs(results_dir) if runs is None else runs, reference)
 
 
-def _accuracy(mean, std=None):
-    """Format an accuracy as '99.19%', or '99.21 ± 0.04%' when `std` is given."""
-    return f"{100 * mean:.2f}%" if std is None else f"{100 * mean:.2f} ± {100 * std:.2f}%"
-
-
-def _log_loss(mean, std=None):
-    """Format a log loss as '0.0323', or '0.0231 ± 0.0012' when `std` is given."""
-    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
-
-
-def _spread(row, metric, formatter):
-    """Format our mean of `metric`, with its std when there are several runs."""
+def _spread(row, measure):
+    """Format our mean of `measure`, with its SD when there are several runs."""
     if not row["n_runs"]:
         return NO_VALUE
-    several = row["n_runs"] > 1
-    return formatter(row[f"{metric}_mean"], row[f"{metric}_std"] if several else None)
+    mean = row[f"{measure.name}_mean"]
+    return (measure.spread_text(mean, row[f"{measure.name}_sd"]) if row["n_runs"] > 1
+            else measure.text(mean))
 
 
-def _delta(row, metric):
+def _delta(row, measure):
     """Return ours minus the original's as the difference of the two numbers shown (rounded)."""
-    if metric == "test_accuracy":
-        shown = (round(100 * row[f"{metric}_mean"], 2) - round(100 * row[f"original_{metric}"], 2))
-        return f"{signed(shown, 2)} pp"
-    return signed(round(row[f'{metric}_mean'], 4) - round(row[f'original_{metric}'], 4), 4)
+    return measure.difference_text(round(row[f"{measure.name}_mean"], measure.digits)
+                                   - round(row[f"original_{measure.name}"], measure.digits))
 
 
 def _summary_cells(row):
     """Return the SUMMARY_FIELDS cells of one summary row."""
-    ran = row["n_runs"] > 0
-    return [
-        row["model"], str(row["conv_layers"]),
-        _spread(row, "test_accuracy", _accuracy), _accuracy(row["original_test_accuracy"]),
-        _delta(row, "test_accuracy") if ran else NO_VALUE,
-        _spread(row, "test_loss", _log_loss), _log_loss(row["original_test_loss"]),
-        _delta(row, "test_loss") if ran else NO_VALUE,
-        str(row["n_runs"]) if ran else NO_RUN,
-    ]
+    cells = [row["model"], str(row["conv_layers"])]
+    for measure in MEASURES:
+        cells += [_spread(row, measure), measure.text(row[f"original_{measure.name}"]),
+                  _delta(row, measure) if row["n_runs"] else NO_VALUE]
+    return cells + [str(row["n_runs"]) if row["n_runs"] else NO_RUN]
 
 
 def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
@@ -282,15 +247,14 @@ def model_report(runs, reference=None, results_dir=RESULTS_DIR):
     table = text_table(["Run", "Epochs", "Test accuracy", "Test log loss", "s/epoch", "Device"],
                        [], {"Run", "Device"})
     for run in runs:
-        values = run_values(run)
-        table.add_row([run.label, run.config.epochs, _accuracy(values["test_accuracy"]),
-                       _log_loss(values["test_loss"]), f"{run.seconds_per_epoch:.1f}",
-                       _device_text(run, others)])
+        score = score_run(run)
+        table.add_row([run.label, run.config.epochs,
+                       *(measure.text(measure.of(score)) for measure in MEASURES),
+                       f"{run.seconds_per_epoch:.1f}", _device_text(run, others)])
     if len(runs) > 1:
         row = summary_rows(runs, reference)[MODEL_NAMES.index(runs[0].config.model)]
         table.add_row([f"mean ± std of {plural(len(runs), 'seed')}", runs[0].config.epochs,
-                       _spread(row, "test_accuracy", _accuracy),
-                       _spread(row, "test_loss", _log_loss), "", ""])
+                       *(_spread(row, measure) for measure in MEASURES), "", ""])
     for device, seconds in _seconds_by_device(runs).items() if len(runs) > 1 else ():
         on_device = [run for run in runs if run.metrics["device"] == device]
         shared = sum(1 for run in on_device if companions(run, others))
@@ -301,8 +265,7 @@ def model_report(runs, reference=None, results_dir=RESULTS_DIR):
         return table
     model = runs[0].config.model
     table.add_row(["the original", len(original["history"]["loss"]),
-                   _accuracy(original_value(reference, model, "test_accuracy")),
-                   _log_loss(original_value(reference, model, "test_loss")),
+                   *(measure.text(measure.original(reference, model)) for measure in MEASURES),
                    NO_VALUE,  # its hardware is unknown: its seconds compare with none of ours
                    ORIGINAL_DEVICE])
     return table
@@ -381,13 +344,13 @@ def observations(runs, reference=None):
                  f"validation ends {'below' if s_last < s_train else 'above'} training.")
     row = summary_rows(runs, reference)[MODEL_NAMES.index(model)]
     several = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
-    lines.append(f"test accuracy {_accuracy(row['test_accuracy_mean'])}{several} against the "
-                 f"original's {_accuracy(row['original_test_accuracy'])}: "
-                 f"{_delta(row, 'test_accuracy')}; test log loss "
-                 f"{_log_loss(row['test_loss_mean'])} against "
-                 f"{_log_loss(row['original_test_loss'])}: {_delta(row, 'test_loss')}.")
+    lines.append(f"test accuracy {ACCURACY.text(row['accuracy_mean'])}{several} against the "
+                 f"original's {ACCURACY.text(row['original_accuracy'])}: "
+                 f"{_delta(row, ACCURACY)}; test log loss "
+                 f"{LOG_LOSS.text(row['log_loss_mean'])} against "
+                 f"{LOG_LOSS.text(row['original_log_loss'])}: {_delta(row, LOG_LOSS)}.")
     lines += _fidelity_lines(runs, reference)
-    lines += _validation_loss_lines(runs, row["test_loss_mean"])
+    lines += _validation_loss_lines(runs, row["log_loss_mean"])
     for run in runs:
         if run.metrics.get("resumed_after_epoch") and run.metrics.get("resume") != "exact":
             epoch = run.metrics["resumed_after_epoch"]
@@ -402,11 +365,11 @@ def _validation_loss_lines(runs, test_loss):
     if not all(_finite(run.history["val_loss"]) for run in runs):
         return []
     last = statistics.fmean(run.history["val_loss"][-1] for run in runs)
-    if _log_loss(last) == _log_loss(test_loss):
+    if LOG_LOSS.text(last) == LOG_LOSS.text(test_loss):
         return []
-    return [f"the last validation loss ({_log_loss(last)}) and the test log loss "
-            f"({_log_loss(test_loss)}) are measured on the same test images but differ: validation "
-            f"loss is what Keras recorded after each epoch (on TensorFlow, from the logits and "
+    return [f"the last validation loss ({LOG_LOSS.text(last)}) and the test log loss "
+            f"({LOG_LOSS.text(test_loss)}) are measured on the same test images but differ: "
+            f"validation loss is what Keras recorded after each epoch (on TensorFlow, from the logits and "
             f"unclipped), the test log loss is scored from the saved test probabilities, clipped at "
             f"1e-7, the one definition every backend shares."]
 

@@ -5,7 +5,7 @@ text included, renders right-aligned on GitHub; HtmlTable writes it into each ce
 `align` attribute and as a style, whichever the renderer keeps.
 
 Beside the tables, the few helpers that write numbers and names the same way in every table and
-sentence: signed differences, signed intervals and lists of names.
+sentence: signed differences, signed intervals, counts of things and lists of names.
 """
 
 import html
@@ -45,6 +45,11 @@ def signed_interval(low, high, digits, unit=""):
 def pair_text(a, b):
     """Return a pair of models as every table and sentence names it: 'model_1 − model_2'."""
     return f"{a}{PAIR_JOIN}{b}"
+
+
+def plural(n, word):
+    """Return e.g. '1 run' or '3 runs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def names_text(names):

@@ -10,15 +10,14 @@ import numpy as np
 
 from . import analysis, analysis_tables, claims, networks, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
-from .claim_words import decide_text, margin_text, seeds_text, step_text
+from .claim_words import decide_text, images_text, margin_text, seeds_text, step_text
 from .data import get_dataset
 from .findings import transfer
 from .models import CONV_LAYERS, MODEL_NAMES
-from .report import plural
-from .runs import EPOCHS, LOG_LOSS_MARGIN, TEST_SIZE, TYPICAL_ERROR, TYPICAL_LOG_LOSS
+from .runs import EPOCHS, LOG_LOSS_MARGIN, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
 from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
-from .tables import names_text, pair_text, signed
+from .tables import names_text, pair_text, plural, signed
 
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
 
@@ -87,9 +86,8 @@ def margins_sentence(study):
     """Name the margins once, with what each means."""
     margins = study.margins
     error, loss = TYPICAL_ERROR[study.dataset], TYPICAL_LOG_LOSS[study.dataset]
-    images = round(margins[ACCURACY.name] / 100 * TEST_SIZE)
     return (f"A difference within {margin_text(ACCURACY.name, margins[ACCURACY.name])} of test "
-            f"accuracy ({images} of the {TEST_SIZE:,} test images) counts as none: two accuracies "
+            f"accuracy ({images_text(margins[ACCURACY.name])}) counts as none: two accuracies "
             f"at the typical error of {error:.1%} differ by about that much by chance, measured on "
             f"two independent test sets of that size; so does one within "
             f"{margin_text(LOG_LOSS.name, margins[LOG_LOSS.name])} of test log loss "
@@ -288,8 +286,7 @@ def claims_sentences(study):
 
 def claims_summary(study):
     """Count the claims by verdict, e.g. '2 supported, 1 partly supported, 7 undecided'."""
-    order = (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.UNDECIDED)
-    counts = {v: sum(c.verdict == v for c in study.claims) for v in order}
+    counts = {v: sum(c.verdict == v for c in study.claims) for v in claims.VERDICTS}
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
 

@@ -14,6 +14,11 @@ def test_seeds_are_counted_per_model_with_thousands_separated():
     assert claim_words.seeds_text(1234) == "1,234 seeds per model"
 
 
+def test_an_accuracy_margin_is_counted_in_whole_test_images():
+    assert claim_words.images_text(0.1) == "10 of the 10,000 test images"
+    assert claim_words.images_text(0.44) == "44 of the 10,000 test images"
+
+
 def test_what_would_decide_says_seeds_or_that_the_test_set_cannot():
     assert claim_words.decide_text(13, False) == "about 13 seeds per model would decide it"
     assert claim_words.decide_text(None, False) == ""

@@ -49,6 +49,17 @@ def test_the_best_claim_counts_tied_means_as_one_rank():
     assert claim.seeds_to_decide is None and not claim.unresolvable
 
 
+def test_the_best_claim_names_the_model_the_originals_results_rank_first():
+    reference = load_original()
+    assert claims.original_best(reference) == "model_7"  # its logs: 99.63%, the highest
+    reference = {**reference, "models": {**reference["models"], "model_3": {
+        **reference["models"]["model_3"], "test_accuracy": 0.9990}}}
+    scores = study({"model_3": [9950, 9952, 9954], "model_7": [9956, 9958, 9960]})
+    [best] = [c for c in claims.judge_claims(scores, {}, reference) if c.id.endswith("-best")]
+    assert (best.id, best.model) == ("model_3-best", "model_3")
+    assert claims.original_best(reference, LOG_LOSS) == "model_7"  # its lowest log loss
+
+
 def relabelled(mapping):
     """Return the recorded study with model `new` given the runs of model `old`, {new: old}:
     (scores, PerImage)."""
@@ -241,8 +252,11 @@ def test_the_overfitting_verdicts_follow_from_constructed_curves():
             "model_3": seeds_along(FALLING), "model_4": seeds_along(FALLING),
             "model_5": mixed_seeds(), "model_6": seeds_along(RISING)[:1]}  # model_7: no run
     original_rises = {"model_1", "model_3", "model_5"}
-    reference = {"models": {name: {"history": history_with(
-        RISING if name in original_rises else FALLING)} for name in MODEL_NAMES}}
+    original = load_original()
+    reference = {**original, "models": {
+        name: {**original["models"][name],
+               "history": history_with(RISING if name in original_rises else FALLING)}
+        for name in MODEL_NAMES}}
     judged = claims.judge_claims(graded_study(DEEPER_IS_BETTER), ours, reference)
     assert [c.id for c in judged] == CLAIM_IDS
     overfitting = {c.id.removeprefix("overfitting-"): c for c in judged[3:]}

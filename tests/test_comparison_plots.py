@@ -145,8 +145,8 @@ def test_metric_vs_cost_names_every_model_in_a_legend_on_a_log_cost_axis():
     drawn = points(fig.axes[0])
     for row in cost_rows():
         style = entries[row["model"]]
-        assert style in drawn[(row["params"], 100 * row["test_accuracy"])]  # ours: filled
-        assert (*style[:2], False) in drawn[(row["params"], 100 * row["original_test_accuracy"])]
+        assert style in drawn[(row["params"], row["accuracy"])]  # ours: filled
+        assert (*style[:2], False) in drawn[(row["params"], row["original_accuracy"])]
     without = metric_vs_cost(cost_rows(originals=False), "params", "parameters")
     assert list(legend_entries(without.legends[0])) == ["model_1", "model_3", "model_5"]
     with pytest.raises(ValueError):
@@ -193,8 +193,8 @@ def study_cost_rows():
     from mnist_cnn.analysis import load_costs
 
     costs = load_costs()
-    return [dict(model=name, test_accuracy=0.994 + i / 2000, test_loss=0.03 - i / 1000,
-                 original_test_accuracy=0.995, original_test_loss=0.025, **costs[name])
+    return [dict(model=name, accuracy=99.4 + i / 20, log_loss=0.03 - i / 1000,
+                 original_accuracy=99.5, original_log_loss=0.025, **costs[name])
             for i, name in enumerate(MODEL_NAMES)]
 
 

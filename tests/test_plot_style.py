@@ -201,8 +201,8 @@ def test_every_figure_gives_a_model_the_same_colour_and_marker(seeds, reference)
 
     rows = summary_rows([*seeds, make_run("model_4", 0, 0.995, 0.02)], reference)
     tradeoff = legend_entries(tradeoff_plot(rows).legends[0])
-    cost_rows_ = [dict(row, test_accuracy=row["test_accuracy_mean"],
-                       test_loss=row["test_loss_mean"], **load_costs()[row["model"]])
+    cost_rows_ = [dict(row, accuracy=row["accuracy_mean"], log_loss=row["log_loss_mean"],
+                       **load_costs()[row["model"]])
                   for row in rows if row["n_runs"]]
     cost = legend_entries(metric_vs_cost(cost_rows_, "params", "parameters").legends[0])
     curves_ = all_models_curves({"model_1": seeds[0].history,

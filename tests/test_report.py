@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
-from mnist_cnn.analysis import load_costs
-from mnist_cnn.original import ORIGINAL_REFERENCE, original_value
+from mnist_cnn.analysis import ACCURACY, LOG_LOSS, load_costs
+from mnist_cnn.original import ORIGINAL_REFERENCE
 from mnist_cnn.report import (companions, cost_markdown, cost_table, model_report,
                               summary_markdown, summary_rows, summary_table)
 from mnist_cnn.runs import EPOCHS, save_run
@@ -47,17 +47,19 @@ def table_rows(table):
     return {row[0]: dict(zip(table.field_names, row)) for row in table.rows}
 
 
-def test_rows_aggregate_each_models_seeds(rows):
+# Each measure's values in RESULTS, in the measure's unit (accuracy in percent).
+IN_UNIT = {ACCURACY.name: 100, LOG_LOSS.name: 1}
+
+
+def test_rows_aggregate_each_models_seeds_in_each_measures_unit(rows):
     row = rows["model_1"]
-    for index, metric in enumerate(("test_accuracy", "test_loss")):
-        values = [result[index] for result in RESULTS["model_1"].values()]
+    for index, measure in enumerate((ACCURACY, LOG_LOSS)):
+        values = [IN_UNIT[measure.name] * result[index] for result in RESULTS["model_1"].values()]
         mean = sum(values) / len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
         # Scored from the saved probabilities: accuracy to the image, log loss to ~1e-5.
-        assert row[f"{metric}_mean"] == pytest.approx(mean, abs=2e-5)
-        assert row[f"{metric}_std"] == pytest.approx(std, abs=2e-5)
-        assert row[f"{metric}_min"] == pytest.approx(min(values), abs=2e-5)
-        assert row[f"{metric}_max"] == pytest.approx(max(values), abs=2e-5)
+        assert row[f"{measure.name}_mean"] == pytest.approx(mean, abs=2e-5)
+        assert row[f"{measure.name}_sd"] == pytest.approx(sd, abs=2e-5)
     assert (row["n_runs"], row["seeds"], row["epochs"]) == (3, [0, 1, 2], EPOCHS)
     assert row["conv_layers"] == 2 and row["params"] == PARAMS["model_1"]
     assert row["seconds_per_epoch"] == 11.0  # the median of the per-run medians 10, 11, 12
@@ -65,19 +67,19 @@ def test_rows_aggregate_each_models_seeds(rows):
     assert (row["device"], row["backend"]) == ("CPU: test (2 cores)", "tensorflow")
 
 
-def test_single_run_has_zero_std(rows):
+def test_single_run_has_zero_sd(rows):
     row = rows["model_3"]
     accuracy, loss = RESULTS["model_3"][0]
-    assert (row["test_accuracy_mean"], row["test_accuracy_std"]) == (accuracy, 0)
-    assert row["test_loss_mean"] == pytest.approx(loss, abs=2e-5) and row["test_loss_std"] == 0
+    assert (row["accuracy_mean"], row["accuracy_sd"]) == (pytest.approx(100 * accuracy), 0)
+    assert row["log_loss_mean"] == pytest.approx(loss, abs=2e-5) and row["log_loss_sd"] == 0
 
 
 def test_scores_come_from_the_probabilities_not_from_what_keras_recorded(reference):
     run = make_run("model_3", 0, 0.9950, 0.0210)
     run.metrics.update(test_accuracy=0.5, test_loss=9.0)  # what a backend might have recorded
     row = summary_rows([run], reference)[2]
-    assert row["test_accuracy_mean"] == 0.9950
-    assert row["test_loss_mean"] == pytest.approx(0.0210, abs=2e-5)
+    assert row["accuracy_mean"] == 99.50
+    assert row["log_loss_mean"] == pytest.approx(0.0210, abs=2e-5)
 
 
 def test_models_without_runs_keep_a_row(rows, reference):
@@ -85,25 +87,25 @@ def test_models_without_runs_keep_a_row(rows, reference):
     for name in set(MODEL_NAMES) - set(RESULTS):
         row = rows[name]
         assert row["n_runs"] == 0 and row["seeds"] == []
-        for key in ("test_accuracy_mean", "test_loss_std", "delta_test_accuracy", "params",
+        for key in ("accuracy_mean", "log_loss_sd", "delta_accuracy", "params",
                     "seconds_per_epoch", "device"):
             assert row[key] is None
-        assert row["original_test_accuracy"] == original_value(reference, name, "test_accuracy")
+        assert row["original_accuracy"] == ACCURACY.original(reference, name)
 
 
 def test_original_values_come_from_its_logs_accuracy_as_whole_images(rows, reference):
     # Its log records 0.99199998 for model_1 (9,920 images right); its table prints 99.19%.
-    assert original_value(reference, "model_1", "test_accuracy") == 0.992
-    assert original_value(reference, "model_1", "test_loss") == 0.032340202385733575
+    assert ACCURACY.original(reference, "model_1") == 99.2
+    assert LOG_LOSS.original(reference, "model_1") == 0.032340202385733575
     for name, row in rows.items():
         logged = reference["models"][name]
-        assert row["original_test_accuracy"] == round(logged["test_accuracy"] * 10_000) / 10_000
-        assert row["original_test_loss"] == logged["test_loss"]
+        assert row["original_accuracy"] == round(logged["test_accuracy"] * 10_000) / 100
+        assert row["original_log_loss"] == logged["test_loss"]
     row = rows["model_1"]
-    # Ours minus the original's 0.992 and 0.03234020, from RESULTS' means written out.
-    assert row["delta_test_accuracy"] == pytest.approx((0.9915 + 0.9921 + 0.9926) / 3 - 0.992)
-    assert row["delta_test_loss"] == pytest.approx((0.0241 + 0.0250 + 0.0262) / 3
-                                                   - 0.032340202385733575, abs=2e-5)
+    # Ours minus the original's 99.2% and 0.03234020, from RESULTS' means written out.
+    assert row["delta_accuracy"] == pytest.approx((99.15 + 99.21 + 99.26) / 3 - 99.2)
+    assert row["delta_log_loss"] == pytest.approx((0.0241 + 0.0250 + 0.0262) / 3
+                                                  - 0.032340202385733575, abs=2e-5)
 
 
 def test_rows_refuse_to_average_different_configurations(runs, reference):

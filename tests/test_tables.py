@@ -2,7 +2,7 @@
 
 import pytest
 
-from mnist_cnn.tables import names_text, signed, signed_interval, text_table
+from mnist_cnn.tables import names_text, plural, signed, signed_interval, text_table
 
 
 @pytest.mark.parametrize("value, digits, text", [
@@ -11,6 +11,10 @@ from mnist_cnn.tables import names_text, signed, signed_interval, text_table
 ])
 def test_signed_shows_the_sign_except_on_a_value_that_rounds_to_zero(value, digits, text):
     assert signed(value, digits) == text
+
+
+def test_plural_counts_one_thing_in_the_singular_and_others_in_the_plural():
+    assert [plural(n, "seed") for n in (0, 1, 2)] == ["0 seeds", "1 seed", "2 seeds"]
 
 
 def test_names_text_lists_names_as_a_reader_does():
