@@ -88,6 +88,11 @@ class Measure:
         """Return the interval of a difference, '[-0.10 pp, +0.04 pp]' (tables.signed_interval)."""
         return signed_interval(low, high, self.digits, self.difference_suffix)
 
+    @property
+    def better_text(self):
+        """Return what a better value is, as the depth claims say it: 'a higher test accuracy'."""
+        return f"a {'higher' if self.higher_is_better else 'lower'} {self.label}"
+
     def better(self, a, b):
         """Whether value `a` is better than `b`."""
         return a > b if self.higher_is_better else a < b

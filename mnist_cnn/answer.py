@@ -161,9 +161,7 @@ def _depth_claims(verdicts):
     """Return [(verdict, text)] of depth claims, merged where verdicts and gainless steps agree."""
     texts = {}
     for v in verdicts:
-        measure = MEASURE_NAMED[v.measure]
-        direction = "higher" if measure.higher_is_better else "lower"
-        short = f"a {direction} {measure.label}"
+        short = MEASURE_NAMED[v.measure].better_text
         if v.verdict == claims.PARTLY:
             missing = " and ".join(f"from {s.b} to {s.a}" for s in v.steps
                                    if s.relation != BETTER)

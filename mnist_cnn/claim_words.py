@@ -102,8 +102,7 @@ def step_text(step, margin, interval=True):
 
 def _depth_claim(verdict, margin):
     measure = MEASURE_NAMED[verdict.measure]
-    direction = "higher" if measure.higher_is_better else "lower"
-    statement = f"More convolutional layers give a {direction} {measure.label}."
+    statement = f"More convolutional layers give {measure.better_text}."
     if not verdict.steps:
         return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict,
                      "runs of fewer than two depths are recorded", "one depth only")

@@ -16,6 +16,18 @@ from mnist_cnn.scores import RunScore, score_runs
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
+def test_each_measure_writes_its_values_in_its_own_unit():
+    assert (ACCURACY.text(99.2), ACCURACY.spread_text(99.2133, 0.0412)) == ("99.20%",
+                                                                           "99.21 ± 0.04%")
+    assert (LOG_LOSS.text(0.02314), LOG_LOSS.spread_text(0.02314, 0.00121)) == ("0.0231",
+                                                                                "0.0231 ± 0.0012")
+    assert (ACCURACY.difference_text(0.05), LOG_LOSS.difference_text(-0.0016)) == ("+0.05 pp",
+                                                                                   "-0.0016")
+    assert ACCURACY.better_text == "a higher test accuracy"
+    assert LOG_LOSS.better_text == "a lower test log loss"
+    assert analysis.MEASURE_NAMED == {"accuracy": ACCURACY, "log_loss": LOG_LOSS}
+
+
 # --- architectures over seeds, on made-up scores -----------------------------------------
 
 def score(model, seed, correct, loss=0.02, backend="tensorflow"):
