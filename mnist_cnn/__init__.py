@@ -18,7 +18,8 @@ presentation: what a reader sees (no Keras)
     findings          one results folder analysed (`analyse` -> `Findings`) and its JSON
     claim_words       the original's claims in words, with their evidence (`claim`)
     analysis_tables   the analysis notebook's tables and the p-value's format
-    report            summary tables and observations against the original's results
+    observations      what the section notebooks say under a model's runs
+    report            the summary, cost and per-run tables against the original's results
     comparison_plots  confusion matrices, sample digits, mistakes, results against cost
     training_plots    loss and error curves per epoch
     plot_style        sizes, fonts, log axes, one colour per model, saving PNGs (`save_fig`)

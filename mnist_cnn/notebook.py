@@ -166,7 +166,7 @@ class Section:
         """Return the observations on the runs (Markdown), computed from their records."""
         from IPython.display import Markdown
 
-        from .report import observations
+        from .observations import observations
 
         return Markdown(observations(selection.runs, self.reference))
 

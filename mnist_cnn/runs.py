@@ -333,6 +333,11 @@ def save_run(run, results_dir=RESULTS_DIR):
     return final
 
 
+def recorded_every_epoch(values):
+    """Whether a history list has a number for every epoch (None: not recorded that epoch)."""
+    return all(value is not None for value in values)
+
+
 def _check_history(history, epochs, where):
     if not isinstance(history, dict) or any(key not in history for key in HISTORY_KEYS):
         raise ValueError(f"{where} needs the keys {', '.join(HISTORY_KEYS)}")

@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 
 from .models import MODEL_NAMES
 from .plot_style import DPI, FIGSIZE, log_axis, model_style, styled
-from .runs import Run
+from .runs import Run, recorded_every_epoch
 
 MARKERS_BELOW = 10    # runs with fewer epochs get a marker on every epoch
 RANGE_FROM_EPOCH = 2  # a loss axis fits the epochs from here: the first epoch's loss, often
@@ -67,11 +67,6 @@ def _error(values):
     return np.maximum(100 * (1 - np.asarray(values, float)), MIN_ERROR)
 
 
-def _finite(values):
-    """Whether a history list has a number for every epoch (None: not recorded)."""
-    return all(value is not None for value in values)
-
-
 def _default_title(runs, drawn):
     """Return the title that says which runs the figure shows, and any setting off the protocol."""
     if len(runs) == 1:
@@ -104,7 +99,7 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
     marker = "o" if epochs < MARKERS_BELOW else None  # a line of one or two points needs dots
     ours, originals, drawn = [], [], []
     for key, label in keys:
-        if not all(_finite(run.history[key]) for run in runs):
+        if not all(recorded_every_epoch(run.history[key]) for run in runs):
             continue  # trained with validation="none": no validation curve to draw
         values = shown([run.history[key] for run in runs])
         if len(runs) == 1:
@@ -154,7 +149,7 @@ def all_models_curves(histories, reference, key="val_loss", title=None, columns=
     """Return one small panel per model of one history key per epoch, ours against the original."""
     histories = {name: [value] if isinstance(value, dict) else list(value)
                  for name, value in histories.items()}
-    histories = {name: [h for h in runs if h.get(key) and _finite(h[key])]
+    histories = {name: [h for h in runs if h.get(key) and recorded_every_epoch(h[key])]
                  for name, runs in histories.items()}
     names = [name for name in [*MODEL_NAMES, *histories] if histories.get(name)]
     names = list(dict.fromkeys(names))

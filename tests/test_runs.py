@@ -9,8 +9,8 @@ import pytest
 from mnist_cnn import MnistCnnError
 from mnist_cnn.runs import (EPOCHS, ArchitectureError, ConfigError, RunConfig, RunError,
                             architecture_file, check_architecture, find_runs, load_run,
-                            recorded_run, representatives, retrain_hint, run_dir, run_folders,
-                            save_run, train_arguments)
+                            recorded_every_epoch, recorded_run, representatives, retrain_hint,
+                            run_dir, run_folders, save_run, train_arguments)
 
 from helpers import make_run
 
@@ -230,3 +230,8 @@ def test_a_users_model_name_keeps_the_architecture_of_its_first_run(tmp_path):
                        rf"{re.escape(str(recorded))}\): use a new --name$"):
         save_run(other, tmp_path)
     assert sorted(p.name for p in recorded.parent.iterdir()) == ["architecture.json", "seed_0"]
+
+
+def test_a_history_list_with_an_epoch_not_recorded_is_not_complete():
+    assert recorded_every_epoch([0.3, 0.2, 0.0]) and recorded_every_epoch([])
+    assert not recorded_every_epoch([0.3, None, 0.1])
