@@ -12,14 +12,18 @@ from .stats import CONFIDENCE
 from .tables import pair_text, signed, signed_interval, text_table
 
 
+P_SHOWN_FROM = 0.001  # a smaller p-value reads '< 0.001': its digits would claim a precision
+
+
 def p_cell(p):
     """Return a p-value as a table shows it: '0.015', or '< 0.001' for the smallest."""
-    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+    return f"{p:.2g}" if p >= P_SHOWN_FROM else f"< {P_SHOWN_FROM:g}"
 
 
 def p_text(p):
-    """Return 'p = 0.015', or 'p < 0.001' for the smallest: the one format of a p-value."""
-    return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
+    """Return 'p = 0.015', or 'p < 0.001' for the smallest, as a sentence says it."""
+    cell = p_cell(p)
+    return f"p {cell}" if cell.startswith("<") else f"p = {cell}"
 
 
 def _interval(measure, low, high):
