@@ -6,7 +6,7 @@ helpers: one module for both would import in a circle.
 """
 
 from .analysis import (ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST, architecture_pairs, depth_groups,
-                       depth_trend, fidelity, model_estimates)
+                       depth_trend, fidelity)
 from .claims import seeds_trend
 from .stats import CONFIDENCE
 from .tables import pair_text, signed, signed_interval, text_table
@@ -28,16 +28,6 @@ def p_text(p):
 
 def _interval(measure, low, high):
     return f"[{measure.text(low)}, {measure.text(high)}]" if low is not None else "—"
-
-
-def estimates_table(scores, measure):
-    """Return per model its seeds, mean and 95% interval of `measure` (pooled SD marked *)."""
-    rows = []
-    for name, e in model_estimates(scores, measure).items():
-        rows.append([name, e.n, measure.text(e.mean),
-                     _interval(measure, e.low, e.high) + (" *" if e.pooled else "")])
-    return text_table(["Model", "Seeds", f"Mean {measure.label}",
-                       f"{CONFIDENCE:.0%} interval"], rows, {"Model"})
 
 
 def fidelity_table(scores, reference):

@@ -25,13 +25,6 @@ def rows(table):
     return [list(row) for row in table.rows]
 
 
-def test_the_estimates_table_has_each_models_seeds_and_mean(study):
-    table = rows(analysis_tables.estimates_table(study.scores, ACCURACY))
-    assert [row[0] for row in table] == sorted(ACCURACIES)
-    for name, seeds, mean, _ in table:
-        assert seeds == len(ACCURACIES[name]) and mean == f"{mean_percent(name):.2f}%"
-
-
 def test_the_pairs_table_counts_the_runs_of_one_that_beat_the_other(study):
     table = {row[0]: row for row in rows(analysis_tables.pairs_table(study.scores, ACCURACY))}
     assert len(table) == 21

@@ -29,6 +29,13 @@ def test_the_tables_show_both_intervals(results):
     assert means.rows[0][3] != means.rows[0][4]  # over seeds and images, over seeds only
 
 
+def test_the_means_table_has_each_models_seeds_and_mean(results):
+    table = findings_tables.means_table(findings.analyse(results), ACCURACY)
+    assert [row[0] for row in table.rows] == sorted(ACCURACIES)
+    for name, seeds, mean, *_ in table.rows:
+        assert seeds == len(ACCURACIES[name]) and mean == f"{mean_percent(name):.2f}%"
+
+
 def test_the_claims_table_says_what_would_decide_an_undecided_claim():
     claims = made_up_claims()
     table = findings_tables.claims_table(claims)
