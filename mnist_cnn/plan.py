@@ -106,9 +106,8 @@ def _recorded_timings(results_dir):
             run = load_run(folder)
         except RunError:
             continue
-        seconds = [s for s in run.history["epoch_seconds"] if s is not None]
-        if seconds:
-            timings.append((run.config, run.metrics["device"], statistics.median(seconds)))
+        if run.seconds_per_epoch is not None:
+            timings.append((run.config, run.metrics["device"], run.seconds_per_epoch))
     return timings
 
 

@@ -271,8 +271,9 @@ class Run:
 
     @property
     def seconds_per_epoch(self):
-        """Median wall seconds per epoch (validation included)."""
-        return float(np.median(self.history["epoch_seconds"]))
+        """Median wall seconds per epoch (validation included); None where no epoch was timed."""
+        seconds = [s for s in self.history["epoch_seconds"] if s is not None]
+        return float(np.median(seconds)) if seconds else None
 
     @property
     def label(self):

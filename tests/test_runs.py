@@ -235,3 +235,11 @@ def test_a_users_model_name_keeps_the_architecture_of_its_first_run(tmp_path):
 def test_a_history_list_with_an_epoch_not_recorded_is_not_complete():
     assert recorded_every_epoch([0.3, 0.2, 0.0]) and recorded_every_epoch([])
     assert not recorded_every_epoch([0.3, None, 0.1])
+
+
+def test_seconds_per_epoch_is_the_median_of_the_epochs_timed():
+    run = make_run("model_1")
+    run.history["epoch_seconds"] = [30.0, None, 10.0, 12.0]
+    assert run.seconds_per_epoch == 12.0
+    run.history["epoch_seconds"] = [None] * 4
+    assert run.seconds_per_epoch is None
