@@ -8,7 +8,7 @@ helpers: one module for both would import in a circle.
 from .analysis import (ACCURACY, LOG_LOSS, MEASURES, SHALLOWEST, architecture_pairs, depth_groups,
                        depth_trend, fidelity)
 from .claims import seeds_trend
-from .stats import CONFIDENCE
+from .stats import LEVEL
 from .tables import pair_text, signed, signed_interval, text_table
 
 
@@ -40,8 +40,8 @@ def fidelity_table(scores, reference):
                      _interval(ACCURACY, a.low, a.high), inside[a.inside],
                      LOG_LOSS.text(l.original), _interval(LOG_LOSS, l.low, l.high),
                      inside[l.inside]])
-    return text_table(["Model", "Seeds", "Original accuracy", "Our next run's accuracy (95%)",
-                       "Accuracy inside", "Original log loss", "Our next run's log loss (95%)",
+    return text_table(["Model", "Seeds", "Original accuracy", f"Our next run's accuracy ({LEVEL})",
+                       "Accuracy inside", "Original log loss", f"Our next run's log loss ({LEVEL})",
                        "Log loss inside"], rows, {"Model", "Accuracy inside", "Log loss inside"})
 
 
@@ -54,7 +54,7 @@ def pairs_table(scores, measure):
                      measure.difference_interval(d.low, d.high) if d.low is not None else "—",
                      p_cell(p.p_holm) if p.p_holm is not None else "—",
                      f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
-    return text_table(["Models", "Difference", f"{CONFIDENCE:.0%} interval", "p (Holm)",
+    return text_table(["Models", "Difference", f"{LEVEL} interval", "p (Holm)",
                        "P(a run of a beats b)"], rows, {"Models"})
 
 
@@ -82,7 +82,7 @@ def overfitting_table(histories):
         rows.append([name, e.n, f"{signed(e.mean, 2)}%",
                      signed_interval(e.low, e.high, 2, "%") if e.low is not None else "—",
                      f"{trend.rising} of {e.n}", f"{signed(trend.train_slope, 2)}%"])
-    return text_table(["Model", "Seeds", "Validation loss per epoch", "95% interval",
+    return text_table(["Model", "Seeds", "Validation loss per epoch", f"{LEVEL} interval",
                        "Seeds where it rises", "Training loss per epoch"], rows, {"Model"})
 
 

@@ -15,7 +15,7 @@ from .claim_words import images_text, margin_text
 from .findings import NoRunsError, analyse
 from .models import MODEL_NAMES
 from .runs import RESULTS_DIR
-from .stats import BETTER, EQUAL, UNDECIDED, WORSE
+from .stats import BETTER, EQUAL, LEVEL, UNDECIDED, WORSE
 from .tables import names_text, plural
 from .words import clearly_behind, tied_groups, transfer_sentence
 
@@ -63,7 +63,7 @@ def fidelity_bullet(study):
     outside = [(label, f) for label, e in entries.items() for f in e if f.inside is False]
     kinds = ", ".join(f"{len(e)} {PLURAL_LABELS[label] if len(e) != 1 else label}"
                       for label, e in entries.items())
-    where = "the range in which a new run of ours lands 95% of the time"
+    where = f"the range in which a new run of ours lands {LEVEL} of the time"
     if not outside and len(judged) == total:
         return (f"The reproduction is faithful: each of the original's {total} numbers "
                 f"({kinds}) lies inside {where}.")

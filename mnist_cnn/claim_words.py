@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import analysis, analysis_tables, claims
 from .analysis import MEASURE_NAMED, OVERFITTING_SLOPE, SHALLOWEST
 from .runs import EPOCHS, TEST_SIZE
-from .stats import BETTER, EQUAL, SEEDS_MOST, UNDECIDED, WORSE
+from .stats import BETTER, EQUAL, EQUIVALENCE_LEVEL, LEVEL, SEEDS_MOST, UNDECIDED, WORSE
 from .tables import names_text, signed, signed_interval
 
 # --- the claims and relations in words ---------------------------------------------------
@@ -83,7 +83,8 @@ def _relation_text(measure, comparison):
     """Return the relation, an equal one with the 90% interval that makes it so."""
     if comparison.relation != EQUAL:
         return comparison.relation
-    return f"equal (90% {measure.difference_interval(*comparison.equivalence_interval)})"
+    interval = measure.difference_interval(*comparison.equivalence_interval)
+    return f"equal ({EQUIVALENCE_LEVEL} {interval})"
 
 
 STEP_WORDS = {BETTER: "a gain", WORSE: "a loss", EQUAL: "no gain", UNDECIDED: "no clear change"}
@@ -107,7 +108,7 @@ def _depth_claim(verdict, margin):
         return Claim(verdict.id, statement, FROM_TABLE, verdict.verdict,
                      "runs of fewer than two depths are recorded", "one depth only")
     evidence = ("steps between depths, every run of the deeper depth against every run of the "
-                "one before (95% interval over seeds and test images; over seeds only): "
+                f"one before ({LEVEL} interval over seeds and test images; over seeds only): "
                 + "; ".join(f"{s.b}→{s.a} layers {with_interval(measure, s)}"
                             + (f" (seeds only {measure.difference_interval(*s.seeds_interval)})"
                                if s.seeds_interval else "") + f", {_relation_text(measure, s)}"
@@ -152,7 +153,7 @@ def _best_claim(verdict, margin):
                 f"{names_text(verdict.best)}; probability of being the best: "
                 + ", ".join(f"{n} {p:.2f}" for n, p in sorted(verdict.chances.items(),
                                                               key=lambda item: -item[1]))
-                + f"; {claimed} against each model (95% interval over seeds and test images; "
+                + f"; {claimed} against each model ({LEVEL} interval over seeds and test images; "
                 f"Welch over seeds, Holm over the pairs): "
                 + "; ".join(f"{c.b} {with_interval(measure, c)}, "
                             + (f"Holm {analysis_tables.p_text(c.p_holm)}, " if c.p_holm is not None else "")
@@ -182,19 +183,20 @@ def _overfitting_claim(verdict, margin):
     rise = f"{margin:g}% per epoch"
     evidence = (f"validation loss over {span}, mean over {estimate.n} seeds: "
                 f"{signed(estimate.mean, 2)}% per epoch "
-                f"{signed_interval(estimate.low, estimate.high, 2)} (95%), its 90% interval up to "
-                f"{signed(verdict.high90, 2)}%; it rises significantly while training loss falls "
-                f"in {rising} of {estimate.n} seeds; a rise of {rise} or more counts as "
-                f"overfitting")
+                f"{signed_interval(estimate.low, estimate.high, 2)} ({LEVEL}), its "
+                f"{EQUIVALENCE_LEVEL} interval up to {signed(verdict.high90, 2)}%; it rises "
+                f"significantly while training loss falls in {rising} of {estimate.n} seeds; a "
+                f"rise of {rise} or more counts as overfitting")
     if verdict.overfits:
         summary = f"ours rises over seeds ({signed(estimate.mean, 1)}% per epoch; {counted})"
     elif verdict.overfits is False:
         summary = (f"ours stays below a rise of {rise} ({signed(estimate.mean, 1)}% per epoch "
-                   f"on average, 90% interval up to {signed(verdict.high90, 1)}%; {counted})")
+                   f"on average, {EQUIVALENCE_LEVEL} interval up to {signed(verdict.high90, 1)}%; "
+                   f"{counted})")
     else:
-        summary = (f"ours moves {signed(estimate.mean, 1)}% per epoch on average, but its 90% "
-                   f"interval reaches {signed(verdict.high90, 1)}%, past the {rise} that counts "
-                   f"as a rise ({counted})")
+        summary = (f"ours moves {signed(estimate.mean, 1)}% per epoch on average, but its "
+                   f"{EQUIVALENCE_LEVEL} interval reaches {signed(verdict.high90, 1)}%, past the "
+                   f"{rise} that counts as a rise ({counted})")
     return Claim(verdict.id, statement, source, verdict.verdict, evidence, summary,
                  verdict.seeds_to_decide, verdict.unresolvable)
 

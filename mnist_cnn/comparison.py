@@ -19,7 +19,7 @@ from .findings_tables import means_table, relations_table
 from .report import markdown_table
 from .runs import RESULTS_DIR, model_dir, representative_runs, run_folders
 from .scores import score_runs, test_labels
-from .stats import BETTER, EQUAL, UNDECIDED, WORSE
+from .stats import BETTER, EQUAL, LEVEL, UNDECIDED, WORSE
 from .tables import names_text, plural
 from .words import margins_sentence
 
@@ -123,7 +123,7 @@ def rules_sentence(study):
     pairs = len(study.pairs(MEASURES[0]))
     correction = f", Holm-corrected for the {pairs} pairs compared" if pairs > 1 else ""
     return (f"{margins_sentence(study)} A model is better or worse than another by Welch's test "
-            f"over seeds{correction}, with the 95% interval over seeds and test images off 0. "
+            f"over seeds{correction}, with the {LEVEL} interval over seeds and test images off 0. "
             "Each pair reads A − B, A against B (the seven first, in their order).")
 
 

@@ -7,6 +7,7 @@ from .analysis import ACCURACY
 from .claim_words import STEP_WORDS, decide_text, with_interval
 from .data import get_dataset
 from .findings import transfer
+from .stats import EQUIVALENCE_LEVEL, LEVEL
 from .tables import pair_text, text_table
 
 
@@ -72,8 +73,9 @@ def _decide_cell(c):
 
 
 # Short headers keep the tables inside GitHub's width; the notebook says what each interval is.
-COMPARISON_HEADERS = ["Difference", "95%, seeds and images", "95%, seeds only",
-                      "90%, seeds and images", "Relation", "Seeds per model to decide"]
+COMPARISON_HEADERS = ["Difference", f"{LEVEL}, seeds and images", f"{LEVEL}, seeds only",
+                      f"{EQUIVALENCE_LEVEL}, seeds and images", "Relation",
+                      "Seeds per model to decide"]
 
 
 def relations_table(study, measure):

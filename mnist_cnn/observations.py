@@ -16,6 +16,7 @@ from .report import delta_text, summary_rows
 from .runs import recorded_every_epoch
 from .scores import score_runs
 from .tables import signed
+from .stats import LEVEL
 
 # Why a validation loss can end below the training loss, said wherever it does.
 BELOW_TRAINING = ("Validation loss can end below training loss because Keras measures the training "
@@ -33,8 +34,8 @@ def _fidelity_lines(runs, reference):
     for measure in analysis.MEASURES:
         entry = analysis.fidelity(scores, reference, measure)[0]
         lines.append(f"the original's {measure.label} {measure.text(entry.original)} lies "
-                     f"{'inside' if entry.inside else 'outside'} the 95% interval where one new "
-                     f"run of ours would fall ({measure.text(entry.low)} to "
+                     f"{'inside' if entry.inside else 'outside'} the {LEVEL} interval where one "
+                     f"new run of ours would fall ({measure.text(entry.low)} to "
                      f"{measure.text(entry.high)}, from {entry.seeds} seeds).")
     return lines
 

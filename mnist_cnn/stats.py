@@ -19,6 +19,7 @@ RESAMPLES = 10_000    # bootstrap resamples and simulation draws
 EXACT_LIMIT = 200_000  # arrangements a permutation test enumerates before it samples instead
 RNG_SEED = 0          # every resampling starts from this seed: the same data, the same figures
 EQUIVALENCE_CONFIDENCE = 0.90  # a TOST at α = 0.05 is a 90% interval inside ±margin (Lakens 2017)
+LEVEL, EQUIVALENCE_LEVEL = f"{CONFIDENCE:.0%}", f"{EQUIVALENCE_CONFIDENCE:.0%}"  # as words say them
 
 BETTER = "better"     # clearly different (significant, interval off 0), in the better direction
 WORSE = "worse"       # clearly different, in the worse direction

@@ -16,7 +16,8 @@ from .findings import transfer
 from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import EPOCHS, LOG_LOSS_MARGIN, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import KERAS_EPSILON, test_labels
-from .stats import BETTER, EQUAL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED, WORSE
+from .stats import (BETTER, EQUAL, EQUIVALENCE_LEVEL, LEVEL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED,
+                    WORSE)
 from .tables import names_text, pair_text, plural, signed
 
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
@@ -92,7 +93,7 @@ def margins_sentence(study):
             f"two independent test sets of that size; so does one within "
             f"{margin_text(LOG_LOSS.name, margins[LOG_LOSS.name])} of test log loss "
             f"({LOG_LOSS_MARGIN:.0%} of a typical {loss:g}). Two models are practically tied when "
-            f"the 90% interval of their difference lies inside it.")
+            f"the {EQUIVALENCE_LEVEL} interval of their difference lies inside it.")
 
 
 def tied_groups(equal_pairs):
@@ -155,7 +156,7 @@ def differences_sentence(study, measure=ACCURACY):
                     f"and {measure.text(span[-1])}.")
     # Holm's correction over a single pair changes nothing, so it is named only over several.
     correction = f", Holm-corrected for the {len(pairs)} pairs" if len(pairs) > 1 else ""
-    rule = (f"Welch's test over seeds{correction}, and the 95% interval over seeds and test "
+    rule = (f"Welch's test over seeds{correction}, and the {LEVEL} interval over seeds and test "
             f"images off 0")
     behind = clearly_behind(pairs)
     if behind:
@@ -181,7 +182,7 @@ def differences_sentence(study, measure=ACCURACY):
         text.append("Every pair is undecided.")
     steps = study.steps(measure)
     if steps:
-        text.append("From depth to depth (95% intervals over seeds and test images): "
+        text.append(f"From depth to depth ({LEVEL} intervals over seeds and test images): "
                     + "; ".join(step_text(s, margin) for s in steps) + ".")
     return f"*{measure.label.capitalize()}.* " + " ".join(text)
 
@@ -336,7 +337,7 @@ def fidelity_sentence(study):
                      f"{plural(len(entries), 'model')}"
                      + (f" (outside: {names_text(outside)})" if outside else ""))
     pooled = [f.model for f in study.fidelity(ACCURACY) if f.pooled]
-    return ("The original's result lies inside the 95% interval where one new run of ours "
+    return (f"The original's result lies inside the {LEVEL} interval where one new run of ours "
             "would fall: its " + ", and its ".join(parts) + "."
             + (f" The intervals of {names_text(pooled)}, with fewer than {analysis.POOL_BELOW} seeds, "
                f"use the seed-to-seed SD pooled over all models." if pooled else ""))
@@ -350,12 +351,14 @@ def backend_sentence(study, measure=ACCURACY):
         return ("No model has runs on both backends, so the backend's effect cannot be "
                 "separated from the architecture's.")
     margin = margin_text(measure.name, study.margins[measure.name])
-    equivalence = f"90% interval {measure.difference_interval(*effect.equivalence_interval)}"
+    equivalence = (f"{EQUIVALENCE_LEVEL} interval "
+                   f"{measure.difference_interval(*effect.equivalence_interval)}")
     verdict = {
-        BETTER: "a clear difference, in favour of JAX (GPU): the 95% interval excludes 0",
-        WORSE: "a clear difference, in favour of TensorFlow (CPU): the 95% interval excludes 0",
+        BETTER: f"a clear difference, in favour of JAX (GPU): the {LEVEL} interval excludes 0",
+        WORSE: (f"a clear difference, in favour of TensorFlow (CPU): the {LEVEL} interval "
+                "excludes 0"),
         EQUAL: f"practically equal: the {equivalence} lies inside {margin}",
-        UNDECIDED: (f"undecided: neither clearly different (the 95% interval includes 0) nor "
+        UNDECIDED: (f"undecided: neither clearly different (the {LEVEL} interval includes 0) nor "
                     f"shown within {margin} (the {equivalence})")}[effect.relation]
     return (f"Runs under Keras on JAX (GPU) against TensorFlow (CPU), within the same models: "
             f"{measure.difference_text(effect.difference)} {measure.label} "
@@ -395,8 +398,8 @@ def overfitting_sentence(study):
             f"rises over seeds while training loss falls in "
             + (names_text(groups[True]) if groups[True] else "no model"))
     if groups[False]:
-        text += (f"; it stays below a rise of {margin:g}% per epoch (the 90% interval's upper "
-                 f"bound) in {names_text(groups[False])}")
+        text += (f"; it stays below a rise of {margin:g}% per epoch (the {EQUIVALENCE_LEVEL} "
+                 f"interval's upper bound) in {names_text(groups[False])}")
     if groups[None]:
         text += f"; {names_text(groups[None])} could still go either way"
     return text + "."

@@ -269,3 +269,9 @@ def test_round_significant(value, digits, expected):
 def test_a_count_for_people_keeps_two_digits_then_one():
     assert [stats.count_for_people(n) for n in (2, 13, 42, 99, 100, 137, 150, 949, 950, 1000)] == [
         2, 13, 42, 99, 100, 100, 200, 900, 1000, 1000]
+
+
+def test_the_interval_levels_are_written_from_their_confidences():
+    assert (stats.LEVEL, stats.EQUIVALENCE_LEVEL) == (f"{100 * stats.CONFIDENCE:.0f}%",
+                                                      f"{100 * stats.EQUIVALENCE_CONFIDENCE:.0f}%")
+    assert stats.EQUIVALENCE_CONFIDENCE == 1 - 2 * stats.SIGNIFICANCE  # a TOST at α is 1 − 2α
