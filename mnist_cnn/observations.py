@@ -14,7 +14,7 @@ from .models import MODEL_NAMES
 from .original import load_original
 from .report import delta_text, summary_rows
 from .runs import recorded_every_epoch
-from .scores import score_runs
+from .scores import EPSILON_TEXT, score_runs
 from .tables import signed
 from .stats import LEVEL
 
@@ -116,9 +116,10 @@ def _validation_loss_lines(runs, test_loss):
         return []
     return [f"the last validation loss ({LOG_LOSS.text(last)}) and the test log loss "
             f"({LOG_LOSS.text(test_loss)}) are measured on the same test images but differ: "
-            f"validation loss is what Keras recorded after each epoch (on TensorFlow, from the logits and "
-            f"unclipped), the test log loss is scored from the saved test probabilities, clipped at "
-            f"1e-7, the one definition every backend shares."]
+            f"validation loss is what Keras recorded after each epoch (on TensorFlow, from the "
+            f"logits and unclipped), the test log loss is scored from the saved test "
+            f"probabilities, clipped at {EPSILON_TEXT}, the one definition every backend "
+            f"shares."]
 
 
 def _bullets(lines, below):

@@ -143,7 +143,7 @@ def _seconds_per_epoch(config, device, timings, bench, flops=None):
         return statistics.median(full), "the recorded runs' s/epoch"
     if same:
         return (statistics.median(seconds for _, seconds in same),
-                "subset runs' s/epoch scaled to 60,000 images")
+                f"subset runs' s/epoch scaled to {TRAIN_SIZE:,} images")
     ms_per_step, batch_size = bench[0].get(config.model), bench[1]
     if ms_per_step is not None and batch_size == config.batch_size:
         return ms_per_step / 1000 * _epoch_steps(config), f"{BENCH_JSON.as_posix()}'s ms/step"

@@ -18,6 +18,7 @@ from .runs import TEST_SIZE
 # Keras clips probabilities to [eps, 1 - eps] in its cross-entropy on JAX (and in its numpy
 # reference): a probability saved as 0 in float16 then scores a finite loss.
 KERAS_EPSILON = 1e-7
+EPSILON_TEXT = "1e-7"  # KERAS_EPSILON as the words write it (Python's format gives '1e-07')
 
 
 @functools.lru_cache(maxsize=None)

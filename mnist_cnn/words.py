@@ -15,7 +15,7 @@ from .data import get_dataset
 from .findings import transfer
 from .models import CONV_LAYERS, MODEL_NAMES
 from .runs import EPOCHS, LOG_LOSS_MARGIN, TYPICAL_ERROR, TYPICAL_LOG_LOSS
-from .scores import KERAS_EPSILON, test_labels
+from .scores import EPSILON_TEXT, KERAS_EPSILON, test_labels
 from .stats import (BETTER, EQUAL, EQUIVALENCE_LEVEL, LEVEL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED,
                     WORSE)
 from .tables import names_text, pair_text, plural, signed
@@ -373,18 +373,19 @@ def log_loss_sentence(study):
     gaps = sorted(((s.keras_log_loss - s.log_loss, s) for s in tf), key=lambda g: g[0])
     if not gaps:
         return ("Every log loss here is the mean cross-entropy of the saved test probabilities "
-                "clipped at 1e-7, as Keras computes it on JAX.")
+                f"clipped at {EPSILON_TEXT}, as Keras computes it on JAX.")
     above = [g for g, _ in gaps if g > KERAS_GAP]
     largest, score = gaps[-1]
     run = next(r for r in study.runs[score.model] if r.config.seed == score.seed)
     labels = test_labels(study.dataset)
     near_zero = int((run.probs[np.arange(len(labels)), labels].astype(float) <= KERAS_EPSILON).sum())
     return ("Every log loss here is the mean cross-entropy of the saved test probabilities "
-            "clipped at 1e-7, as Keras computes it on JAX; Keras on TensorFlow records it "
-            f"unclipped from the logits, which is higher by more than {KERAS_GAP:g} in "
+            f"clipped at {EPSILON_TEXT}, as Keras computes it on JAX; Keras on TensorFlow records "
+            f"it unclipped from the logits, which is higher by more than {KERAS_GAP:g} in "
             f"{len(above)} of {plural(len(gaps), 'TensorFlow run')} (at most by {largest:.4f}, in "
             f"{score.model} seed {score.seed}, which gives "
-            f"{plural(near_zero, 'test image')} a probability of 1e-7 or less for its true digit).")
+            f"{plural(near_zero, 'test image')} a probability of {EPSILON_TEXT} or less for its "
+            "true digit).")
 
 
 def overfitting_sentence(study):

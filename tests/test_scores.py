@@ -39,3 +39,7 @@ def test_images_right_rounds_a_float32_accuracy_to_the_image():
 def test_synthetic_probabilities_refuse_an_impossible_pair():
     with pytest.raises(ValueError):
         probs_scoring(0.9, 0.0001)
+
+
+def test_the_clipping_epsilon_is_written_as_its_value():
+    assert float(scores.EPSILON_TEXT) == scores.KERAS_EPSILON
