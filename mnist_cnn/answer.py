@@ -11,7 +11,7 @@ that shows them (answer_figure.py) and its caption; `readme_answer` is what
 from . import analysis, claims
 from .analysis import ACCURACY, MEASURE_NAMED, MEASURES
 from .data import get_dataset
-from .claim_words import images_text, margin_text
+from .claim_words import images_text, margin_text, short_text
 from .findings import NoRunsError, analyse
 from .models import MODEL_NAMES
 from .runs import RESULTS_DIR
@@ -174,8 +174,7 @@ def _depth_claims(verdicts):
 
 
 def _best_claim(v):
-    measure = MEASURE_NAMED[v.measure]
-    text = f"{v.model} has the best {measure.label}"
+    text = short_text(v)
     if v.leaders and v.verdict in (claims.UNDECIDED, claims.PARTLY):
         text += f" (it is practically tied with {names_text(v.leaders)})"
     return v.verdict, text

@@ -2,6 +2,7 @@
 its evidence, and the words for margins, seeds and depth steps that the findings share.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from . import analysis, analysis_tables, claims
@@ -30,6 +31,7 @@ class Claim:
     summary: str = ""                    # the evidence in a few plain words
     seeds_to_decide: int | None = None   # for "undecided": seeds per model that would decide
     unresolvable: bool = False           # undecided, and no practical number of seeds would
+    short: str = ""                      # the claim in a few words, where sentences list claims
 
     def to_dict(self):
         return {"id": self.id, "statement": self.statement, "source": self.source,
@@ -201,11 +203,22 @@ def _overfitting_claim(verdict, margin):
                  verdict.seeds_to_decide, verdict.unresolvable)
 
 
+def short_text(verdict):
+    """Return a claim in a few words: 'model_2 does not overfit', 'model_7 has the best …'."""
+    if isinstance(verdict, claims.DepthVerdict):
+        return f"more conv layers give {MEASURE_NAMED[verdict.measure].better_text}"
+    if isinstance(verdict, claims.BestVerdict):
+        return f"{verdict.model} has the best {MEASURE_NAMED[verdict.measure].label}"
+    return f"{verdict.model} {'overfits' if verdict.original.rises else 'does not overfit'}"
+
+
 def claim(verdict, margins=None):
     """Return a verdict of claims.judge_claims as a Claim in words (MNIST's margins by default)."""
     margins = analysis.margins() if margins is None else margins
     if isinstance(verdict, claims.DepthVerdict):
-        return _depth_claim(verdict, margins[verdict.measure])
-    if isinstance(verdict, claims.BestVerdict):
-        return _best_claim(verdict, margins[verdict.measure])
-    return _overfitting_claim(verdict, margins[OVERFITTING_SLOPE])
+        worded = _depth_claim(verdict, margins[verdict.measure])
+    elif isinstance(verdict, claims.BestVerdict):
+        worded = _best_claim(verdict, margins[verdict.measure])
+    else:
+        worded = _overfitting_claim(verdict, margins[OVERFITTING_SLOPE])
+    return dataclasses.replace(worded, short=short_text(verdict))

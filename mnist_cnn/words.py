@@ -61,9 +61,10 @@ def transfer_sentence(studies):
     first, second = studies
     changed = [row for row in rows if row["verdicts"].get(first) != row["verdicts"].get(second)]
     same = len(rows) - len(changed)
+    short = {c.id: c.short for study in studies.values() for c in study.claims}
     return text + (f" Of the original's {plural(len(rows), 'claim')}, {same} "
                    f"{'gets' if same == 1 else 'get'} the same verdict on both"
-                   + (": " + "; ".join(f"`{row['id']}` is {row['verdicts'][first]} on "
+                   + (": " + "; ".join(f"“{short[row['id']]}” is {row['verdicts'][first]} on "
                                        f"{get_dataset(first).title} and "
                                        f"{row['verdicts'][second]} on {get_dataset(second).title}"
                                        for row in changed) if changed else "") + ".")

@@ -125,7 +125,9 @@ def test_transfer_sentence_names_each_claim_whose_verdict_changes(both):
     sentence = words.transfer_sentence(studies)
     changed = [row for row in findings.transfer(studies)
                if row["verdicts"]["mnist"] != row["verdicts"]["fashion-mnist"]]
-    assert changed and all(f"`{row['id']}`" in sentence for row in changed)
+    short = {c.id: c.short for c in studies["mnist"].claims}
+    assert changed and all(f"“{short[row['id']]}”" in sentence for row in changed)
+    assert not any(row["id"] in sentence for row in changed)  # ids are the JSON's, not a reader's
     assert f"{10 - len(changed)} get the same verdict on both" in sentence
     assert "93.10% (model_1)" in sentence and "wait for" not in sentence  # the best
 
@@ -172,3 +174,9 @@ def test_complete_splits_are_counted_and_their_chance_said(results):
 def test_no_complete_split_gets_no_sentence(tmp_path):
     overlapping = {"model_1": (0.9920, 0.9950, 0.9930), "model_2": (0.9925, 0.9945, 0.9935)}
     assert words.complete_splits_sentence(findings.analyse(make_study(tmp_path, overlapping))) == ""
+
+
+def test_each_claim_in_a_few_words_is_how_its_statement_begins(results):
+    for claim in findings.analyse(results).claims:
+        statement = claim.statement.lower().replace("convolutional", "conv")
+        assert claim.short and statement.startswith(claim.short.lower()), claim
