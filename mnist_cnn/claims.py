@@ -162,8 +162,8 @@ class BestVerdict:
 
 def original_best(reference, measure=ACCURACY):
     """Return the model whose result is the original's best: the one its "best" claim names."""
-    return min(MODEL_NAMES, key=lambda name: (-1 if measure.higher_is_better else 1)
-               * measure.original(reference, name))
+    values = {name: measure.original(reference, name) for name in MODEL_NAMES}
+    return (max if measure.higher_is_better else min)(values, key=values.get)
 
 
 def _best_verdict(scores, measure, margin, claimed, per_image_values=None):

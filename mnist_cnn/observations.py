@@ -15,8 +15,8 @@ from .original import load_original
 from .report import delta_text, summary_rows
 from .runs import recorded_every_epoch
 from .scores import EPSILON_TEXT, score_runs
-from .tables import signed
 from .stats import LEVEL
+from .tables import signed
 
 # Why a validation loss can end below the training loss, said wherever it does.
 BELOW_TRAINING = ("Validation loss can end below training loss because Keras measures the training "
