@@ -13,7 +13,7 @@ from . import MnistCnnError
 from .custom import OWN_MODEL_HINT, resolve_spec
 from .data import DATASET_NAMES, DEFAULT_DATASET
 from .models import CONV_LAYERS, MODEL_NAMES, check_model_name
-from .runs import RESULTS_DIR, STUDY_SEEDS, RunConfig, representatives
+from .runs import RESULTS_DIR, STUDY_SEEDS, RunConfig, dataset_dir, representatives
 from .console import plan_lines, result_lines, state_line
 from .executors import DEFAULT_CPUS_PER_RUN, InProcess, LocalProcesses, RayTasks, run_study
 from .plan import estimate_time, plan_study, protocol_configs
@@ -29,8 +29,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_list(args):
-    print(f"{'model':<9} {'conv layers':>11}  protocol runs in {args.results_dir}")
-    for name, runs in representatives(args.results_dir, protocol_only=True).items():
+    print(f"{'model':<9} {'conv layers':>11}  protocol runs in "
+          f"{dataset_dir(args.results_dir, args.dataset)}")
+    for name, runs in representatives(args.results_dir, True, args.dataset).items():
         seeds = [run.config.seed for run in runs]
         print(f"{name:<9} {CONV_LAYERS[name]:>11}  "
               f"{'seeds ' + ', '.join(map(str, seeds)) if seeds else '-'}")
@@ -144,8 +145,11 @@ def _cmd_table(args):
     from .readme import COST_MARKERS, README_MARKERS, update_readme_sections
     from .report import cost_markdown, protocol_runs, summary_markdown, summary_table
 
-    runs = protocol_runs(args.results_dir)
+    runs = protocol_runs(args.results_dir, args.dataset)
     if args.update_readme:
+        if args.dataset != DEFAULT_DATASET:
+            raise MnistCnnError("the README's tables are MNIST's and its answer covers both data "
+                                "sets: run --update-readme without --dataset")
         from .answer import ANSWER_MARKERS, readme_answer
         from .answer_figure import save_readme_figure
 
@@ -159,9 +163,9 @@ def _cmd_table(args):
         if figure is not None:
             print(f"{figure}: written")
     elif args.markdown:
-        print(summary_markdown(runs))
+        print(summary_markdown(runs, dataset=args.dataset))
     else:
-        print(summary_table(runs))
+        print(summary_table(runs, dataset=args.dataset))
 
 
 def _cmd_findings(args):
@@ -239,28 +243,37 @@ def _cmd_bench(args):
 
 
 def _cmd_plot(args):
-    from .data import load_mnist
-    from .comparison_plots import sample_grid, tradeoff_plot
-    from .plot_style import FIGURES_DIR, save_fig, setup_style
-    from .training_plots import loss_curves
+    from .comparison_plots import class_samples, sample_grid, tradeoff_plot
+    from .data import get_dataset, is_original_data, load_dataset
     from .original import load_original
+    from .plot_style import FIGURES_DIR, save_fig, setup_style
     from .report import summary_rows
+    from .training_plots import loss_curves
 
     setup_style()
+    spec = get_dataset(args.dataset)
+    on_original_data = is_original_data(spec.name)
     figures_dir = args.figures_dir or FIGURES_DIR
+    if not on_original_data:  # as its runs lie in results/<data set>/
+        figures_dir = figures_dir / spec.name
     reference = load_original()
-    (x_train, y_train), _ = load_mnist()
-    written = [save_fig(sample_grid(x_train, y_train), "sample_digits", figures_dir)]
-    # As in the notebooks: the runs that represent each model.
-    shown = representatives(args.results_dir)
+    (x_train, y_train), _ = load_dataset(spec.name)
+    if on_original_data:
+        samples, samples_name = sample_grid(x_train, y_train), "sample_digits"
+    else:
+        samples, samples_name = class_samples(x_train, y_train, spec.class_names), "sample_images"
+    written = [save_fig(samples, samples_name, figures_dir)]
+    # As in the notebooks: the runs that represent each model; the original's curves on its data.
+    shown = representatives(args.results_dir, dataset=spec.name)
     for name, runs in shown.items():
         if runs:
-            written.append(save_fig(loss_curves(runs, reference=reference), f"loss_{name}",
-                                    figures_dir))
+            written.append(save_fig(loss_curves(runs, reference if on_original_data else None),
+                                    f"loss_{name}", figures_dir))
     all_runs = [run for runs in shown.values() for run in runs]
     if all_runs:
-        written.append(save_fig(tradeoff_plot(summary_rows(all_runs, reference)), "tradeoff",
-                                figures_dir))
+        written.append(save_fig(tradeoff_plot(summary_rows(all_runs, reference,
+                                                           dataset=spec.name)),
+                                "tradeoff", figures_dir))
     for path in written:
         print(path)
 
@@ -304,7 +317,9 @@ def build_parser():
                          "are recorded under (results/<data set>/NAME/), a plain name not of the "
                          "seven")
 
-    results_option(command("list", _cmd_list, "list the models and their recorded runs"))
+    listing = command("list", _cmd_list, "list the models and their recorded runs")
+    dataset_option(listing)
+    results_option(listing)
     command("summary", _cmd_summary, "print a model's layers and parameter counts").add_argument(
         "model", metavar="MODEL")
     data = command("data", _cmd_data,
@@ -351,6 +366,7 @@ def build_parser():
                        help="rewrite the answer, the results table and the findings in "
                        "README.md between their markers, and the answer's figure in "
                        "figures/answer.png beside it")
+    dataset_option(table)
     results_option(table)
 
     findings = command("findings", _cmd_findings,
@@ -368,7 +384,9 @@ def build_parser():
 
     plot = command("plot", _cmd_plot, "save the sample digits, loss curves and trade-off plot")
     plot.add_argument("--figures-dir", type=Path, default=None,
-                      help="default: figures, or $MNIST_CNN_FIGURES_DIR when set")
+                      help="default: figures, or $MNIST_CNN_FIGURES_DIR when set; another data "
+                      "set's figures go to a folder of its name in it")
+    dataset_option(plot)
     results_option(plot)
 
     from .speed import ACCURACY_IMAGES, DEFAULT_REPEATS, DEFAULT_STEPS, PRECISION_NAMES

@@ -137,6 +137,14 @@ def sample_grid(images, labels, count=20, columns=10, start=1, class_names=None)
     return axes[0].figure
 
 
+def class_samples(images, labels, class_names, columns=5):
+    """Return a grid of the first training image of each class, titled with its class name."""
+    labels = np.asarray(labels)
+    first = [int((labels == label).argmax()) for label in range(len(class_names))]
+    return sample_grid(np.asarray(images)[first], labels[first], count=len(first),
+                       columns=columns, start=0, class_names=class_names)
+
+
 @styled
 def mistakes_gallery(images, true_labels, predicted, confidences, marked=None, columns=8,
                      marked_label="wrong in all models", title=None,
@@ -269,6 +277,11 @@ def metric_vs_cost(rows, cost_key, cost_label, title=None):
     return fig
 
 
+def _original_beside(row, measure):
+    """Return the original's result to draw beside a row: only for a protocol run on its data."""
+    return row[f"original_{measure.name}"] if row["epochs"] == EPOCHS else None
+
+
 @styled
 def tradeoff_plot(rows, costs=None):
     """Return a 2x2 figure: test accuracy and log loss against parameters and training FLOPs."""
@@ -284,12 +297,13 @@ def tradeoff_plot(rows, costs=None):
             notes[x_key] = _result_points(ax, [
                 dict(x=costs[row["model"]][x_key], y=row[f"{measure.name}_mean"],
                      yerr=row[f"{measure.name}_sd"], model=row["model"],
-                     original=row[f"original_{measure.name}"] if row["epochs"] == EPOCHS
-                     else None) for row in rows], x_label)
+                     original=_original_beside(row, measure)) for row in rows], x_label)
         ax_row[0].set_ylabel(y_label)
     for (_, x_label), ax in zip(COST_AXES, axes[-1]):
         log_axis(ax, "x", ticker.EngFormatter(sep=""), label=x_label, power_of_ten=True)
-    _model_legend(fig, [row["model"] for row in rows], any(row["epochs"] == EPOCHS for row in rows),
+    _model_legend(fig, [row["model"] for row in rows],
+                  any(_original_beside(row, measure) is not None
+                      for row in rows for measure, _ in RESULT_AXES),
                   {row["model"]: f" ({row['epochs']} epochs)" for row in rows
                    if row["epochs"] != EPOCHS},
                   "\n".join(note for note in notes.values() if note) or None)

@@ -101,7 +101,12 @@ DATASETS = {
         "folder"),
 }
 DATASET_NAMES = tuple(DATASETS)
-DEFAULT_DATASET = "mnist"
+DEFAULT_DATASET = "mnist"  # the original's data set
+
+
+def is_original_data(dataset):
+    """Whether `dataset` is the one the original trained on, so its numbers compare with runs."""
+    return dataset == DEFAULT_DATASET
 
 
 class DataError(MnistCnnError):

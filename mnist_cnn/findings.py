@@ -13,7 +13,7 @@ from . import MnistCnnError, analysis, claims, relations
 from .analysis import ACCURACY, LOG_LOSS, MEASURES
 from .claim_words import claim
 from .original import load_original
-from .data import DEFAULT_DATASET, get_dataset
+from .data import DEFAULT_DATASET, get_dataset, is_original_data
 from .runs import RESULTS_DIR, representatives
 from .scores import score_runs, test_labels
 
@@ -38,7 +38,7 @@ class Findings:
     @property
     def on_original_data(self):
         """Whether the runs are on the original's data set, so the original's numbers compare."""
-        return self.dataset == DEFAULT_DATASET
+        return is_original_data(self.dataset)
 
     @property
     def n_runs(self):

@@ -17,6 +17,7 @@ from prettytable import TableStyle
 
 from . import analysis, stats
 from .analysis import MEASURES
+from .data import DEFAULT_DATASET, is_original_data
 from .models import CONV_LAYERS, MODEL_NAMES
 from .original import load_original
 from .runs import RESULTS_DIR, find_runs, representatives
@@ -31,6 +32,8 @@ NO_RUN = "no run"   # the Seeds cell of a model without runs
 SUMMARY_FIELDS = ("Model", "Conv layers", "Test accuracy", "Original accuracy", "Δ accuracy",
                   "Test log loss", "Original log loss", "Δ log loss", "Seeds")
 TEXT_FIELDS = {"Model", "Conv layers"}  # left-aligned; numbers right
+# The columns that only runs on the original's data set have.
+ORIGINAL_FIELDS = {"Original accuracy", "Δ accuracy", "Original log loss", "Δ log loss"}
 # The cost table: what a model costs wherever it runs, then its seconds per epoch per device.
 COST_FIELDS = ("Model", "Params", "Training FLOPs per image")
 ORIGINAL_DEVICE = "unknown hardware (Keras 2, TF 2.x)"  # the original names none
@@ -76,18 +79,19 @@ def _seconds_by_device(runs):
             for device in devices}
 
 
-def _model_row(name, runs, reference, labels=None):
-    """Return the summary of one model's runs against the original's result."""
+def _model_row(name, runs, reference, labels=None, against_original=True):
+    """Return the summary of one model's runs, against the original's result where it compares."""
     row = {"model": name, "conv_layers": CONV_LAYERS[name], "n_runs": len(runs),
            "seeds": sorted(run.config.seed for run in runs)}
     scores = [score_run(run, labels) for run in runs]
     for measure in MEASURES:
-        original = measure.original(reference, name)
+        original = measure.original(reference, name) if against_original else None
         estimate = stats.mean_estimate([measure.of(s) for s in scores]) if scores else None
         row.update({f"{measure.name}_mean": estimate and estimate.mean,
                     f"{measure.name}_sd": estimate and (estimate.sd or 0.0),  # 0 for one run
                     f"original_{measure.name}": original,
-                    f"delta_{measure.name}": estimate and estimate.mean - original})
+                    f"delta_{measure.name}": (estimate.mean - original
+                                              if estimate and original is not None else None)})
     if not runs:
         return row | dict.fromkeys(("epochs", "params", "seconds_per_epoch",
                                     "seconds_per_epoch_by_device", "device", "backend"))
@@ -101,11 +105,14 @@ def _model_row(name, runs, reference, labels=None):
     }
 
 
-def summary_rows(runs, reference=None, labels=None):
-    """Return one dict per model (MODEL_NAMES order) aggregating its runs over seeds."""
+def summary_rows(runs, reference=None, labels=None, dataset=DEFAULT_DATASET):
+    """Return one dict per model (MODEL_NAMES order) aggregating its runs on `dataset` over seeds;
+    the original's results beside them only on its data set."""
     reference = load_original() if reference is None else reference
     by_model = {name: [] for name in MODEL_NAMES}
     for run in runs:
+        if run.config.dataset != dataset:
+            raise ValueError(f"{run.label} is not a run on {dataset}: one data set per table")
         by_model[run.config.model].append(run)
     for name, model_runs in by_model.items():
         variants = {run.config.variant for run in model_runs}
@@ -114,18 +121,19 @@ def summary_rows(runs, reference=None, labels=None):
             raise ValueError(f"the runs of {name} differ in more than their seed "
                              f"({', '.join(sorted(v or 'protocol' for v in variants))}): "
                              f"pass one configuration per model")
-    return [_model_row(name, model_runs, reference, labels) for name, model_runs in by_model.items()]
+    return [_model_row(name, model_runs, reference, labels, is_original_data(dataset))
+            for name, model_runs in by_model.items()]
 
 
-def protocol_runs(results_dir=RESULTS_DIR):
+def protocol_runs(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
     """Return the protocol runs that represent the models: what the summary tables compare."""
-    return [run for runs in representatives(results_dir, protocol_only=True).values()
-            for run in runs]
+    return [run for runs in representatives(results_dir, True, dataset).values() for run in runs]
 
 
-def _resolve_rows(runs, results_dir, reference):
+def _resolve_rows(runs, results_dir, reference, dataset=DEFAULT_DATASET):
     """Return the summary rows of `runs`, or of the protocol runs under `results_dir`."""
-    return summary_rows(protocol_runs(results_dir) if runs is None else runs, reference)
+    return summary_rows(protocol_runs(results_dir, dataset) if runs is None else runs, reference,
+                        dataset=dataset)
 
 
 def _spread(row, measure):
@@ -144,18 +152,22 @@ def delta_text(row, measure):
 
 
 def _summary_cells(row):
-    """Return the SUMMARY_FIELDS cells of one summary row."""
+    """Return the cells of one summary row: SUMMARY_FIELDS, the ORIGINAL_FIELDS only with it."""
     cells = [row["model"], str(row["conv_layers"])]
     for measure in MEASURES:
-        cells += [_spread(row, measure), measure.text(row[f"original_{measure.name}"]),
-                  delta_text(row, measure) if row["n_runs"] else NO_VALUE]
+        cells.append(_spread(row, measure))
+        if row[f"original_{measure.name}"] is not None:
+            cells += [measure.text(row[f"original_{measure.name}"]),
+                      delta_text(row, measure) if row["n_runs"] else NO_VALUE]
     return cells + [str(row["n_runs"]) if row["n_runs"] else NO_RUN]
 
 
-def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None):
-    """Return the results table: our accuracy and log loss beside the original's, and Δ."""
-    rows = _resolve_rows(runs, results_dir, reference)
-    return text_table(SUMMARY_FIELDS, [_summary_cells(row) for row in rows], TEXT_FIELDS)
+def summary_table(runs=None, results_dir=RESULTS_DIR, reference=None, dataset=DEFAULT_DATASET):
+    """Return the results table: our accuracy and log loss; on MNIST the original's and Δ too."""
+    fields = [field for field in SUMMARY_FIELDS
+              if is_original_data(dataset) or field not in ORIGINAL_FIELDS]
+    rows = _resolve_rows(runs, results_dir, reference, dataset)
+    return text_table(fields, [_summary_cells(row) for row in rows], TEXT_FIELDS)
 
 
 def markdown_table(table):
@@ -164,9 +176,9 @@ def markdown_table(table):
     return table.get_string()
 
 
-def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None):
+def summary_markdown(runs=None, results_dir=RESULTS_DIR, reference=None, dataset=DEFAULT_DATASET):
     """Return summary_table's content as a GitHub Markdown table."""
-    return markdown_table(summary_table(runs, results_dir, reference))
+    return markdown_table(summary_table(runs, results_dir, reference, dataset))
 
 
 def _device_field(device):

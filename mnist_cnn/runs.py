@@ -139,6 +139,11 @@ class RunConfig:
         return [field for field in dataclasses.fields(cls) if "flag" in field.metadata]
 
     @property
+    def on_dataset(self):
+        """Return ' on fashion-mnist' where a label names the data set, '' for the default."""
+        return "" if self.dataset == DEFAULT_DATASET else f" on {self.dataset}"
+
+    @property
     def is_protocol(self):
         """Whether this is the original protocol (any seed, any data set)."""
         return self.variant == ""
@@ -277,9 +282,8 @@ class Run:
 
     @property
     def label(self):
-        on = "" if self.config.dataset == DEFAULT_DATASET else f" on {self.config.dataset}"
         extra = "" if self.config.is_protocol else f", {self.config.variant}"
-        return f"{self.config.model} seed {self.config.seed}{on}{extra}"
+        return f"{self.config.model} seed {self.config.seed}{self.config.on_dataset}{extra}"
 
 
 def architecture_file(model, results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):

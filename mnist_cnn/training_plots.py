@@ -73,7 +73,8 @@ def _default_title(runs, drawn):
         return f"{runs[0].label}: {drawn} per epoch"
     config = runs[0].config
     extra = "" if config.is_protocol else f", {config.epochs} epochs, {config.variant}"
-    return f"{config.model}: {drawn} per epoch (mean of {len(runs)} seeds{extra})"
+    return (f"{config.model}{config.on_dataset}: {drawn} per epoch "
+            f"(mean of {len(runs)} seeds{extra})")
 
 
 @styled

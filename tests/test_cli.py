@@ -13,7 +13,8 @@ import pytest
 
 from mnist_cnn.runs import EPOCHS, RunConfig, load_run, run_dir, save_run
 
-from helpers import heavy_modules_after, make_run, make_study, write_checkpoint, write_own_models
+from helpers import (fashion_labels_or_skip, heavy_modules_after, make_run, make_study,
+                     write_checkpoint, write_own_models)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -412,6 +413,43 @@ def test_plot_writes_small_figures(recorded, tmp_path):
     assert names == ["loss_model_1.png", "sample_digits.png", "tradeoff.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 150_000
                for p in tmp_path.iterdir())
+
+
+def test_list_table_and_plot_show_the_data_set_asked_for(protocol_results, tmp_path):
+    labels = fashion_labels_or_skip()
+    for seed, accuracy in enumerate((0.9301, 0.9321)):
+        save_run(make_run("model_2", seed, accuracy, 0.25, labels, dataset="fashion-mnist"),
+                 protocol_results)
+    before = snapshot(protocol_results)
+    fashion = ("--dataset", "fashion-mnist", "--results-dir", "results")
+    listing = mnist_cnn("list", *fashion, cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].endswith("protocol runs in results/fashion-mnist")
+    assert [line.split(None, 2)[2] for line in lines[1:3]] == ["-", "seeds 0, 1"]
+    table = mnist_cnn("table", "--markdown", *fashion, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    rows = [" ".join(line.split()) for line in table.stdout.splitlines()
+            if re.match(r"\| (Model|model_[12]) ", line)]
+    # model_2 by hand: mean (0.9301 + 0.9321) / 2 = 93.11%, sample std 0.001 * sqrt(2) = 0.14 pp;
+    # the original never trained on Fashion-MNIST, so no column of its values.
+    assert rows == ["| Model | Conv layers | Test accuracy | Test log loss | Seeds |",
+                    "| model_1 | 2 | — | — | no run |",
+                    "| model_2 | 3 | 93.11 ± 0.14% | 0.2500 ± 0.0000 | 2 |"]
+    mnist = mnist_cnn("table", "--results-dir", "results", cwd=tmp_path)
+    assert "93.11" not in mnist.stdout and "Original accuracy" in mnist.stdout
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    refused = mnist_cnn("table", "--update-readme", "README.md", *fashion, cwd=tmp_path)
+    assert_clean_failure(refused, "--update-readme", "--dataset")
+    assert readme.read_text() == "no markers\n"
+    figures = tmp_path / "figures"
+    plot = mnist_cnn("plot", "--figures-dir", figures, *fashion, cwd=tmp_path)
+    assert plot.returncode == 0, plot.stderr
+    assert [p.name for p in figures.iterdir()] == ["fashion-mnist"]
+    assert sorted(p.name for p in (figures / "fashion-mnist").iterdir()) == [
+        "loss_model_2.png", "sample_images.png", "tradeoff.png"]
+    assert snapshot(protocol_results) == before
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["table"], ["bench", "--help"],

@@ -7,9 +7,9 @@ import pytest
 from matplotlib.colors import same_color
 
 from mnist_cnn import comparison_plots
-from mnist_cnn.comparison_plots import (COST_AXES, DODGE_POINTS, confusion_matrices,
-                                        metric_vs_cost, mistakes_gallery, sample_grid,
-                                        tradeoff_plot)
+from mnist_cnn.comparison_plots import (COST_AXES, DODGE_POINTS, class_samples,
+                                        confusion_matrices, metric_vs_cost, mistakes_gallery,
+                                        sample_grid, tradeoff_plot)
 from mnist_cnn.models import MODEL_NAMES
 from mnist_cnn.plot_style import MODEL_STYLES
 from mnist_cnn.report import summary_rows
@@ -176,6 +176,25 @@ def test_tradeoff_plot_draws_results_against_costs_that_do_not_depend_on_the_mac
         "model_1", "model_4", "ours (filled)", "original (hollow)"]
     with pytest.raises(ValueError):
         tradeoff_plot(summary_rows([], reference))
+
+
+def test_tradeoff_plot_of_another_data_set_draws_no_original(reference):
+    from mnist_cnn.scores import test_labels
+
+    fashion = [make_run(model, 0, 0.93, 0.25, dataset="fashion-mnist")
+               for model in ("model_1", "model_4")]
+    fig = tradeoff_plot(summary_rows(fashion, reference, test_labels(), dataset="fashion-mnist"))
+    assert list(legend_entries(fig.legends[0])) == ["model_1", "model_4"]  # no filled/hollow key
+    assert all(filled for ax in fig.axes for styles in points(ax).values()
+               for *_, filled in styles)
+
+
+def test_class_samples_show_the_first_image_of_each_class_by_name():
+    labels = np.array([2, 0, 1, 0, 2])
+    images = np.arange(5, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+    fig = class_samples(images, labels, ["Coat", "Bag", "Shirt"])
+    assert [ax.get_title() for ax in fig.axes] == ["Coat", "Bag", "Shirt"]
+    assert [int(ax.get_images()[0].get_array()[0, 0]) for ax in fig.axes] == [1, 2, 0]
 
 
 def dodges(ax):

@@ -221,6 +221,27 @@ def test_each_difference_is_that_of_the_two_numbers_shown(reference):
     assert cells["Δ accuracy"] == f"{shown:+.2f} pp"
 
 
+def test_a_table_keeps_to_one_data_set_and_sets_the_original_only_beside_its_own(
+        runs, reference):
+    from mnist_cnn.scores import test_labels
+
+    # Made on MNIST's labels, scored on them: only the data set each run names differs.
+    fashion = [make_run("model_2", seed, accuracy, 0.3, dataset="fashion-mnist")
+               for seed, accuracy in enumerate((0.9301, 0.9321))]
+    with pytest.raises(ValueError, match="one data set per table"):
+        summary_rows([*runs, *fashion], reference)
+    with pytest.raises(ValueError, match="one data set per table"):
+        summary_rows(runs, reference, dataset="fashion-mnist")
+    rows = summary_rows(fashion, reference, test_labels(), dataset="fashion-mnist")
+    assert rows[1]["accuracy_mean"] == pytest.approx(93.11)
+    assert all(row[f"{key}_{measure.name}"] is None for row in rows
+               for key in ("original", "delta") for measure in (ACCURACY, LOG_LOSS))
+    table = summary_table(fashion, reference=reference, dataset="fashion-mnist")
+    assert table.field_names == ["Model", "Conv layers", "Test accuracy", "Test log loss", "Seeds"]
+    assert table_rows(table)["model_1"]["Seeds"] == "no run"
+    assert "Original accuracy" in summary_table(runs, reference=reference).field_names
+
+
 def test_table_reads_protocol_runs_from_results_dir(runs, reference, tmp_path):
     for run in runs:
         save_run(run, tmp_path)
