@@ -352,11 +352,6 @@ def locate(dataset=DEFAULT_DATASET, refetch=False, log=None):
     return _locate_fashion_mnist(spec, refetch, log)
 
 
-def locate_mnist(refetch=False, log=None):
-    """Return (arrays, source) of MNIST: `locate("mnist", ...)`."""
-    return locate("mnist", refetch, log)
-
-
 def load_dataset(dataset=DEFAULT_DATASET, refetch=False):
     """Return `(x_train, y_train), (x_test, y_test)` of `dataset` as uint8, like Keras' `load_data()`."""
     arrays, _ = locate(dataset, refetch=refetch)

@@ -14,11 +14,10 @@ from .tables import pair_text, text_table
 def transfer_table(studies):
     """Return the transfer table: each claim's verdict on each data set, side by side."""
     titles = [get_dataset(dataset).title for dataset in studies]
-    return text_table(["Claim", "The original's finding", *titles],
-                      [[row["id"], row["statement"],
-                        *(row["verdicts"].get(dataset, "—") for dataset in studies)]
+    return text_table(["The original's finding", *titles],
+                      [[row["statement"], *(row["verdicts"].get(dataset, "—") for dataset in studies)]
                        for row in transfer(studies)],
-                      {"Claim", "The original's finding", *titles})
+                      {"The original's finding", *titles})
 
 
 def depth_steps_table(studies, measure=ACCURACY):

@@ -5,7 +5,8 @@ import pytest
 from mnist_cnn import findings, findings_tables
 from mnist_cnn.analysis import ACCURACY, LOG_LOSS
 
-from helpers import ACCURACIES, made_up_claims, make_study, mean_percent
+from helpers import (ACCURACIES, fashion_labels_or_skip, made_up_claims, make_both, make_study,
+                     mean_percent)
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +53,18 @@ def test_the_sensitivity_table_judges_every_claim_at_half_once_and_twice_the_mar
                                  "margins × 2"]
     assert [row[0] for row in table.rows] == [claim.statement for claim in study.claims]
     assert [row[2] for row in table.rows] == [claim.verdict for claim in study.claims]
+
+
+def test_the_transfer_tables_set_each_data_sets_verdicts_and_steps_side_by_side(tmp_path):
+    both = make_both(tmp_path, fashion_labels_or_skip())
+    studies = {"mnist": findings.analyse(both),
+               "fashion-mnist": findings.analyse(both, dataset="fashion-mnist")}
+    table = findings_tables.transfer_table(studies)
+    assert table.field_names == ["The original's finding", "MNIST", "Fashion-MNIST"]
+    by_id = [{c.id: c.verdict for c in study.claims} for study in studies.values()]
+    assert [row[1:] for row in table.rows] == [[verdicts[c.id] for verdicts in by_id]
+                                               for c in studies["mnist"].claims]
+    assert by_id[1]["depth-accuracy"] == "not supported"  # FASHION_ACCURACIES fall with depth
+    steps = findings_tables.depth_steps_table(studies)
+    assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
+    assert all(row[2].startswith("-") for row in steps.rows)  # each deeper step loses there
