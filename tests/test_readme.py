@@ -57,6 +57,22 @@ def test_the_answer_opens_the_readme_and_the_findings_in_full_are_one_link_away(
     assert "](notebooks/05_conclusion.ipynb)" in section and len(section.splitlines()) <= 8
 
 
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+                9: "nine", 10: "ten"}
+
+
+def test_the_readmes_opening_states_the_studys_models_depths_and_seeds():
+    from mnist_cnn.models import CONV_LAYERS, MODEL_NAMES
+    from mnist_cnn.runs import STUDY_SEEDS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    opening = " ".join(text.split("## The answer")[0].split())  # one line, as a reader reads it
+    *shallower, deepest = sorted(set(CONV_LAYERS.values()))
+    assert (f"{NUMBER_WORDS[len(MODEL_NAMES)]} Keras CNNs with {', '.join(map(str, shallower))} "
+            f"and {deepest} convolutional layers") in opening
+    assert f"{NUMBER_WORDS[len(STUDY_SEEDS)]} seeds of each" in opening
+
+
 def test_readme_names_the_two_setup_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make reproduce" in text and "make test" in text
