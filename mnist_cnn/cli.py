@@ -173,7 +173,9 @@ def _cmd_findings(args):
         _compare(args)
         return
     from .findings import NoRunsError, analyse, findings_json, transfer
-    from .words import findings_markdown, transfer_markdown
+    from .findings_tables import transfer_table
+    from .report import markdown_table
+    from .words import findings_markdown
 
     study = analyse(args.results_dir, dataset=args.dataset)
     studies = {args.dataset: study}
@@ -190,7 +192,7 @@ def _cmd_findings(args):
     else:
         print(findings_markdown(study))
         if len(studies) > 1:
-            print("\n**The same claims on both data sets.**\n\n" + transfer_markdown(studies))
+            print("\n**The same claims on both data sets.**\n\n" + markdown_table(transfer_table(studies)))
 
 
 def _compare(args):
@@ -253,9 +255,7 @@ def _cmd_plot(args):
     setup_style()
     spec = get_dataset(args.dataset)
     on_original_data = is_original_data(spec.name)
-    figures_dir = args.figures_dir or FIGURES_DIR
-    if not on_original_data:  # as its runs lie in results/<data set>/
-        figures_dir = figures_dir / spec.name
+    figures_dir = dataset_dir(args.figures_dir or FIGURES_DIR, spec.name)  # as its runs lie
     reference = load_original()
     (x_train, y_train), _ = load_dataset(spec.name)
     if on_original_data:

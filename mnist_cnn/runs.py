@@ -178,7 +178,7 @@ class RunConfig:
 
 
 def dataset_dir(results_dir=RESULTS_DIR, dataset=DEFAULT_DATASET):
-    """Return the folder of `dataset`'s runs: the results folder itself for MNIST."""
+    """Return the folder of `dataset`'s runs (or figures): `results_dir` itself for MNIST."""
     return Path(results_dir) if dataset == DEFAULT_DATASET else Path(results_dir) / dataset
 
 

@@ -1,7 +1,7 @@
 """Every sentence of the findings a reader sees, generated from a study's `Findings`.
 
 `findings_markdown` the findings in full (05_conclusion, `mnist-cnn findings`),
-`transfer_sentence` and `transfer_markdown` the claims across data sets (07, the README's
+`transfer_sentence` the claims across data sets (07, the README's
 answer), and the `*_sentence` functions the sentence that closes each section of 06_analysis.
 The claims' own words are in `claim_words`. No number here is typed by hand.
 """
@@ -21,16 +21,6 @@ from .stats import (BETTER, EQUAL, EQUIVALENCE_LEVEL, LEVEL, SEEDS_MOST, SIGNIFI
 from .tables import names_text, pair_text, plural, signed
 
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
-
-
-def transfer_markdown(studies):
-    """Return the transfer table as Markdown: each claim's verdict on each data set."""
-    titles = [get_dataset(dataset).title for dataset in studies]
-    lines = ["| Claim | " + " | ".join(titles) + " |", "|---|" + "---|" * len(titles)]
-    lines += [f"| {row['statement']} | "
-              + " | ".join(row["verdicts"].get(dataset, "—") for dataset in studies) + " |"
-              for row in transfer(studies)]
-    return "\n".join(lines)
 
 
 def transfer_sentence(studies):

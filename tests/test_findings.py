@@ -241,6 +241,18 @@ def test_findings_json_of_fashion_mnist_sets_its_verdicts_beside_mnists(both):
     assert list(by_id) == [claim["id"] for claim in answer["claims"]]
 
 
+def test_findings_of_fashion_mnist_end_on_the_claims_of_both_data_sets_as_a_table(both):
+    done = cli("findings", "--dataset", "fashion-mnist", "--results-dir", both)
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.split("**The same claims on both data sets.**")[1]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in table.strip().splitlines()]
+    assert rows[0] == ["The original's finding", "MNIST", "Fashion-MNIST"]
+    mnist = findings.analyse(both)
+    assert [row[0] for row in rows[2:]] == [c.statement for c in mnist.claims]
+    assert rows[2][1:] == [mnist.claims[0].verdict, "not supported"]  # depth, falling there
+
+
 def test_findings_of_a_data_set_without_runs_say_how_to_train_them(results):
     done = cli("findings", "--dataset", "fashion-mnist", "--results-dir", results)
     assert done.returncode == 2 and done.stdout == ""
