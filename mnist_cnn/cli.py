@@ -192,7 +192,8 @@ def _cmd_findings(args):
     else:
         print(findings_markdown(study))
         if len(studies) > 1:
-            print("\n**The same claims on both data sets.**\n\n" + markdown_table(transfer_table(studies)))
+            print("\n**The same claims on both data sets.**\n\n"
+                  + markdown_table(transfer_table(studies)))
 
 
 def _compare(args):

@@ -15,7 +15,8 @@ def transfer_table(studies):
     """Return the transfer table: each claim's verdict on each data set, side by side."""
     titles = [get_dataset(dataset).title for dataset in studies]
     return text_table(["The original's finding", *titles],
-                      [[row["statement"], *(row["verdicts"].get(dataset, "—") for dataset in studies)]
+                      [[row["statement"],
+                        *(row["verdicts"].get(dataset, "—") for dataset in studies)]
                        for row in transfer(studies)],
                       {"The original's finding", *titles})
 
