@@ -81,12 +81,17 @@ class Measure:
         """Return what follows a difference: ' pp', or nothing for a unitless measure."""
         return f" {self.difference_unit}" if self.difference_unit else ""
 
-    def difference_text(self, value):
-        return signed(value, self.digits) + self.difference_suffix
+    def difference_text(self, value, unit=True):
+        """Return a difference, '+0.16 pp'; a table's cell leaves the unit to its header."""
+        return signed(value, self.digits) + (self.difference_suffix if unit else "")
 
-    def difference_interval(self, low, high):
+    def difference_interval(self, low, high, unit=True):
         """Return the interval of a difference, '[-0.10 pp, +0.04 pp]' (tables.signed_interval)."""
-        return signed_interval(low, high, self.digits, self.difference_suffix)
+        return signed_interval(low, high, self.digits, self.difference_suffix if unit else "")
+
+    def difference_header(self, header):
+        """Return a table's header for differences, with their unit: 'Difference (pp)'."""
+        return f"{header} ({self.difference_unit})" if self.difference_unit else header
 
     @property
     def better_text(self):

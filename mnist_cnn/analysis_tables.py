@@ -50,11 +50,13 @@ def pairs_table(scores, measure):
     rows = []
     for p in architecture_pairs(scores, measure):
         d = p.difference
-        rows.append([pair_text(p.a, p.b), measure.difference_text(d.difference),
-                     measure.difference_interval(d.low, d.high) if d.low is not None else "—",
+        rows.append([pair_text(p.a, p.b), measure.difference_text(d.difference, unit=False),
+                     measure.difference_interval(d.low, d.high, unit=False)
+                     if d.low is not None else "—",
                      p_cell(p.p_holm) if p.p_holm is not None else "—",
                      f"{p.p_a_beats_b:.2f} [{p.p_low:.2f}, {p.p_high:.2f}]"])
-    return text_table(["Models", "Difference", f"{LEVEL} interval", "p (Holm)",
+    return text_table(["Models", measure.difference_header("Difference"),
+                       measure.difference_header(f"{LEVEL} interval"), "p (Holm)",
                        "P(a run of a beats b)"], rows, {"Models"})
 
 

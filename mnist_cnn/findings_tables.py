@@ -42,10 +42,10 @@ def depth_steps_table(studies, measure=ACCURACY):
 
 
 def _interval_cell(measure, interval, text=None):
+    """Return an interval of a difference, its unit left to the header, or `text`'s form."""
     if interval is None:
         return "—"
-    text = text or measure.difference_interval
-    return text(*interval)
+    return text(*interval) if text else measure.difference_interval(*interval, unit=False)
 
 
 def means_table(study, measure):
@@ -61,7 +61,7 @@ def means_table(study, measure):
 
 
 def _comparison_row(measure, c):
-    return [measure.difference_text(c.difference), _interval_cell(measure, c.interval),
+    return [measure.difference_text(c.difference, unit=False), _interval_cell(measure, c.interval),
             _interval_cell(measure, c.seeds_interval),
             _interval_cell(measure, c.equivalence_interval), c.relation, _decide_cell(c)]
 
@@ -69,7 +69,8 @@ def _comparison_row(measure, c):
 def _decide_cell(c):
     if c.unresolvable:
         return "beyond this test set"
-    return f"about {c.seeds_to_decide:,}" if c.seeds_to_decide else "—"
+    # "≈8", not "about 8": one word, so the widest table keeps inside GitHub's width unwrapped.
+    return f"≈{c.seeds_to_decide:,}" if c.seeds_to_decide else "—"
 
 
 # Short headers keep the tables inside GitHub's width; the notebook says what each interval is.
@@ -78,20 +79,30 @@ COMPARISON_HEADERS = ["Difference", f"{LEVEL}, seeds and images", f"{LEVEL}, see
                       "Seeds per model to decide"]
 
 
+def _comparison_headers(measure):
+    """Return COMPARISON_HEADERS, those of differences with their unit ('Difference (pp)')."""
+    return [*map(measure.difference_header, COMPARISON_HEADERS[:4]), *COMPARISON_HEADERS[4:]]
+
+
 def relations_table(study, measure):
-    """Return every pair of models: difference, intervals, Holm's p, relation, seeds to decide."""
-    rows = [[pair_text(c.a, c.b), *_comparison_row(measure, c)[:4],
-             analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—", *_comparison_row(measure, c)[4:]]
-            for c in study.pairs(measure)]
-    return text_table(["Models", *COMPARISON_HEADERS[:4], "p (Welch, Holm)",
-                       *COMPARISON_HEADERS[4:]], rows, {"Models", COMPARISON_HEADERS[-1]})
+    """Return every pair of models: difference and intervals (unit in the header), Holm's p,
+    relation, seeds to decide."""
+    def row(c):
+        cells = _comparison_row(measure, c)
+        p_holm = analysis_tables.p_cell(c.p_holm) if c.p_holm is not None else "—"
+        return [pair_text(c.a, c.b), *cells[:4], p_holm, *cells[4:]]
+
+    rows = [row(c) for c in study.pairs(measure)]
+    headers = _comparison_headers(measure)
+    return text_table(["Models", *headers[:4], "p (Welch, Holm)", *headers[4:]], rows,
+                      {"Models", headers[-1]})
 
 
 def steps_table(study, measure):
     """Return each step between adjacent depths, as relations_table does for pairs."""
     rows = [[f"{c.b} → {c.a}", *_comparison_row(measure, c)] for c in study.steps(measure)]
-    return text_table(["Conv layers", *COMPARISON_HEADERS], rows,
-                      {"Conv layers", COMPARISON_HEADERS[-1]})
+    headers = _comparison_headers(measure)
+    return text_table(["Conv layers", *headers], rows, {"Conv layers", headers[-1]})
 
 
 SENSITIVITY_SCALES = (0.5, 1.0, 2.0)  # each margin halved, as declared, doubled

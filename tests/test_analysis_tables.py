@@ -26,10 +26,12 @@ def rows(table):
 
 
 def test_the_pairs_table_counts_the_runs_of_one_that_beat_the_other(study):
-    table = {row[0]: row for row in rows(analysis_tables.pairs_table(study.scores, ACCURACY))}
+    pairs = analysis_tables.pairs_table(study.scores, ACCURACY)
+    assert pairs.field_names[1:3] == ["Difference (pp)", "95% interval (pp)"]  # not in each cell
+    table = {row[0]: row for row in rows(pairs)}
     assert len(table) == 21
     for a, b in [("model_1", "model_2"), ("model_4", "model_7"), ("model_2", "model_3")]:
         wins = sum((x > y) + 0.5 * (x == y) for x in ACCURACIES[a] for y in ACCURACIES[b])
         share = wins / (len(ACCURACIES[a]) * len(ACCURACIES[b]))
         assert table[f"{a} − {b}"][-1].startswith(f"{share:.2f} [")
-        assert table[f"{a} − {b}"][1] == ACCURACY.difference_text(mean_percent(a) - mean_percent(b))
+        assert table[f"{a} − {b}"][1] == f"{mean_percent(a) - mean_percent(b):+.2f}"

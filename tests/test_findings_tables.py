@@ -17,13 +17,15 @@ def results(tmp_path_factory):
 def test_the_tables_show_both_intervals(results):
     study = findings.analyse(results)
     table = findings_tables.relations_table(study, ACCURACY)
-    assert len(table.rows) == 21 and table.field_names[2:4] == [
-        "95%, seeds and images", "95%, seeds only"]
+    # The unit of a difference stands once in its header, not in every cell (GitHub's width).
+    assert len(table.rows) == 21 and table.field_names[1:4] == [
+        "Difference (pp)", "95%, seeds and images (pp)", "95%, seeds only (pp)"]
     pair = study.pairs(ACCURACY)[0]
-    assert table.rows[0][:3] == ["model_1 − model_2", "-0.24 pp",
-                                 ACCURACY.difference_interval(*pair.interval)]
+    assert table.rows[0][:3] == ["model_1 − model_2", "-0.24",
+                                 ACCURACY.difference_interval(*pair.interval).replace(" pp", "")]
     assert table.rows[0][6] == pair.relation == "worse"
     steps = findings_tables.steps_table(study, LOG_LOSS)
+    assert steps.field_names[1:3] == ["Difference", "95%, seeds and images"]  # no unit
     assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
     means = findings_tables.means_table(study, ACCURACY)
     assert means.rows[0][:3] == ["model_1", 3, f"{mean_percent('model_1'):.2f}%"]
@@ -68,3 +70,13 @@ def test_the_transfer_tables_set_each_data_sets_verdicts_and_steps_side_by_side(
     steps = findings_tables.depth_steps_table(studies)
     assert [row[0] for row in steps.rows] == ["2 → 3", "3 → 5", "5 → 7"]
     assert all(row[2].startswith("-") for row in steps.rows)  # each deeper step loses there
+
+
+def test_seeds_to_decide_read_as_one_word(results):
+    study = findings.analyse(results)
+    table = findings_tables.relations_table(study, ACCURACY)
+    undecided = [(row, c) for row, c in zip(table.rows, study.pairs(ACCURACY))
+                 if c.seeds_to_decide]
+    assert undecided, "the made-up study has no pair that more seeds would decide"
+    for row, c in undecided:
+        assert row[-1] == f"≈{c.seeds_to_decide:,}"
