@@ -81,6 +81,7 @@ class DataSet:
     title: str            # as a reader sees it
     fingerprints: dict
     class_names: tuple    # label k is class_names[k]
+    label_word: str       # what a label names, as a sentence says it ("its true digit")
     variable: str         # the environment variable that names a file or IDX folder of it
     cache: str            # Keras' cache of it, under $KERAS_HOME/datasets
     how_to_get: str       # the one line that says how to get it where no source works
@@ -88,13 +89,13 @@ class DataSet:
 
 DATASETS = {
     "mnist": DataSet(
-        "mnist", "MNIST", MNIST_FINGERPRINTS, tuple(str(digit) for digit in range(10)),
+        "mnist", "MNIST", MNIST_FINGERPRINTS, tuple(str(digit) for digit in range(10)), "digit",
         "MNIST_CNN_DATA", "mnist.npz",
         "put an MNIST .npz in place and set MNIST_CNN_DATA to it"),
     "fashion-mnist": DataSet(
         "fashion-mnist", "Fashion-MNIST", FASHION_MNIST_FINGERPRINTS,
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-         "Bag", "Ankle boot"),
+         "Bag", "Ankle boot"), "class",
         "MNIST_CNN_FASHION_MNIST_DATA", "fashion-mnist",
         "install it (apt-get install dataset-fashion-mnist, on Debian or Ubuntu), or run once "
         "where Keras can download it, or set MNIST_CNN_FASHION_MNIST_DATA to its .npz or IDX "

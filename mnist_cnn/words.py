@@ -376,7 +376,7 @@ def log_loss_sentence(study):
             f"{len(above)} of {plural(len(gaps), 'TensorFlow run')} (at most by {largest:.4f}, in "
             f"{score.model} seed {score.seed}, which gives "
             f"{plural(near_zero, 'test image')} a probability of {EPSILON_TEXT} or less for its "
-            "true digit).")
+            f"true {get_dataset(study.dataset).label_word}).")
 
 
 def overfitting_sentence(study):
@@ -446,6 +446,9 @@ def findings_markdown(study):
     claims = "\n".join(f"- {line}" for line in claims_sentences(study))
     faithful = (f"\n\n**How faithful the reproduction is.** {fidelity_sentence(study)} "
                 f"{backend_sentence(study)}" if study.on_original_data else "")
+    # 06_analysis shows the tests on the original's data; another data set's are in its JSON.
+    evidence = ("`mnist-cnn findings --json`, or 06_analysis" if study.on_original_data
+                else f"`mnist-cnn findings --dataset {study.dataset} --json`")
     return f"""{runs_sentence(study)}
 
 **Which architectures differ.** {margins_sentence(study)}
@@ -457,7 +460,7 @@ def findings_markdown(study):
 **What cannot be told apart yet.** {power_sentence(study, ACCURACY)}
 
 **Do the original's claims hold?** {claims_summary(study)}, each judged over seeds rather than on
-single trained networks (the evidence: `mnist-cnn findings --json`, or 06_analysis):
+single trained networks (the evidence: {evidence}):
 
 {claims}{faithful}
 

@@ -180,3 +180,13 @@ def test_each_claim_in_a_few_words_is_how_its_statement_begins(results):
     for claim in findings.analyse(results).claims:
         statement = claim.statement.lower().replace("convolutional", "conv")
         assert claim.short and statement.startswith(claim.short.lower()), claim
+
+
+def test_the_findings_on_another_data_set_point_at_its_own_evidence_and_classes(both):
+    mnist = words.findings_markdown(findings.analyse(both))
+    fashion = words.findings_markdown(findings.analyse(both, dataset="fashion-mnist"))
+    assert "06_analysis" in mnist and "06_analysis" not in fashion  # 06 shows MNIST's tests
+    assert "(the evidence: `mnist-cnn findings --dataset fashion-mnist --json`)" in fashion
+    # Fashion-MNIST's labels are garments and shoes, not digits.
+    assert "for its true digit)" in mnist
+    assert "for its true class)" in fashion and "digit" not in fashion
