@@ -18,7 +18,7 @@ from .runs import EPOCHS, LOG_LOSS_MARGIN, TYPICAL_ERROR, TYPICAL_LOG_LOSS
 from .scores import EPSILON_TEXT, KERAS_EPSILON, test_labels
 from .stats import (BETTER, EQUAL, EQUIVALENCE_LEVEL, LEVEL, SEEDS_MOST, SIGNIFICANCE, UNDECIDED,
                     WORSE)
-from .tables import names_text, pair_text, plural, signed
+from .tables import names_text, pair_text, plural
 
 KERAS_GAP = 1e-4  # a recorded Keras loss further than this from ours differs by its definition
 
@@ -122,7 +122,7 @@ def differences_sentence(study, measure=ACCURACY):
     estimates = analysis.model_estimates(study.scores, measure)
     others = [n for n in estimates if n != SHALLOWEST]
     unit = measure.difference_suffix
-    worse = "below" if measure.higher_is_better else "above"
+    worse, better = ("below", "above") if measure.higher_is_better else ("above", "below")
     margin = study.margins[measure.name]
     text = []
     if SHALLOWEST in estimates and others:
@@ -135,10 +135,10 @@ def differences_sentence(study, measure=ACCURACY):
         if gaps[0] > 0:
             where = f"{span}{unit} {worse} {deeper}"
         elif gaps[-1] < 0:
-            where = f"{span}{unit} better than {deeper}"
-        else:
-            where = (f"from {signed(gaps[0], measure.digits)} to {signed(gaps[-1], measure.digits)}"
-                     f"{unit} behind the deeper models")
+            where = f"{span}{unit} {better} {deeper}"
+        else:  # better than some, worse than others
+            where = (f"from {-gaps[0]:.{measure.digits}f}{unit} {better} to "
+                     f"{gaps[-1]:.{measure.digits}f}{unit} {worse} the deeper models")
         text.append(f"{SHALLOWEST}, the only model with {CONV_LAYERS[SHALLOWEST]} conv layers, "
                     f"averages {measure.text(estimates[SHALLOWEST].mean)}, {where}.")
     if len(others) > 1:

@@ -11,7 +11,7 @@ from mnist_cnn.runs import save_run
 from mnist_cnn.tables import names_text
 
 from helpers import (ACCURACIES, fashion_labels_or_skip, make_both, made_up_claims, make_run,
-                     make_study)
+                     make_study, mean_percent)
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +190,19 @@ def test_the_findings_on_another_data_set_point_at_its_own_evidence_and_classes(
     # Fashion-MNIST's labels are garments and shoes, not digits.
     assert "for its true digit)" in mnist
     assert "for its true class)" in fashion and "digit" not in fashion
+
+
+@pytest.mark.parametrize("model_1, where", [
+    ((0.9970, 0.9972), "0.06–0.45 pp above each deeper model"),
+    ((0.9950, 0.9952), "from 0.25 pp above to 0.14 pp below the deeper models"),
+    ((0.9920, 0.9922), "0.05–0.44 pp below each deeper model")])
+def test_the_shallowest_model_is_placed_above_below_or_among_the_deeper_ones(tmp_path, model_1,
+                                                                            where):
+    deeper = {"model_2": (0.9925, 0.9927), "model_3": (0.9930, 0.9932),
+              "model_4": (0.9960, 0.9962), "model_5": (0.9964, 0.9966),
+              "model_6": (0.9955, 0.9957), "model_7": (0.9958, 0.9960)}
+    study = findings.analyse(make_study(tmp_path, {"model_1": model_1, **deeper}))
+    sentence = words.differences_sentence(study, ACCURACY)
+    assert sentence.startswith("*Test accuracy.* model_1, the only model with 2 conv layers, "
+                               f"averages {mean_percent('model_1', {'model_1': model_1}):.2f}%, "
+                               f"{where}.")
