@@ -19,12 +19,14 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from .analysis import ACCURACY, LOG_LOSS, load_costs
-from .plot_style import DPI, FIGSIZE, log_axis, model_style, plain_number, styled
+from .data import DEFAULT_DATASET, get_dataset
+from .plot_style import DPI, FIGSIZE, MIN_WIDTH_PX, log_axis, model_style, plain_number, styled
 from .runs import EPOCHS, HEADLINE_SEED
 
 DIGIT_INCHES = 0.75   # width of one digit in sample_grid (rows get a quarter more, for the title)
 GALLERY_INCHES = 1.0  # width of one digit in mistakes_gallery (its caption is wider)
 CELL_INCHES = 0.21    # one cell of a confusion matrix: room for a 2-digit count at 10 pt
+BAR_INCHES = 1.3      # a colour bar beside the panels, with its ticks and two-line label
 DODGE_DECADES = 0.02  # result points closer than this on a log cost axis would hide each other:
 DODGE_POINTS = 9.0    # they are drawn this far apart (in points), side by side, and a note says so
 MARK_COLOR = "#d62728"  # the frame of a marked digit in mistakes_gallery
@@ -34,8 +36,9 @@ GALLERY_PREDICTOR = f"the seed-{HEADLINE_SEED} ensemble"
 
 
 @styled
-def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, class_names=None):
-    """Return one confusion-matrix panel per model, its wrong cells shaded by count."""
+def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED,
+                       dataset=DEFAULT_DATASET):
+    """Return one confusion-matrix panel per model, wrong cells shaded, in `dataset`'s classes."""
     if not matrices:
         raise ValueError("confusion_matrices needs at least one matrix")
     names = list(matrices)
@@ -43,11 +46,15 @@ def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, clas
     size = len(next(iter(matrices.values())))
     columns = min(columns, len(names))
     rows = -(-len(names) // columns)
-    kind = "digit" if class_names is None else "class"
+    spec = get_dataset(dataset)
+    named = any(len(name) > 1 for name in spec.class_names)  # words, not digits: on end below
     # The matrix, tick labels and axis label; class names need room beside and below it.
-    panel = size * CELL_INCHES + (0.55 if class_names is None else 1.5)
+    panel = size * CELL_INCHES + (1.5 if named else 0.55)
+    bar_aside = not _bar_fits_spare_cells(rows, columns, len(names))
+    # Saved figures are cropped to their content: a quarter inch to spare keeps MIN_WIDTH_PX.
+    width = max(MIN_WIDTH_PX / DPI + 0.25, columns * panel + (BAR_INCHES if bar_aside else 0))
     fig, axes = plt.subplots(rows, columns, squeeze=False, dpi=DPI, layout="constrained",
-                             figsize=(max(FIGSIZE[0], columns * panel), rows * (panel + 0.3) + 0.4))
+                             figsize=(width, rows * (panel + 0.3) + 0.4))
     off_diagonal = ~np.eye(size, dtype=bool)
     top = max(2, max(int(matrix[off_diagonal].max()) for matrix in matrices.values()))
     # Log-scaled, so that single mistakes show beside the common confusions: a count of 1 is
@@ -67,21 +74,25 @@ def confusion_matrices(matrices, columns=3, title=None, seed=HEADLINE_SEED, clas
         ax.set_title(f"{name}{network}: {int(matrix[off_diagonal].sum())} wrong")
         ax.set_xticks(range(size))
         ax.set_yticks(range(size))
-        if class_names is not None:
-            ax.set_xticklabels(class_names, rotation=90)
-            ax.set_yticklabels(class_names)
+        ax.set_xticklabels(spec.class_names, rotation=90 if named else 0)
+        ax.set_yticklabels(spec.class_names)
         ax.tick_params(length=0)
         ax.grid(False)
         if index % columns == 0:
-            ax.set_ylabel(f"true {kind}")
+            ax.set_ylabel(f"true {spec.label_word}")
         if index + columns >= len(names):  # lowest panel of its column
-            ax.set_xlabel(f"predicted {kind}")
+            ax.set_xlabel(f"predicted {spec.label_word}")
     for ax in axes.flat[len(names):]:
         fig.delaxes(ax)
     _count_bar(fig, image, axes, len(names), top)
-    fig.suptitle(title if title is not None else
-                 f"wrong predictions per true and predicted {kind} (grey diagonal: right)")
+    fig.suptitle(title if title is not None else f"wrong predictions per true and predicted "
+                 f"{spec.label_word} (grey diagonal: right)")
     return fig
+
+
+def _bar_fits_spare_cells(rows, columns, panels):
+    """Whether the last row has two empty cells or more, where the colour bar can lie."""
+    return rows * columns - panels >= 2
 
 
 def _count_bar(fig, image, axes, panels, top):
@@ -90,8 +101,10 @@ def _count_bar(fig, image, axes, panels, top):
     spare = rows * columns - panels
     ticks = [tick for tick in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if tick <= top]
     ticks += [top] if top >= 1.25 * ticks[-1] else []  # the largest count, where it stands apart
-    style = dict(extend="min", label="wrong predictions in a cell (log scale; white: none)")
-    if spare >= 2:
+    in_spare_cells = _bar_fits_spare_cells(rows, columns, panels)
+    label = "wrong predictions in a cell" + (" " if in_spare_cells else "\n")  # across or up
+    style = dict(extend="min", label=label + "(log scale; white: none)")
+    if in_spare_cells:
         holder = fig.add_subplot(axes[0, 0].get_subplotspec().get_gridspec()[-1, -spare:])
         holder.set_axis_off()
         bar = fig.colorbar(image, cax=holder.inset_axes([0.08, 0.45, 0.84, 0.08]),

@@ -5,6 +5,7 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.colors import same_color
+from matplotlib.text import Text
 
 from mnist_cnn import comparison_plots
 from mnist_cnn.comparison_plots import (COST_AXES, DODGE_POINTS, class_samples,
@@ -94,10 +95,31 @@ def test_confusion_matrices_name_the_seed_of_the_networks():
 def test_confusion_matrices_label_rows_and_columns_with_class_names():
     names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
              "Sneaker", "Bag", "Ankle boot")
-    [panel] = confusion_panels(confusion_matrices({"model_3": confusion(2)}, class_names=names))
+    [panel] = confusion_panels(confusion_matrices({"model_3": confusion(2)},
+                                                  dataset="fashion-mnist"))
     assert [label.get_text() for label in panel.get_xticklabels()] == list(names)
     assert [label.get_text() for label in panel.get_yticklabels()] == list(names)
     assert (panel.get_xlabel(), panel.get_ylabel()) == ("predicted class", "true class")
+
+
+def test_confusion_matrices_label_mnist_with_upright_digits():
+    [panel] = confusion_panels(confusion_matrices({"model_3": confusion(2)}))
+    assert [label.get_text() for label in panel.get_xticklabels()] == [str(d) for d in range(10)]
+    assert {label.get_rotation() for label in panel.get_xticklabels()} == {0}
+    assert (panel.get_xlabel(), panel.get_ylabel()) == ("predicted digit", "true digit")
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_one_confusion_matrix_keeps_its_title_labels_and_bar_inside_the_figure(dataset):
+    fig = confusion_matrices({"model_5": confusion(4)}, dataset=dataset)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    texts = [text for text in fig.findobj(Text) if text.get_visible() and text.get_text()]
+    assert len(texts) > 30  # the title, the axes' labels, every class name, count and bar tick
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y1 <= page.y1, text.get_text()
 
 
 def test_mistakes_gallery_frames_exactly_the_marked_digits():

@@ -91,6 +91,8 @@ def draw(name, seeds, reference):
                                  reference)
     if name == "confusion_matrices":
         return confusion_matrices({model: confusion(i) for i, model in enumerate(MODEL_NAMES)})
+    if name == "confusion_matrix_single":
+        return confusion_matrices({"model_5": confusion(4)}, dataset="fashion-mnist")
     if name == "mistakes_gallery":
         return mistakes_gallery(digits(10), np.arange(10), (np.arange(10) + 1) % 10,
                                 np.full(10, 0.99), marked=np.arange(10) % 3 == 0)
@@ -109,8 +111,9 @@ def draw(name, seeds, reference):
 
 
 FIGURE_NAMES = ("loss_curves", "loss_curves_single", "error_curves", "all_models_curves",
-                "confusion_matrices", "mistakes_gallery", "mistakes_gallery_few",
-                "metric_vs_cost", "tradeoff_plot", "sample_grid", "sample_grid_few_columns")
+                "confusion_matrices", "confusion_matrix_single", "mistakes_gallery",
+                "mistakes_gallery_few", "metric_vs_cost", "tradeoff_plot", "sample_grid",
+                "sample_grid_few_columns")
 
 
 def visible_texts(fig):
