@@ -1,9 +1,11 @@
 """What the figure tests share: the original's values and synthetic runs, synthetic images and
-matrices, and readers of what a figure drew (labelled ticks, legend entries, result points).
+matrices, and readers of what a figure drew (labelled ticks, legend entries, result points,
+visible texts).
 
 The test files import the fixtures from here by name, which makes them theirs."""
 
 import matplotlib
+import matplotlib.text
 import numpy as np
 import pytest
 
@@ -82,3 +84,11 @@ def points(ax):
                 (matplotlib.colors.to_hex(line.get_color()), line.get_marker(),
                  line.get_markerfacecolor() != "white"))
     return drawn
+
+
+def visible_texts(fig):
+    """Return the figure's texts that a reader sees: visible and not empty."""
+    fig.draw_without_rendering()  # creates the tick labels and lays the figure out
+    return [text for text in fig.findobj(matplotlib.text.Text)
+            if text.get_visible() and text.get_text().strip()
+            and all(parent.get_visible() for parent in (text.axes, text.figure) if parent)]

@@ -5,7 +5,6 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.colors import same_color
-from matplotlib.text import Text
 
 from mnist_cnn import comparison_plots
 from mnist_cnn.comparison_plots import (COST_AXES, DODGE_POINTS, class_samples,
@@ -16,7 +15,8 @@ from mnist_cnn.plot_style import MODEL_STYLES
 from mnist_cnn.report import summary_rows
 
 from figure_checks import (close_figures, confusion, cost_rows, digits,  # noqa: F401 (fixtures)
-                           labelled_ticks, legend_entries, points, reference, seeds)
+                           labelled_ticks, legend_entries, points, reference, seeds,
+                           visible_texts)
 from helpers import make_run
 
 
@@ -112,10 +112,9 @@ def test_confusion_matrices_label_mnist_with_upright_digits():
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_one_confusion_matrix_keeps_its_title_labels_and_bar_inside_the_figure(dataset):
     fig = confusion_matrices({"model_5": confusion(4)}, dataset=dataset)
-    fig.draw_without_rendering()
+    texts = visible_texts(fig)
     renderer = fig.canvas.get_renderer()
     page = fig.bbox
-    texts = [text for text in fig.findobj(Text) if text.get_visible() and text.get_text()]
     assert len(texts) > 30  # the title, the axes' labels, every class name, count and bar tick
     for text in texts:
         box = text.get_window_extent(renderer)

@@ -9,7 +9,6 @@ import sys
 
 import matplotlib
 import matplotlib.image
-import matplotlib.text
 import numpy as np
 import pytest
 from PIL import Image
@@ -23,7 +22,7 @@ from mnist_cnn.report import summary_rows
 from mnist_cnn.training_plots import all_models_curves, error_curves, loss_curves
 
 from figure_checks import (close_figures, confusion, cost_rows, digits,  # noqa: F401 (fixtures)
-                           labelled_ticks, legend_entries, reference, seeds)
+                           labelled_ticks, legend_entries, reference, seeds, visible_texts)
 from helpers import make_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -114,14 +113,6 @@ FIGURE_NAMES = ("loss_curves", "loss_curves_single", "error_curves", "all_models
                 "confusion_matrices", "confusion_matrix_single", "mistakes_gallery",
                 "mistakes_gallery_few", "metric_vs_cost", "tradeoff_plot", "sample_grid",
                 "sample_grid_few_columns")
-
-
-def visible_texts(fig):
-    """Return the figure's texts that a reader sees: visible and not empty."""
-    fig.draw_without_rendering()  # creates the tick labels and lays the figure out
-    return [text for text in fig.findobj(matplotlib.text.Text)
-            if text.get_visible() and text.get_text().strip()
-            and all(parent.get_visible() for parent in (text.axes, text.figure) if parent)]
 
 
 @pytest.mark.parametrize("name", FIGURE_NAMES)
