@@ -228,11 +228,35 @@ def test_another_seed_gives_another_run(mnist, tmp_path, uninterrupted_run):
     assert not np.array_equal(other.probs, uninterrupted_run.probs)
 
 
-# The pinned short runs (scripts/pin_runs.py). Their numbers move by about 1e-6 between CPUs
-# and library builds; a changed training path moves them far more: measured on model_1,
-# reversing each epoch's data order moved the test loss by 0.8%, a learning rate 10% higher by
-# 2.3%. So: relative 1e-4 on losses, 1e-3 absolute (10 test images) on accuracies.
+# The pinned short runs (scripts/pin_runs.py), with how far TensorFlow's other CPU numeric paths
+# moved each number and how far the next seed did. A number is checked within PATH_MARGIN times
+# its path spread (at least FLOOR: on model_1 every path agrees to ~1e-6), and only where that
+# tolerance stays under half the next seed's effect; elsewhere a change of machine moves it as far
+# as a change of seed (model_3's first-epoch training loss: 0.5% either way), and it cannot tell
+# them apart. A changed training path moves the checked numbers far more: measured on model_1,
+# reversing each epoch's data order moved the test loss by 0.8%, a learning rate 10% higher by 2.3%.
 PINNED = json.loads((Path(__file__).parent / "data" / "pinned_runs.json").read_text())["runs"]
+PATH_MARGIN = 3
+FLOOR = {"loss": 1e-4, "val_loss": 1e-4, "accuracy": 1e-3, "val_accuracy": 1e-3}  # 1e-3: 10 test images
+# losses relative, accuracies absolute
+
+
+def pinned_tolerances(pinned):
+    """Return {number: absolute tolerance} for the numbers this pinned run can check."""
+    tolerances = {}
+    for key, value in pinned["numbers"].items():
+        floor = FLOOR[key] * (abs(value) if "loss" in key else 1)
+        tolerance = max(PATH_MARGIN * pinned["path_spread"][key], floor)
+        if tolerance < pinned["next_seed_moves"][key] / 2:
+            tolerances[key] = tolerance
+    return tolerances
+
+
+def test_each_pinned_run_checks_its_test_loss_and_accuracy():
+    for model, pinned in PINNED.items():
+        assert {"val_loss", "val_accuracy"} <= set(pinned_tolerances(pinned)), model
+    # model_1's numbers agree on every path, so all four are checked.
+    assert set(pinned_tolerances(PINNED["model_1"])) == set(FLOOR)
 
 
 @pytest.mark.training
@@ -240,9 +264,5 @@ PINNED = json.loads((Path(__file__).parent / "data" / "pinned_runs.json").read_t
 def test_pinned_short_run_is_unchanged(model, mnist, tmp_path):
     pinned = PINNED[model]
     run = train(RunConfig.from_dict(pinned["config"]), mnist, results_dir=tmp_path, verbose=0)
-    for key in ("loss", "val_loss"):
-        assert run.history[key] == pytest.approx(pinned["history"][key], rel=1e-4), key
-    for key in ("accuracy", "val_accuracy"):
-        assert run.history[key] == pytest.approx(pinned["history"][key], abs=1e-3), key
-    assert run.test_loss == pytest.approx(pinned["test_loss"], rel=1e-4)
-    assert run.test_accuracy == pytest.approx(pinned["test_accuracy"], abs=1e-3)
+    for key, tolerance in pinned_tolerances(pinned).items():
+        assert run.history[key] == pytest.approx([pinned["numbers"][key]], abs=tolerance), key
