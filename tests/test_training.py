@@ -236,9 +236,9 @@ def test_another_seed_gives_another_run(mnist, tmp_path, uninterrupted_run):
 # them apart. A changed training path moves the checked numbers far more: measured on model_1,
 # reversing each epoch's data order moved the test loss by 0.8%, a learning rate 10% higher by 2.3%.
 PINNED = json.loads((Path(__file__).parent / "data" / "pinned_runs.json").read_text())["runs"]
-PATH_MARGIN = 3
-FLOOR = {"loss": 1e-4, "val_loss": 1e-4, "accuracy": 1e-3, "val_accuracy": 1e-3}  # 1e-3: 10 test images
-# losses relative, accuracies absolute
+PATH_MARGIN = 3  # three paths measured: a fourth machine may stray further than they did
+# Losses relative, accuracies absolute (1e-3: ten test images).
+FLOOR = {"loss": 1e-4, "val_loss": 1e-4, "accuracy": 1e-3, "val_accuracy": 1e-3}
 
 
 def pinned_tolerances(pinned):
