@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mnist_cnn.files import write_json
+
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "pinned_runs.json"
 MODELS = ("model_1", "model_3")  # the shallowest model, and one with batch normalization and dropout
 # Small enough for CI (seconds), long enough that every part of the training path acts.
@@ -71,9 +73,9 @@ def main(argv):
         print(json.dumps(measure([int(seed) for seed in argv[1:]])))
         return 0
     seed = SHORT_RUN["seed"]
-    paths = {name: measure_on(environment, [seed] if index else [seed, seed + 1])
-             for index, (name, environment) in enumerate(NUMERIC_PATHS.items())}
-    pinned_path = paths[next(iter(NUMERIC_PATHS))]
+    first, *others = NUMERIC_PATHS.values()
+    pinned_path = measure_on(first, [seed, seed + 1])
+    paths = [pinned_path] + [measure_on(environment, [seed]) for environment in others]
     runs = {}
     for model in MODELS:
         pinned = pinned_path[f"{model} {seed}"]
@@ -81,11 +83,10 @@ def main(argv):
         runs[model] = {
             **pinned,
             "path_spread": {key: max(abs(path[f"{model} {seed}"]["numbers"][key] - numbers[key])
-                                     for path in paths.values()) for key in NUMBERS},
+                                     for path in paths) for key in NUMBERS},
             "next_seed_moves": {key: abs(pinned_path[f"{model} {seed + 1}"]["numbers"][key]
                                          - numbers[key]) for key in NUMBERS},
         }
-    from mnist_cnn.files import write_json
     write_json(OUT, {"made_by": "python scripts/pin_runs.py", "numeric_paths": NUMERIC_PATHS,
                      "runs": runs})
     print(f"wrote {OUT}")
