@@ -3,6 +3,8 @@
 `training.describe_device` records a device name in every run's metrics.json, e.g.
 'CPU: AMD EPYC (2 cores)'; `machine_name` gives the same name from the operating system alone,
 so that `mnist-cnn reproduce` can find the runs recorded on this machine before it loads Keras.
+`tensorflow_cpu_kernels` tells apart two machines of one name that TensorFlow computes on with
+different libraries.
 """
 
 import os
@@ -10,17 +12,39 @@ import platform
 from pathlib import Path
 
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")  # one folder per GPU the NVIDIA driver sees
+CPUINFO = Path("/proc/cpuinfo")
+# On Linux x86, TensorFlow computes on the CPU with oneDNN by default only where the CPU has one
+# of these (its DefaultOneDnnPolicy), elsewhere with Eigen, which is slower on convolutions; CPUs
+# of one name (e.g. "AMD EPYC") come both ways, so the name alone cannot time a run.
+ONEDNN_DEFAULT_FLAGS = {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
+                        "amx_bf16"}
+
+
+def _cpuinfo_field(name):
+    """Return the first value of `name` in /proc/cpuinfo, or None where there is none."""
+    try:
+        for line in CPUINFO.read_text().splitlines():
+            if line.split(":", 1)[0].strip() == name:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def cpu_name():
     """Return the processor's model name."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def tensorflow_cpu_kernels():
+    """Return the library TensorFlow computes with on this CPU: 'oneDNN', 'Eigen' or None."""
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    if setting in ("1", "true", "0", "false"):  # the switch TensorFlow reads first
+        return "oneDNN" if setting in ("1", "true") else "Eigen"
+    flags = _cpuinfo_field("flags")
+    if flags is None or platform.machine() not in ("x86_64", "AMD64"):
+        return None  # unknown: the policy differs off Linux x86
+    return "oneDNN" if ONEDNN_DEFAULT_FLAGS & set(flags.split()) else "Eigen"
 
 
 def gpu_name():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data import DATASET_NAMES, DEFAULT_DATASET
-from .machine import cpu_device, machine_name
+from .machine import cpu_device, machine_name, tensorflow_cpu_kernels
 from .runs import (TEST_SIZE, TRAIN_SIZE, Run, RunConfig, RunError, load_run, read_checkpoint,
                    recorded_run, run_folders)
 
@@ -98,13 +98,19 @@ class Estimate:
         return sum(known), len(configs) - len(known)
 
 
-def _recorded_timings(results_dir):
-    """Return (config, device, median s/epoch) of every readable run under `results_dir`."""
+def _recorded_timings(results_dir, cpu_kernels=None):
+    """Return (config, device, median s/epoch) of every readable run under `results_dir`.
+
+    With `cpu_kernels`, leave out the runs that record another kernel library (runs recorded
+    before it was recorded stay in: their name is all there is to go by).
+    """
     timings = []
     for folder in (f for dataset in DATASET_NAMES for f in run_folders(results_dir, dataset)):
         try:
             run = load_run(folder)
         except RunError:
+            continue
+        if cpu_kernels and run.metrics.get("cpu_kernels", cpu_kernels) != cpu_kernels:
             continue
         if run.seconds_per_epoch is not None:
             timings.append((run.config, run.metrics["device"], run.seconds_per_epoch))
@@ -172,10 +178,15 @@ def _scaled_by_flops(config, device, timings, extra=None):
     return seconds, f"{nearest}'s s/epoch scaled by training FLOPs"
 
 
-def estimate_time(plan, results_dir, device=None, flops=None):
-    """Return the Estimate of the time `plan`'s runs take to train on `device`."""
-    device = device or machine_name()
-    timings, bench = _recorded_timings(results_dir), _bench_timings(device)
+def estimate_time(plan, results_dir, device=None, flops=None, cpu_kernels=None):
+    """Return the Estimate of the time `plan`'s runs take to train on `device`.
+
+    Without `device`, on this machine, with TensorFlow's CPU kernel library here on a CPU.
+    """
+    if device is None:
+        device = machine_name()
+        cpu_kernels = tensorflow_cpu_kernels() if device.startswith("CPU") else None
+    timings, bench = _recorded_timings(results_dir, cpu_kernels), _bench_timings(device)
     seconds, sources = {}, []
     for planned in plan.to_train:
         per_epoch, source = _seconds_per_epoch(planned.config, device, timings, bench, flops)

@@ -25,7 +25,7 @@ from . import __version__, import_keras
 from .custom import architecture_record, build_custom
 from .data import load_dataset, prepare
 from .files import write_json
-from .machine import cpu_device
+from .machine import cpu_device, tensorflow_cpu_kernels
 from .models import build_model, fused_batchnorm_class, parameter_counts
 from .runs import (BATCH_SIZE, HISTORY_KEYS, LEARNING_RATE, LOSS, OPTIMIZER, RESULTS_DIR, Run,
                    RunConfig, check_architecture, checkpoint_dir, read_checkpoint, recorded_run,
@@ -323,6 +323,9 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
         # a shared device makes epochs slower, never different.
         "runs_sharing_device": runs_at_once,
     }
+    if metrics["backend"] == "tensorflow" and device.startswith("CPU"):
+        # oneDNN or Eigen: one device name can train at either speed (machine.py)
+        metrics["cpu_kernels"] = tensorflow_cpu_kernels()
     if architecture is not None:
         metrics["architecture"] = architecture
     run = Run(None, config, history, metrics, probs.astype(np.float16))

@@ -58,3 +58,32 @@ def test_machine_name_is_the_gpu_training_records(made_up_machine):
 def test_machine_name_is_the_cpu_when_cuda_visible_devices_hides_the_gpus(made_up_machine):
     made_up_machine("NVIDIA H200", visible=False)
     assert machine.machine_name() == training.describe_device() == machine.cpu_device()
+
+
+@pytest.mark.parametrize("flags, kernels", [("fpu sse avx2 avx512f avx512_bf16", "oneDNN"),
+                                            ("fpu sse avx2 amx_tile", "oneDNN"),
+                                            ("fpu sse avx2 avx512f", "Eigen")])
+def test_tensorflow_cpu_kernels_follow_the_cpu_flags_tensorflow_checks(
+        monkeypatch, tmp_path, flags, kernels):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(machine, "CPUINFO", cpuinfo)
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert machine.tensorflow_cpu_kernels() == kernels
+    assert machine.cpu_name() == "AMD EPYC"
+    for setting, forced in (("0", "Eigen"), ("1", "oneDNN"), ("False", "Eigen")):
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", setting)  # TensorFlow's own switch wins
+        assert machine.tensorflow_cpu_kernels() == forced
+
+
+def test_tensorflow_cpu_kernels_are_unknown_off_x86_or_without_cpuinfo(monkeypatch, tmp_path):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fp asimd\n")
+    monkeypatch.setattr(machine, "CPUINFO", cpuinfo)
+    monkeypatch.setattr(machine.platform, "machine", lambda: "aarch64")
+    assert machine.tensorflow_cpu_kernels() is None
+    monkeypatch.setattr(machine, "CPUINFO", tmp_path / "missing")
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    assert machine.tensorflow_cpu_kernels() is None

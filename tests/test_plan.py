@@ -91,3 +91,22 @@ def test_estimate_times_the_epochs_left_from_the_runs_recorded_on_the_device(res
     save_run(make_run("model_3", seed=4), results)  # 14 s/epoch
     estimate = estimate_time(plan_study([three], results), results, device=THIS_MACHINE)
     assert estimate.seconds == {three: 14 * (EPOCHS - 12)}
+
+
+def test_estimate_leaves_out_runs_computed_with_another_cpu_kernel_library(results, no_bench):
+    """One CPU name covers machines on oneDNN and on Eigen; a run that says which counts only
+    where it matches, a run recorded before that was recorded counts everywhere."""
+    for seed, kernels in ((1, "Eigen"), (3, "oneDNN")):  # 11 and 13 s/epoch
+        folder = save_run(make_run("model_1", seed=seed), results)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics["cpu_kernels"] = kernels
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    plan = plan_study([RunConfig("model_1", seed=5)], results)
+    five = RunConfig("model_1", seed=5)
+
+    def per_epoch(kernels):
+        estimate = estimate_time(plan, results, device=THIS_MACHINE, cpu_kernels=kernels)
+        return estimate.seconds[five] / EPOCHS
+
+    # Recorded: 10, 12 and 14 s/epoch saying nothing, 11 on Eigen, 13 on oneDNN.
+    assert per_epoch("Eigen") == 11.5 and per_epoch("oneDNN") == 12.5 and per_epoch(None) == 12

@@ -9,6 +9,7 @@ import pytest
 
 from mnist_cnn import import_keras, training
 from mnist_cnn.data import load_mnist
+from mnist_cnn.machine import tensorflow_cpu_kernels
 from mnist_cnn.runs import (HISTORY_KEYS, RunConfig, checkpoint_dir, find_runs, load_run,
                             read_checkpoint, run_dir)
 from mnist_cnn.training import train, train_or_load
@@ -55,6 +56,8 @@ def test_run_is_complete_on_disk(quick_run):
     assert metrics["backend"] == keras.backend.backend()
     assert metrics["device"] and metrics["date"] and metrics["versions"]["keras"]
     assert metrics["matmul_precision"] == "float32"
+    if metrics["backend"] == "tensorflow" and metrics["device"].startswith("CPU"):
+        assert metrics["cpu_kernels"] == tensorflow_cpu_kernels()  # what this CPU computes with
     assert metrics["params"] == {"total": 1_199_882, "trainable": 1_199_882}
     assert math.isclose(metrics["total_seconds"], sum(history["epoch_seconds"]), rel_tol=1e-6)
     with np.load(folder / "test_probs.npz") as npz:
