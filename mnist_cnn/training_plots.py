@@ -2,9 +2,9 @@
 
 `loss_curves` and `error_curves` (both `curves`) draw one model's train and validation loss or
 error (100% − accuracy) per epoch, of one run or the mean of several seeds, beside the
-original's run: ours solid (train) and dashed (validation), the original's in a lighter tint of
-the same colours, thinner, dotted (train) and dash-dotted (validation). `all_models_curves`
-draws one panel per model, in its colour. The style that every figure shares is plot_style's.
+original's run, all in the model's colour: ours solid (train) and dashed, darker (validation),
+the original's in a lighter tint, thinner, dotted (train) and dash-dotted (validation).
+`all_models_curves` draws one panel per model, in its colour. The style that every figure shares is plot_style's.
 """
 
 import matplotlib.pyplot as plt
@@ -34,19 +34,31 @@ CURVE_KEYS = {
 LEGEND_NAMES = {"accuracy": {"validation": "validation (test set)"}}
 KEY_LABELS = {"loss": "training loss", "val_loss": "validation loss",
               "accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
-# Ours: one colour and line style per curve; the original's: a lighter tint, thinner, and in a
-# line style of its own: dotted (train) and dash-dotted (validation).
-OURS = {"train": dict(color="C0", linestyle="-", linewidth=2),
-        "validation": dict(color="C1", linestyle="--", linewidth=2)}
+# Every curve of one model in its colour (one colour per model across the study): validation a
+# darker shade than train, the original's a lighter tint and thinner; each in a line style of
+# its own: ours solid (train) and dashed (validation), the original's dotted and dash-dotted.
+OURS = {"train": dict(linestyle="-", linewidth=2),
+        "validation": dict(linestyle="--", linewidth=2)}
+ORIGINAL = {"train": dict(linestyle=":", linewidth=1.6),
+            "validation": dict(linestyle="-.", linewidth=1.6)}
+VALIDATION_SHADE = 0.45  # the share of black in validation's shade of the model's colour
+ORIGINAL_TINT = 0.3      # the share of white in the original's tint: light, still legible
 
 
-def _tint(color, amount=0.45):
-    """Return `color` mixed with `amount` of white."""
-    return tuple((1 - amount) * c + amount for c in mcolors.to_rgb(color))
+def _mix(color, other, amount):
+    """Return `color` mixed with `amount` of `other` (both RGB colours)."""
+    return tuple((1 - amount) * c + amount * o
+                 for c, o in zip(mcolors.to_rgb(color), mcolors.to_rgb(other)))
 
 
-ORIGINAL = {"train": dict(color=_tint("C0"), linestyle=":", linewidth=1.6),
-            "validation": dict(color=_tint("C1"), linestyle="-.", linewidth=1.6)}
+def curve_colors(model):
+    """Return {(whose, curve): colour} of `model`'s curves, all from the model's colour."""
+    train = mcolors.to_rgb(model_style(model)[0])
+    validation = _mix(train, "black", VALIDATION_SHADE)
+    return {("ours", "train"): train, ("ours", "validation"): validation,
+            ("original", "train"): _mix(train, "white", ORIGINAL_TINT),
+            ("original", "validation"): _mix(validation, "white", ORIGINAL_TINT)}
+
 # The original's run in all_models_curves: dark grey and dashed, apart from every model's colour.
 ORIGINAL_LINE = dict(color="0.2", linestyle="--", linewidth=1.3)
 
@@ -97,6 +109,7 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
         _, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI, layout="constrained")
 
     x = np.arange(1, epochs + 1)
+    colors = curve_colors(model)
     marker = "o" if epochs < MARKERS_BELOW else None  # a line of one or two points needs dots
     ours, originals, drawn = [], [], []
     for key, label in keys:
@@ -104,13 +117,14 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
             continue  # trained with validation="none": no validation curve to draw
         values = shown([run.history[key] for run in runs])
         if len(runs) == 1:
-            line, = ax.plot(x, values[0], label=label, marker=marker, **OURS[label])
+            line, = ax.plot(x, values[0], label=label, marker=marker,
+                            color=colors["ours", label], **OURS[label])
             ours.append((line, names.get(label, label)))
         else:
             line, = ax.plot(x, values.mean(axis=0), label=f"{label} (mean)", marker=marker,
-                            **OURS[label])
+                            color=colors["ours", label], **OURS[label])
             band = ax.fill_between(x, values.min(axis=0), values.max(axis=0), alpha=0.2,
-                                   color=OURS[label]["color"], linewidth=0,
+                                   color=colors["ours", label], linewidth=0,
                                    label=f"{label} (min–max)")
             ours.append(((band, line),
                          f"{names.get(label, label)}: mean, min–max of {len(runs)} seeds"))
@@ -118,7 +132,7 @@ def curves(runs, reference=None, metric="loss", title=None, ax=None):
         if reference is not None:
             original = shown(reference["models"][model]["history"][key])
             line, = ax.plot(np.arange(1, len(original) + 1), original, label=f"original {label}",
-                            zorder=1.5, **ORIGINAL[label])
+                            zorder=1.5, color=colors["original", label], **ORIGINAL[label])
             originals.append((line, f"original {label}"))
             drawn.append(original)
 

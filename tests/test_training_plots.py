@@ -96,6 +96,20 @@ def test_train_validation_and_the_original_look_different(draw_curves, seeds, re
     assert len({(tuple(matplotlib.colors.to_rgb(c)), s) for c, s in drawn.values()}) == 4
 
 
+def test_a_models_curves_are_all_in_its_colour_and_in_no_other_models(reference):
+    """One colour per model across the study: model_3's curves are shades and tints of model_3's
+    colour (its hue; train exactly its colour), never another model's."""
+    drawn = styles(loss_curves(make_run("model_3"), reference).axes[0])
+    own = MODEL_STYLES["model_3"][0]
+    assert same_color(drawn["train"][0], own)
+    others = [color for name, (color, _) in MODEL_STYLES.items() if name != "model_3"]
+    hue = matplotlib.colors.rgb_to_hsv(matplotlib.colors.to_rgb(own))[0]
+    for color, _ in drawn.values():
+        assert not any(same_color(color, other) for other in others)
+        assert matplotlib.colors.rgb_to_hsv(matplotlib.colors.to_rgb(color))[0] == (
+            pytest.approx(hue))
+
+
 def test_the_original_is_dotted_for_train_and_dash_dotted_for_validation(seeds, reference):
     """As the captions in the README and the section notebooks say."""
     drawn = styles(error_curves(seeds[0], reference).axes[0])
