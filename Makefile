@@ -55,7 +55,7 @@ fashion-data: install
 # notebook's cells, which share one kernel) in one worker, so module fixtures are built once.
 TEST_WORKERS ?= 2
 test: data fashion-data
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The quick suite (under a minute): no real training, no notebook runs, no cluster. nbval stays
 # unloaded, so addopts, which holds its options, is replaced.
