@@ -37,7 +37,9 @@ def plan_lines(plan, estimate=None):
         return lines
     configs = [p.config for p in todo]
     seconds, unknown = estimate.left(configs)
-    here, sources = f"on this machine ({estimate.device})", " and ".join(estimate.sources)
+    kernels = f", TensorFlow on {estimate.cpu_kernels}" if estimate.cpu_kernels else ""
+    here = f"on this machine ({estimate.device}{kernels})"
+    sources = " and ".join(estimate.sources)
     if not estimate.sources:
         lines.append(f"time to train: unknown {here}: no run of these models recorded or "
                      "benchmarked on it")

@@ -91,6 +91,7 @@ class Estimate:
     device: str
     seconds: dict
     sources: list
+    cpu_kernels: str | None = None  # TensorFlow's kernel library on that CPU, where it counted
 
     def left(self, configs):
         """Return (estimated seconds to train `configs`, how many of them are unknown)."""
@@ -194,4 +195,4 @@ def estimate_time(plan, results_dir, device=None, flops=None, cpu_kernels=None):
                                    else per_epoch * (planned.config.epochs - planned.resumes_after))
         if source is not None and source not in sources:
             sources.append(source)
-    return Estimate(device, seconds, sources)
+    return Estimate(device, seconds, sources, cpu_kernels)

@@ -474,6 +474,8 @@ def reproduce(fake_training, monkeypatch, tmp_path, capsys):
     import mnist_cnn.plan
 
     monkeypatch.setattr(mnist_cnn.plan, "machine_name", lambda: THIS_MACHINE)
+    # whose kernel library is unknown (as off x86), like the made-up runs it reads
+    monkeypatch.setattr(mnist_cnn.plan, "tensorflow_cpu_kernels", lambda: None)
     monkeypatch.setattr(mnist_cnn.plan, "BENCH_JSON", tmp_path / "bench.json")
 
     def run(*args):

@@ -31,6 +31,11 @@ def test_plan_lines_name_the_runs_to_train_where_they_resume_and_the_time_they_t
         "the recorded runs' s/epoch; unknown for model_1 seed 3 (no run of the model recorded "
         "or benchmarked on this machine)")
 
+    eigen = Estimate(THIS_MACHINE, {ONE: 360, THREE: 360}, ["the recorded runs' s/epoch"], "Eigen")
+    assert plan_lines(plan, eigen)[1] == (  # the library the estimate matched runs on
+        "time to train: about 12 min on this machine (CPU: test (2 cores), TensorFlow on Eigen), "
+        "from the recorded runs' s/epoch")
+
 
 def test_state_counts_the_runs_recorded_and_the_time_left():
     plan, estimate = study()

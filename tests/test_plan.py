@@ -110,3 +110,4 @@ def test_estimate_leaves_out_runs_computed_with_another_cpu_kernel_library(resul
 
     # Recorded: 10, 12 and 14 s/epoch saying nothing, 11 on Eigen, 13 on oneDNN.
     assert per_epoch("Eigen") == 11.5 and per_epoch("oneDNN") == 12.5 and per_epoch(None) == 12
+    assert estimate_time(plan, results, THIS_MACHINE, cpu_kernels="Eigen").cpu_kernels == "Eigen"
