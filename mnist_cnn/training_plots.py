@@ -4,7 +4,8 @@
 error (100% − accuracy) per epoch, of one run or the mean of several seeds, beside the
 original's run, all in the model's colour: ours solid (train) and dashed, darker (validation),
 the original's in a lighter tint, thinner, dotted (train) and dash-dotted (validation).
-`all_models_curves` draws one panel per model, in its colour. The style that every figure shares is plot_style's.
+`all_models_curves` draws one panel per model, in its colour. The style that every figure
+shares is plot_style's.
 """
 
 import matplotlib.pyplot as plt
