@@ -63,17 +63,26 @@ __version__ = "0.1.0"
 
 
 @contextlib.contextmanager
-def _stderr_fd_muted():
-    """Send file descriptor 2 to /dev/null for the duration (C++ logs bypass sys.stderr)."""
+def fds_to(path, fds=(1, 2)):
+    """Append what this process writes to file descriptors `fds` to `path` meanwhile."""
+    # C++ logs and child processes write to the descriptors, bypassing sys.stdout and sys.stderr
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
+    saved = [os.dup(fd) for fd in fds]
     try:
-        yield
+        with open(path, "a") as target:
+            for fd in fds:
+                os.dup2(target.fileno(), fd)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                for fd, old in zip(fds, saved):
+                    os.dup2(old, fd)
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for old in saved:
+            os.close(old)
 
 
 def import_keras():
@@ -82,9 +91,15 @@ def import_keras():
 
     if "keras" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":
         # absl prints "oneDNN custom operations are on" whatever TF_CPP_MIN_LOG_LEVEL says.
-        with _stderr_fd_muted():
+        with fds_to(os.devnull, fds=(2,)):
             return importlib.import_module("keras")
     return importlib.import_module("keras")
+
+
+def error_line(error):
+    """Return 'ErrorType: the first line of its message'."""
+    why = str(error).strip().splitlines()
+    return type(error).__name__ + (f": {why[0]}" if why else "")
 
 
 class MnistCnnError(Exception):

@@ -14,6 +14,7 @@ scores or arrays and returns plain values.
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -97,10 +98,6 @@ class Measure:
     def better_text(self):
         """Return what a better value is, as the depth claims say it: 'a higher test accuracy'."""
         return f"a {'higher' if self.higher_is_better else 'lower'} {self.label}"
-
-    def better(self, a, b):
-        """Whether value `a` is better than `b`."""
-        return a > b if self.higher_is_better else a < b
 
 
 ACCURACY = Measure("accuracy", "test accuracy", True, 2, "%", "pp", (0.0, 100.0))
@@ -207,13 +204,7 @@ def ranking(estimates, measure):
     """Return the models best first by mean, as tiers of models whose means tie (names sorted)."""
     level = {name: round(e.mean, MEAN_DECIMALS) for name, e in estimates.items()}
     order = sorted(level, key=lambda n: (-level[n] if measure.higher_is_better else level[n], n))
-    tiers = []
-    for name in order:
-        if tiers and level[tiers[-1][0]] == level[name]:
-            tiers[-1].append(name)
-        else:
-            tiers.append([name])
-    return [tuple(tier) for tier in tiers]
+    return [tuple(tier) for _, tier in itertools.groupby(order, key=level.get)]
 
 
 def model_estimates(scores, measure, transform=None):
@@ -223,13 +214,10 @@ def model_estimates(scores, measure, transform=None):
         by_model = {name: [transform(v) for v in model_values]
                     for name, model_values in by_model.items()}
     sd, dof = stats.pooled_sd(list(by_model.values()))
-    estimates = {}
-    for name, model_values in by_model.items():
-        if len(model_values) < POOL_BELOW and sd is not None:
-            estimates[name] = stats.mean_estimate(model_values, sd, dof)
-        else:
-            estimates[name] = stats.mean_estimate(model_values)
-    return estimates
+    # a model of few seeds takes the spread of all (its Estimate says `pooled`)
+    return {name: (stats.mean_estimate(seeds, sd, dof) if len(seeds) < POOL_BELOW and sd is not None
+                   else stats.mean_estimate(seeds))
+            for name, seeds in by_model.items()}
 
 
 @dataclass(frozen=True)

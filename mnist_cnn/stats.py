@@ -212,45 +212,28 @@ def prob_best(estimates, higher_is_better=True, draws=RESAMPLES):
 
 def jonckheere_statistic(groups):
     """Return J: over ordered pairs of groups (i < j), the pairs x_i < x_j plus half the ties."""
-    return float(_jonckheere_rows([np.asarray(g, float)[None, :] for g in groups])[0])
+    return float(_jonckheere([np.asarray(g, float) for g in groups]))
 
 
-def _jonckheere_rows(groups):
-    """Return J for each row of `groups`, a list of (rows, group size) arrays."""
-    total = np.zeros(groups[0].shape[0])
+def _jonckheere(groups):
+    """Return J of `groups`, or J of each row where every group is a (rows, size) array."""
+    total = 0.0
     for i, lower in enumerate(groups):
         for upper in groups[i + 1:]:
-            low, high = lower[:, :, None], upper[:, None, :]
-            total += (low < high).sum(axis=(1, 2)) + 0.5 * (low == high).sum(axis=(1, 2))
+            low, high = lower[..., :, None], upper[..., None, :]
+            total = total + (low < high).sum(axis=(-2, -1)) + 0.5 * (low == high).sum(axis=(-2, -1))
     return total
 
 
-def _arrangements(sizes):
-    """Return the number of distinct ways to deal values into groups of these sizes."""
-    count, left = 1, sum(sizes)
-    for size in sizes:
-        count *= math.comb(left, size)
-        left -= size
-    return count
-
-
-def _assignments(sizes):
-    """Yield every way to split range(sum(sizes)) into groups of `sizes` (as index tuples)."""
+def _assignments(indices, sizes):
+    """Yield every way to deal `indices` into groups of `sizes`, as tuples of index tuples."""
     if not sizes:
         yield ()
         return
-    pool = range(sum(sizes))
-
-    def split(remaining, sizes_left):
-        if not sizes_left:
-            yield ()
-            return
-        for chosen in itertools.combinations(remaining, sizes_left[0]):
-            rest = [i for i in remaining if i not in chosen]
-            for tail in split(rest, sizes_left[1:]):
-                yield (chosen,) + tail
-
-    yield from split(list(pool), list(sizes))
+    for chosen in itertools.combinations(indices, sizes[0]):
+        rest = [i for i in indices if i not in chosen]
+        for tail in _assignments(rest, sizes[1:]):
+            yield (chosen, *tail)
 
 
 @dataclass(frozen=True)
@@ -272,16 +255,17 @@ def jonckheere(groups, increasing=True, resamples=RESAMPLES):
     observed = jonckheere_statistic(groups)
     bounds = np.cumsum([0] + sizes)
     tolerance = 1e-9
-    if _arrangements(sizes) <= EXACT_LIMIT:
+    arrangements = math.factorial(len(values)) // math.prod(map(math.factorial, sizes))
+    if arrangements <= EXACT_LIMIT:
         hits = total = 0
-        for assignment in _assignments(sizes):
+        for assignment in _assignments(list(range(len(values))), sizes):
             total += 1
             hits += jonckheere_statistic([values[list(idx)] for idx in assignment]) \
                 >= observed - tolerance
         return Trend(observed, hits / total, True, total)
     generator = rng()
     shuffled = generator.permuted(np.tile(values, (resamples, 1)), axis=1)
-    sampled = _jonckheere_rows([shuffled[:, bounds[k]:bounds[k + 1]] for k in range(len(sizes))])
+    sampled = _jonckheere([shuffled[:, bounds[k]:bounds[k + 1]] for k in range(len(sizes))])
     hits = int((sampled >= observed - tolerance).sum())
     return Trend(observed, (1 + hits) / (1 + resamples), False, resamples)
 

@@ -245,19 +245,6 @@ def use_full_float32():
     return "float32"
 
 
-def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def as_config(model, **settings):
-    """Return `model` if it is a RunConfig, else RunConfig(model, **settings)."""
-    if isinstance(model, RunConfig):
-        if settings:
-            raise TypeError("pass settings in the RunConfig, not beside it")
-        return model
-    return RunConfig(model, **settings)
-
-
 def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=True, verbose=2,
           callbacks=(), steps_per_execution=None, runs_at_once=1, resume=None, log=print):
     """Train `config`, resuming its checkpoint; return its Run, saved unless `save` is False."""
@@ -314,7 +301,7 @@ def train(config, data=None, *, results_dir=RESULTS_DIR, checkpoints=None, save=
         "device": device,
         "matmul_precision": matmul_precision,
         "versions": library_versions(),
-        "date": _now(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "total_seconds": round(sum(history["epoch_seconds"]), 3),
         "resumed_after_epoch": start_epoch or None,
         # A resume restores the data order and dropout state: the run equals an uninterrupted one.
@@ -342,7 +329,9 @@ def train_or_load(model, data=None, *, retrain=False, results_dir=RESULTS_DIR, l
     how = {k: settings.pop(k) for k in ("verbose", "callbacks", "steps_per_execution",
                                         "runs_at_once")
            if k in settings}
-    config = as_config(model, **settings)
+    if isinstance(model, RunConfig) and settings:
+        raise TypeError("pass settings in the RunConfig, not beside it")
+    config = model if isinstance(model, RunConfig) else RunConfig(model, **settings)
     if config.builder is not None:  # a name recorded with another architecture is no match
         own_model(config, results_dir)
     run = None if retrain else recorded_run(config, results_dir)
