@@ -9,7 +9,8 @@ The claims' own words are in `claim_words`. No number here is typed by hand.
 import numpy as np
 
 from . import analysis, analysis_tables, claims, networks, relations
-from .analysis import ACCURACY, LOG_LOSS, MEASURES, OVERFITTING_SLOPE, SHALLOWEST
+from .analysis import (ACCURACY, LOG_LOSS, MEASURE_NAMED, MEASURES, OVERFITTING_SLOPE,
+                       SHALLOWEST)
 from .claim_words import decide_text, images_text, margin_text, seeds_text, step_text
 from .data import get_dataset
 from .findings import transfer
@@ -399,15 +400,16 @@ def overfitting_sentence(study):
 
 def depth_sentence(study):
     """Say what the depth-trend tests show, with and without model_1."""
-    if len(analysis.depth_groups(study.scores, ACCURACY)) < 2:
+    depth = [v for v in study.verdicts if isinstance(v, claims.DepthVerdict)]
+    if not depth or not all(v.trend for v in depth):
         return "A depth trend needs runs of at least two depths; these runs have one."
     parts = []
-    for measure in MEASURES:
-        trend = analysis.depth_trend(study.scores, measure)
-        text = f"{measure.label} {analysis_tables.p_text(trend.p_value)}"
-        if len(analysis.depth_groups(study.scores, measure, (SHALLOWEST,))) > 1:
-            without = analysis.depth_trend(study.scores, measure, (SHALLOWEST,))
-            text += f" (without {SHALLOWEST}: {analysis_tables.p_text(without.p_value)})"
+    for verdict in depth:
+        label = MEASURE_NAMED[verdict.measure].label
+        text = f"{label} {analysis_tables.p_text(verdict.trend.p_value)}"
+        if verdict.trend_without:
+            text += (f" (without {SHALLOWEST}: "
+                     f"{analysis_tables.p_text(verdict.trend_without.p_value)})")
         parts.append(text)
     return ("Over all runs, the chance of a depth trend at least this strong if depth did not "
             "matter: " + "; ".join(parts) + f". A trend that needs {SHALLOWEST} to be significant "

@@ -22,12 +22,12 @@ def installed(tmp_path_factory):
     """Build a wheel from the repo and install it alone into a fresh virtual environment.
 
     The environment reaches this test environment's packages (TensorFlow, Keras, ...) through
-    a .pth file, so nothing is downloaded but the build backend; the package itself comes only
-    from the wheel.
+    a .pth file, and the wheel is built by this environment's setuptools (as `make install`
+    builds the project), so nothing is downloaded; the package itself comes only from the wheel.
     """
     tmp = tmp_path_factory.mktemp("install")
-    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp / "dist",
-                 ROOT], cwd=tmp)
+    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                 "--quiet", "-w", tmp / "dist", ROOT], cwd=tmp)
     assert built.returncode == 0, built.stderr
     wheel, = (tmp / "dist").glob("mnist_cnn-*.whl")
     env_dir = tmp / "env"
