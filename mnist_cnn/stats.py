@@ -253,20 +253,19 @@ def jonckheere(groups, increasing=True, resamples=RESAMPLES):
         raise ValueError("a trend needs at least two groups with values")
     values, sizes = np.concatenate(groups), [g.size for g in groups]
     observed = jonckheere_statistic(groups)
-    bounds = np.cumsum([0] + sizes)
-    tolerance = 1e-9
     arrangements = math.factorial(len(values)) // math.prod(map(math.factorial, sizes))
-    if arrangements <= EXACT_LIMIT:
-        hits = total = 0
-        for assignment in _assignments(list(range(len(values))), sizes):
-            total += 1
-            hits += jonckheere_statistic([values[list(idx)] for idx in assignment]) \
-                >= observed - tolerance
-        return Trend(observed, hits / total, True, total)
-    generator = rng()
-    shuffled = generator.permuted(np.tile(values, (resamples, 1)), axis=1)
-    sampled = _jonckheere([shuffled[:, bounds[k]:bounds[k + 1]] for k in range(len(sizes))])
-    hits = int((sampled >= observed - tolerance).sum())
+    exact = arrangements <= EXACT_LIMIT
+    if exact:  # every way to deal the values into groups of these sizes, one per row
+        dealt = [list(itertools.chain(*groups_of)) for groups_of
+                 in _assignments(list(range(len(values))), sizes)]
+        rows = values[np.array(dealt)]
+    else:
+        rows = rng().permuted(np.tile(values, (resamples, 1)), axis=1)
+    bounds = np.cumsum([0] + sizes)
+    statistics = _jonckheere([rows[:, bounds[k]:bounds[k + 1]] for k in range(len(sizes))])
+    hits = int((statistics >= observed - 1e-9).sum())  # float noise must not break a tie
+    if exact:
+        return Trend(observed, hits / len(rows), True, len(rows))
     return Trend(observed, (1 + hits) / (1 + resamples), False, resamples)
 
 
