@@ -22,13 +22,15 @@ UV_VERSION := 0.13.9
 
 .PHONY: install lock data fashion-data test test-fast reproduce notebooks table plot bench clean
 
-# Exactly the packages of requirements.lock, checked against their hashes; then the project
+# Exactly the packages of requirements.lock, checked against their hashes, compiled to bytecode
+# on every core (pip compiles on one; docs/testing.md has the timings); then the project
 # itself, built without network access by the locked setuptools (-qq: it warns about the data
 # folder mnist_cnn/reference and about editable installs on every build).
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-compile --require-hashes -r requirements.lock
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib
 	$(BIN)/python -m pip install -qq --no-deps --no-build-isolation -e .
 	touch $@
 
