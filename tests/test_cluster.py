@@ -33,7 +33,9 @@ SETTINGS = ["--epochs", "3", "--subset", "512", "--batch-size", "64", "--validat
 CONFIG = RunConfig("model_1", epochs=3, subset=512, batch_size=64, validation="none")
 RAY_TASK_TITLE = "ray::train_as_ray_task"  # a Ray worker's process title while it trains a run
 # Tokens are for real clusters; the test cluster and its drivers turn authentication off alike.
-RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+# Ray starts its workers at niceness 15: beside the other test processes (at 0) they got almost
+# no CPU, and a 15 s run took 100 s.
+RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"}
 # What Ray's core says on stderr in a namespace without a route out, before any log setting holds.
 NO_ROUTE_OUT = "Failed to determine local IP via external connectivity"
 
