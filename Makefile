@@ -55,9 +55,7 @@ fashion-data: install
 
 # pytest-xdist runs TEST_WORKERS test files at once; --dist loadfile keeps each file (and each
 # notebook's cells, which share one kernel) in one worker, so module fixtures are built once.
-# Three on CI's two cores: the tests often wait on the processes and the Ray cluster they
-# start, and a third worker computes meanwhile (docs/testing.md has the timings).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: data fashion-data
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
