@@ -226,14 +226,14 @@ def _jonckheere(groups):
 
 
 def _assignments(indices, sizes):
-    """Yield every way to deal `indices` into groups of `sizes`, as tuples of index tuples."""
+    """Yield every way to deal `indices` into groups of `sizes`, the groups one after another."""
     if not sizes:
         yield ()
         return
     for chosen in itertools.combinations(indices, sizes[0]):
         rest = [i for i in indices if i not in chosen]
         for tail in _assignments(rest, sizes[1:]):
-            yield (chosen, *tail)
+            yield chosen + tail
 
 
 @dataclass(frozen=True)
@@ -256,9 +256,7 @@ def jonckheere(groups, increasing=True, resamples=RESAMPLES):
     arrangements = math.factorial(len(values)) // math.prod(map(math.factorial, sizes))
     exact = arrangements <= EXACT_LIMIT
     if exact:  # every way to deal the values into groups of these sizes, one per row
-        dealt = [list(itertools.chain(*groups_of)) for groups_of
-                 in _assignments(list(range(len(values))), sizes)]
-        rows = values[np.array(dealt)]
+        rows = values[np.array(list(_assignments(list(range(len(values))), sizes)))]
     else:
         rows = rng().permuted(np.tile(values, (resamples, 1)), axis=1)
     bounds = np.cumsum([0] + sizes)
